@@ -1,0 +1,144 @@
+"""The ledger's HTTP application (FastAPI), built by `create_app(db_url)`.
+
+Handlers read the raw body themselves (with a size cap) and validate it by hand: a 200,000-entry push
+must not pay for a model object per entry, and a refusal must name the entry and field at fault.
+Blocking database work runs in the thread pool so the event loop keeps answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from ledger import points as points_mod
+from ledger import streams
+from ledger.auth import Grant, check_token
+from ledger.db import Database, open_database
+from ledger.streams import LedgerError
+
+log = logging.getLogger(__name__)
+
+ENV_DB = "WORUN_LEDGER_DB"
+
+
+def _err(e: LedgerError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if e.status == 401 else None
+    return JSONResponse(e.body(), status_code=e.status, headers=headers)
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            n = int(declared)
+        except ValueError:
+            raise LedgerError(400, "bad Content-Length header", "malformed") from None
+        if n > streams.MAX_BODY_BYTES:
+            raise LedgerError(413, f"batch too large: {n} bytes (limit {streams.MAX_BODY_BYTES})",
+                              "too_large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > streams.MAX_BODY_BYTES:
+            raise LedgerError(413, f"batch too large: more than {streams.MAX_BODY_BYTES} bytes",
+                              "too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(db: Database | str) -> FastAPI:
+    """The ASGI app on a database (a `Database` or a URL; the schema is created when missing)."""
+    database = open_database(db) if isinstance(db, str) else db
+    app = FastAPI(title="WO.RUN ledger", version="1", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.db = database
+
+    @app.exception_handler(LedgerError)
+    async def _ledger_error(_request: Request, e: LedgerError) -> JSONResponse:
+        return _err(e)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_request: Request, e: RequestValidationError) -> JSONResponse:
+        where = "; ".join(f"{'.'.join(str(x) for x in err.get('loc', ()))}: {err.get('msg')}"
+                          for err in e.errors())
+        return JSONResponse({"error": f"bad request ({where})", "code": "malformed"}, status_code=422)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def _db_busy(_request: Request, e: sa.exc.OperationalError) -> JSONResponse:
+        # Deadlock victim, lost connection, locked SQLite file: nothing was committed; retry later.
+        log.warning("database error: %s", e.orig)
+        return JSONResponse({"error": "the ledger database is busy or unavailable; retry later",
+                             "code": "unavailable"}, status_code=503, headers={"Retry-After": "1"})
+
+    async def grant_of(request: Request) -> Grant:
+        h = request.headers.get("authorization", "")
+        scheme, _, token = h.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise LedgerError(401, "missing bearer token (Authorization: Bearer <station token>)",
+                              "unauthorized")
+        g = await run_in_threadpool(check_token, database, token.strip())
+        if g is None:
+            raise LedgerError(401, "unknown or revoked token", "unauthorized")
+        return g
+
+    def for_event(g: Grant, event: str) -> None:
+        if g.event_id != event:
+            raise LedgerError(403, f"this token is for event {g.event_id!r}, not {event!r}", "forbidden")
+
+    @app.get("/v1/health")
+    async def health() -> dict[str, Any]:
+        return {"ok": True}
+
+    @app.get("/v1/token")
+    async def whoami(request: Request) -> dict[str, Any]:
+        g = await grant_of(request)
+        return {"event": g.event_id, "station": g.station_id, "publish": g.publish}
+
+    @app.post("/v1/events/{event}/stations/{station}/entries")
+    async def push(event: str, station: str, request: Request) -> Response:
+        g = await grant_of(request)
+        for_event(g, event)
+        if g.station_id != station:
+            raise LedgerError(403, f"this token writes only station {g.station_id!r}, not {station!r}",
+                              "forbidden")
+        body = await _read_body(request)
+        batch = await run_in_threadpool(streams.parse_batch, body, station)
+        if not g.publish and any(e.kind == "result_published" for e in batch):
+            raise LedgerError(403, "this token may not publish results (make one with --publish)",
+                              "forbidden")
+        acked = await run_in_threadpool(streams.push, database, event, station, batch)
+        return JSONResponse({"acked_seq": acked})
+
+    @app.get("/v1/events/{event}/entries")
+    async def pull(event: str, request: Request, cursor: str = "", limit: int = 5000) -> Response:
+        g = await grant_of(request)
+        for_event(g, event)
+        text, more, nxt = await run_in_threadpool(streams.pull, database, event, cursor, limit)
+        body = f'{{"entries":{text},"cursor":"{nxt}","more":{"true" if more else "false"}}}'
+        return Response(body.encode("utf-8"), media_type="application/json")
+
+    @app.get("/v1/events/{event}/results")
+    async def results(event: str, request: Request) -> dict[str, Any]:
+        g = await grant_of(request)
+        for_event(g, event)
+        rows = await run_in_threadpool(points_mod.finished_results, database, event)
+        return {"results": rows}
+
+    @app.get("/v1/runners/{runner}/points")
+    async def runner_points(runner: str, request: Request) -> dict[str, Any]:
+        await grant_of(request)
+        return await run_in_threadpool(points_mod.balance, database, runner)
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` and multi-worker serving: the database URL comes from the env."""
+    return create_app(os.environ.get(ENV_DB) or "sqlite:///ledger.sqlite3")

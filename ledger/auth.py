@@ -1,0 +1,70 @@
+"""Per-station bearer tokens.
+
+A token is 256 random bits; the database keeps only its SHA-256, so a leaked database backup cannot be
+used to write into a stream. Each token is bound to one event and one station: it writes only that
+station's stream, and only a token made with `--publish` may send `result_published` entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ledger import db as schema
+from ledger.db import Database
+from station.errors import UserError
+
+TOKEN_PREFIX = "wrs_"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a valid token allows."""
+
+    event_id: str
+    station_id: str
+    publish: bool
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token(db: Database, event_id: str, station_id: str, *, publish: bool) -> str:
+    """Create a token and store its hash; the clear token is returned once and never stored."""
+    if not station_id.strip():
+        raise UserError("--station must not be empty")
+    with db.read.connect() as conn:
+        known = conn.execute(
+            sa.select(schema.events.c.id).where(schema.events.c.id == event_id)
+        ).scalar()
+    if known is None:
+        raise UserError(f"event {event_id!r} is not registered; run `ledger event add` first")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with db.write.begin() as conn:
+        conn.execute(
+            schema.tokens.insert().values(
+                token_hash=hash_token(token), event_id=event_id, station_id=station_id,
+                publish=publish, created_at=time.time_ns() // 1_000_000,
+            )
+        )
+    return token
+
+
+def check_token(db: Database, token: str | None) -> Grant | None:
+    """The grant of a presented token, or None when it is unknown or revoked."""
+    if not token:
+        return None
+    with db.read.connect() as conn:
+        row = conn.execute(
+            sa.select(schema.tokens.c.event_id, schema.tokens.c.station_id, schema.tokens.c.publish)
+            .where(schema.tokens.c.token_hash == hash_token(token))
+            .where(schema.tokens.c.revoked_at.is_(None))
+        ).first()
+    if row is None:
+        return None
+    return Grant(row.event_id, row.station_id, bool(row.publish))

@@ -1,0 +1,247 @@
+"""Per-station streams: validating and appending a pushed batch, and serving pulls after a cursor.
+
+Push rules (DESIGN.md): a batch is in seq order and starts at most at `acked_seq + 1`. Entries already
+stored (same seq and uuid) are acknowledged again — a station that lost our answer simply resends.
+The same seq with another uuid, or a batch starting after `acked_seq + 1`, is a conflict: nothing of the
+batch is stored. A malformed or oversized batch is refused whole, before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ledger import cursor as cursors
+from ledger import db as schema
+from ledger.db import Database
+from ledger.events import EventRule, load_rule
+from ledger.points import apply_results
+from station.entries import KINDS, dumps
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+MAX_BATCH = 10_000
+MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_PULL = 10_000
+_KINDS = frozenset(KINDS)
+_RESULT_STATUSES = frozenset({"finished", "running", "DNF", "DNS", "DQ"})
+
+
+class LedgerError(Exception):
+    """A refusal with an HTTP status and a plain message (and extra JSON fields)."""
+
+    def __init__(self, status: int, message: str, code: str = "error", **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, "code": self.code, **self.extra}
+
+
+@dataclass(frozen=True, slots=True)
+class InEntry:
+    seq: int
+    uuid: str
+    kind: str
+    payload: str  # normalized JSON text
+    recorded_at: int
+    operator: str
+    parsed: dict[str, Any]
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def parse_batch(body: bytes, station_id: str) -> list[InEntry]:
+    """Validate a pushed body: `[entry, …]` or `{"entries": [entry, …]}`; first error refuses all."""
+    if len(body) > MAX_BODY_BYTES:
+        raise LedgerError(413, f"batch too large: {len(body)} bytes (limit {MAX_BODY_BYTES})", "too_large")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise LedgerError(400, f"the body is not valid JSON ({e})", "malformed") from e
+    if isinstance(data, dict):
+        data = data.get("entries")
+    if not isinstance(data, list):
+        raise LedgerError(400, "the body must be a JSON list of entries or {\"entries\": [...]}", "malformed")
+    if not data:
+        raise LedgerError(400, "the batch is empty", "malformed")
+    if len(data) > MAX_BATCH:
+        raise LedgerError(413, f"batch too large: {len(data)} entries (limit {MAX_BATCH})", "too_large")
+    out: list[InEntry] = []
+    for i, d in enumerate(data):
+        where = f"entry {i + 1}"
+        if not isinstance(d, dict):
+            raise LedgerError(422, f"{where}: must be a JSON object", "malformed")
+        seq = d.get("seq")
+        if not _is_int(seq) or seq < 1 or seq > 2**62:
+            raise LedgerError(422, f"{where}: seq must be a positive integer", "malformed")
+        where = f"entry {i + 1} (seq {seq})"
+        uuid = d.get("uuid")
+        if not isinstance(uuid, str) or not 1 <= len(uuid) <= 64:
+            raise LedgerError(422, f"{where}: uuid must be a text of 1 to 64 characters", "malformed")
+        kind = d.get("kind")
+        if kind not in _KINDS:
+            raise LedgerError(422, f"{where}: unknown kind {kind!r}", "malformed")
+        payload = d.get("payload")
+        if not isinstance(payload, dict):
+            raise LedgerError(422, f"{where}: payload must be a JSON object", "malformed")
+        rec = d.get("recorded_at")
+        if not _is_int(rec) or not 0 <= rec < 2**53:
+            raise LedgerError(422, f"{where}: recorded_at must be UTC milliseconds (an integer)", "malformed")
+        op = d.get("operator", "")
+        if op is None:
+            op = ""
+        if not isinstance(op, str) or len(op) > 200:
+            raise LedgerError(422, f"{where}: operator must be a text of at most 200 characters", "malformed")
+        sid = d.get("station_id")
+        if sid is not None and sid != station_id:
+            raise LedgerError(422, f"{where}: station_id {sid!r} differs from the stream {station_id!r}",
+                              "malformed")
+        text = dumps(payload)
+        if len(text) > MAX_PAYLOAD_BYTES:
+            raise LedgerError(413, f"{where}: payload larger than {MAX_PAYLOAD_BYTES} bytes", "too_large")
+        if kind == "result_published":
+            _check_result(payload, where)
+        if out and seq != out[-1].seq + 1:
+            raise LedgerError(422, f"{where}: entries must be in seq order without gaps "
+                                   f"(previous seq {out[-1].seq})", "malformed")
+        out.append(InEntry(seq, uuid, kind, text, rec, op, payload))
+    return out
+
+
+def _check_result(p: dict[str, Any], where: str) -> None:
+    reg = p.get("registration_id")
+    if not isinstance(reg, str | int) or isinstance(reg, bool) or str(reg) == "":
+        raise LedgerError(422, f"{where}: result_published needs a registration_id", "malformed")
+    if not isinstance(p.get("race"), str) or not p["race"]:
+        raise LedgerError(422, f"{where}: result_published needs a race", "malformed")
+    if p.get("status") not in _RESULT_STATUSES:
+        raise LedgerError(422, f"{where}: result_published status must be one of "
+                               f"{', '.join(sorted(_RESULT_STATUSES))}", "malformed")
+    for k in ("gun_ms", "chip_ms"):
+        v = p.get(k)
+        if v is not None and (not _is_int(v) or v < 0):
+            raise LedgerError(422, f"{where}: {k} must be milliseconds (an integer) or null", "malformed")
+    if p["status"] == "finished" and p.get("chip_ms") is None and p.get("gun_ms") is None:
+        raise LedgerError(422, f"{where}: a finished result needs gun_ms or chip_ms", "malformed")
+    rid = p.get("runner_id")
+    if rid is not None and not isinstance(rid, str | int):
+        raise LedgerError(422, f"{where}: runner_id must be a text", "malformed")
+
+
+def require_rule(conn: sa.Connection, event_id: str) -> EventRule:
+    rule = load_rule(conn, event_id)
+    if rule is None:
+        raise LedgerError(404, f"event {event_id!r} is not registered on this ledger", "unknown_event")
+    return rule
+
+
+def push(db: Database, event_id: str, station_id: str, batch: list[InEntry]) -> int:
+    """Append a validated batch to the station's stream; returns the new `acked_seq`."""
+    st, en = schema.streams, schema.entries
+    now = time.time_ns() // 1_000_000
+    with db.write.begin() as conn:
+        rule = require_rule(conn, event_id)
+        for e in batch:
+            if e.kind == "result_published" and str(e.parsed.get("race")) not in rule.races:
+                raise LedgerError(
+                    422, f"seq {e.seq}: race {e.parsed.get('race')!r} is not registered for event "
+                         f"{event_id!r} (register the event file again with `ledger event add`)",
+                    "unknown_race")
+        conn.execute(
+            schema.upsert(db, st).values(event_id=event_id, station_id=station_id, acked_seq=0)
+            .on_conflict_do_nothing()
+        )
+        acked = conn.execute(
+            sa.select(st.c.acked_seq).where(st.c.event_id == event_id, st.c.station_id == station_id)
+            .with_for_update()
+        ).scalar_one()
+        first, last = batch[0].seq, batch[-1].seq
+        if first > acked + 1:
+            raise LedgerError(409, f"gap: the ledger holds station {station_id} up to seq {acked}, "
+                                   f"this batch starts at seq {first}", "gap", acked_seq=acked)
+        if first <= acked:
+            old = dict(conn.execute(
+                sa.select(en.c.seq, en.c.uuid).where(
+                    en.c.event_id == event_id, en.c.station_id == station_id,
+                    en.c.seq >= first, en.c.seq <= min(last, acked))
+            ).all())
+            for e in batch:
+                if e.seq > acked:
+                    break
+                if old.get(e.seq) != e.uuid:
+                    raise LedgerError(
+                        409, f"conflict: the ledger already holds seq {e.seq} of station {station_id} "
+                             f"with another uuid ({old.get(e.seq)}, received {e.uuid}); was this "
+                             "station's database replaced? Nothing of this batch was stored.",
+                        "conflict", acked_seq=acked, seq=e.seq)
+        new = [e for e in batch if e.seq > acked]
+        if new:
+            conn.execute(en.insert(), [
+                {"event_id": event_id, "station_id": station_id, "seq": e.seq, "uuid": e.uuid,
+                 "kind": e.kind, "payload": e.payload, "recorded_at": e.recorded_at,
+                 "operator": e.operator, "received_at": now} for e in new])
+            conn.execute(st.update().where(st.c.event_id == event_id, st.c.station_id == station_id)
+                         .values(acked_seq=new[-1].seq))
+            pub = [(e.seq, e.recorded_at, e.parsed) for e in new if e.kind == "result_published"]
+            if pub:
+                apply_results(db, conn, rule, station_id, pub, now)
+            return new[-1].seq
+        return acked
+
+
+def pull(db: Database, event_id: str, cursor: str | None, limit: int) -> tuple[str, bool, str]:
+    """Entries after the cursor in (station, seq) order; returns (entries JSON text, more, next cursor).
+
+    The entries are rendered straight from the stored payload text: a pull of 200,000 entries must not
+    parse and re-serialize every payload.
+    """
+    try:
+        vector = cursors.decode(cursor)
+    except cursors.BadCursor as e:
+        raise LedgerError(400, str(e), "bad_cursor") from e
+    limit = max(1, min(limit, MAX_PULL))
+    st, en = schema.streams, schema.entries
+    parts: list[str] = []
+    more = False
+    with db.read.connect() as conn:
+        require_rule(conn, event_id)
+        heads = conn.execute(
+            sa.select(st.c.station_id, st.c.acked_seq).where(st.c.event_id == event_id)
+            .order_by(st.c.station_id)
+        ).all()
+        remaining = limit
+        jd = json.dumps
+        for sid, acked in heads:
+            after = vector.get(sid, 0)
+            if acked <= after:
+                continue
+            if remaining <= 0:
+                more = True
+                break
+            rows = conn.execute(
+                sa.select(en.c.seq, en.c.uuid, en.c.kind, en.c.payload, en.c.recorded_at, en.c.operator)
+                .where(en.c.event_id == event_id, en.c.station_id == sid, en.c.seq > after)
+                .order_by(en.c.seq).limit(remaining)
+            ).all()
+            if not rows:
+                continue
+            sj = jd(sid, ensure_ascii=False)
+            for seq, uuid, kind, payload, rec, op in rows:
+                parts.append(
+                    f'{{"station_id":{sj},"seq":{seq},"uuid":{jd(uuid)},"kind":{jd(kind)},'
+                    f'"payload":{payload},"recorded_at":{rec},"operator":{jd(op, ensure_ascii=False)}}}'
+                )
+            vector[sid] = rows[-1][0]
+            remaining -= len(rows)
+            if rows[-1][0] < acked:
+                more = True
+    return "[" + ",".join(parts) + "]", more, cursors.encode(vector)

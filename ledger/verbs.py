@@ -1,0 +1,130 @@
+"""`worun-station ledger …` — serve the reference ledger and administer it.
+
+Found by `station.cli` through the `worun_station.verbs` entry point and called as
+`ledger(argv, ctx)` with the arguments after `ledger`, so `station/` never imports this package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from station.errors import UserError
+
+_DB_HELP = "database URL: sqlite:///FILE (default sqlite:///ledger.sqlite3) or postgresql://USER:PW@HOST/DB"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _db_default() -> str:
+    return os.environ.get("WORUN_LEDGER_DB") or "sqlite:///ledger.sqlite3"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="worun-station ledger", description="The reference WO.RUN online ledger.")
+    sub = p.add_subparsers(dest="cmd", parser_class=_Parser)
+
+    s = sub.add_parser("serve", help="run the ledger HTTP service")
+    s.add_argument("--db", default=None, help=_DB_HELP)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    s.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL recommended)")
+    s.set_defaults(func=_serve)
+
+    ev = sub.add_parser("event", help="register events").add_subparsers(dest="evcmd", parser_class=_Parser)
+    ea = ev.add_parser("add", help="register an event and its points rule from the event TOML file")
+    ea.add_argument("--db", default=None, help=_DB_HELP)
+    ea.add_argument("file", type=Path, help="EVENT.toml")
+    ea.set_defaults(func=_event_add)
+
+    tk = sub.add_parser("token", help="station tokens").add_subparsers(dest="tkcmd", parser_class=_Parser)
+    ta = tk.add_parser("add", help="print a new token for one station of one event")
+    ta.add_argument("--db", default=None, help=_DB_HELP)
+    ta.add_argument("--event", required=True, help="event id")
+    ta.add_argument("--station", required=True, help="station id (see `worun-station info`)")
+    ta.add_argument("--publish", action="store_true", help="the station may publish results")
+    ta.set_defaults(func=_token_add)
+    return p
+
+
+def ledger(argv: list[str], ctx: Any) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code if isinstance(e.code, int) else 2)
+    if not hasattr(args, "func"):
+        parser.print_usage(sys.stderr)
+        print("worun-station ledger: error: say what to do: serve, event add, token add", file=sys.stderr)
+        return 2
+    if getattr(args, "db", None) is None:
+        args.db = _db_default()
+    return int(args.func(args, ctx) or 0)
+
+
+def _event_add(args: argparse.Namespace, _ctx: Any) -> int:
+    from ledger.db import open_database
+    from ledger.events import parse_event_file, register
+
+    rule, config = parse_event_file(args.file)
+    db = open_database(args.db)
+    try:
+        new = register(db, rule, config)
+    finally:
+        db.dispose()
+    verb = "registered" if new else "updated"
+    races = ", ".join(f"{r.id} ({r.distance_m} m)" for r in rule.races.values())
+    print(f"{verb} event {rule.id}: {rule.points_per_km} points per km; races {races}")
+    return 0
+
+
+def _token_add(args: argparse.Namespace, _ctx: Any) -> int:
+    from ledger.auth import new_token
+    from ledger.db import open_database
+
+    db = open_database(args.db)
+    try:
+        token = new_token(db, args.event, args.station, publish=args.publish)
+    finally:
+        db.dispose()
+    print(token)
+    return 0
+
+
+def _serve(args: argparse.Namespace, ctx: Any) -> int:
+    import uvicorn
+
+    from ledger.app import ENV_DB, create_app
+    from ledger.db import normalize_url, open_database
+
+    if not 0 < args.port < 65536:
+        raise UserError(f"--port {args.port}: not a TCP port")
+    if args.workers < 1:
+        raise UserError("--workers must be 1 or more")
+    url = normalize_url(args.db)
+    db = open_database(url)  # creates the schema once, and fails early with a clear message
+    print(f"ledger on http://{args.host}:{args.port} (database {db.write.url.render_as_string()})",
+          file=sys.stderr, flush=True)
+    try:
+        if args.workers > 1:
+            db.dispose()
+            os.environ[ENV_DB] = url
+            uvicorn.run("ledger.app:app_from_env", factory=True, host=args.host, port=args.port,
+                        workers=args.workers, log_level="warning")
+        else:
+            # uvicorn installs its own SIGINT/SIGTERM handlers: it finishes requests in flight and
+            # returns, so everything acknowledged is committed before we exit 0.
+            uvicorn.run(create_app(db), host=args.host, port=args.port, log_level="warning",
+                        timeout_graceful_shutdown=10)
+    except OSError as e:
+        raise UserError(f"cannot listen on {args.host}:{args.port}: {e.strerror}") from e
+    finally:
+        db.dispose()
+    return 0

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh machine, then run the whole suite.
+#   system packages (Debian/Ubuntu, when run as root): socat, poppler-utils, PostgreSQL, Xvfb
+#   a virtualenv in .venv with the project and its test extras
+#   a PostgreSQL cluster for the ledger's production path (scripts/postgres.sh)
+# Extra arguments go to pytest (e.g. `bash scripts/test.sh tests/station -x`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(socat poppler-utils postgresql xvfb xauth fontconfig libegl1 libxkbcommon0 libgl1 libglib2.0-0 libdbus-1-3)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing system packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "== missing system packages (install them, then run again): ${missing[*]}" >&2
+  fi
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv"
+  "$PY" -m venv .venv
+fi
+echo "== installing the project (.venv)"
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -vE '^(WARNING|  )' || true
+
+if [ -f scripts/postgres.sh ]; then
+  # shellcheck source=/dev/null
+  source scripts/postgres.sh
+fi
+
+echo "== ruff"
+.venv/bin/ruff check .
+echo "== import boundaries (import-linter)"
+.venv/bin/lint-imports
+echo "== pytest"
+export QT_QPA_PLATFORM=offscreen
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,709 @@
+"""The results engine: DESIGN.md timing rules 1–11 as a pure function of the event log.
+
+Why it is shaped this way:
+- Entries may arrive in any order (peers sync late, a CLI call runs beside the app), so the engine
+  stores every fact as given and derives results on demand; "latest" always compares `Entry.order`.
+  Applying the same set of entries in any order gives the same results.
+- Live timing must stay instant at 40,000 runners: `apply()` recomputes only the runners an entry
+  touches (a read → its chip's owner at that time) and keeps, per ranking group, a sorted list of
+  ranking times, so a rank is a binary search rather than a re-sort of the race.
+- Only configuration-wide facts (event config, guns, clock offsets, closing a race) trigger a full
+  recompute, which is a single pass plus one sort per group.
+- Rule 11 ("past its cutoff") depends on the clock, so the engine takes `now_ms` explicitly: results
+  are a pure function of (entries, now).
+"""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from station.config import EventConfig, Race
+from station.entries import Entry
+from station.results.timefmt import category as category_of
+from station.results.timefmt import fmt_duration
+
+DAY_MS = 86_400_000
+STATUS_ORDER = {"finished": 0, "running": 1, "DNF": 2, "DQ": 3, "DNS": 4}
+STATUS_ACTIONS = {"dns": "DNS", "dnf": "DNF", "dq": "DQ", "reinstate": None}
+Order = tuple[int, str, int]
+
+# A stored read: (t, rssi, point, role, uuid, reader, dateless)
+ReadT = tuple[int, Any, str, str, str, str, bool]
+
+
+@dataclass(slots=True)
+class Crossing:
+    """A runner passing a point: its chosen time, first and last read, the entries that made it."""
+
+    time: int
+    first: int
+    last: int
+    uuids: tuple[str, ...]
+    source: str  # main | backup | manual
+    point: str = ""
+
+
+@dataclass(slots=True)
+class RunnerResult:
+    registration_id: str
+    bib: str
+    name: str
+    gender: str
+    category: str
+    race: str
+    wave: str
+    status: str
+    gun_start_ms: int | None = None
+    start_ms: int | None = None
+    finish_ms: int | None = None
+    gun_ms: int | None = None
+    chip_ms: int | None = None
+    splits: dict[str, int] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+    rank_key: int | None = None
+    start_source: str = ""
+    finish_source: str = ""
+
+
+@dataclass
+class Trace:
+    """Why a runner's result is what it is: every crossing kept or ignored, with the reason."""
+
+    crossings: list[Crossing] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _latest(store: dict[Any, tuple[Order, Any]], key: Any, order: Order, value: Any) -> bool:
+    cur = store.get(key)
+    if cur is None or order > cur[0]:
+        store[key] = (order, value)
+        return True
+    return False
+
+
+class Engine:
+    """Holds every fact relevant to results and derives them incrementally."""
+
+    def __init__(self, now_ms: Callable[[], int] | None = None) -> None:
+        self.now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
+        self._config_entry: tuple[Order, dict[str, Any]] | None = None
+        self.config: EventConfig | None = None
+        self._participants: dict[str, tuple[Order, dict[str, Any]]] = {}
+        self._cat_cache: dict[str, str] = {}
+        self._bib_to_reg: dict[str, str] = {}
+        self._chip_base: dict[str, tuple[Order, str]] = {}
+        self._assigned: dict[str, list[str]] = {}  # reg → chips handed out at check-in
+        self._swaps: dict[str, list[tuple[int, Order, str]]] = {}  # chip → [(from, order, reg)]
+        self._swapped_to: dict[str, set[str]] = {}  # reg → chips swapped to them
+        self._reads: dict[str, list[ReadT]] = {}
+        self.unknown_reads = 0
+        self._manual_by_bib: dict[str, list[tuple[int, str, str]]] = {}  # (t, point, uuid)
+        self._manual_by_reg: dict[str, list[tuple[int, str, str]]] = {}
+        self._guns: dict[tuple[str | None, str], tuple[Order, int]] = {}
+        self._closed: set[str] = set()
+        self._offsets: dict[str, list[tuple[int, Order, int]]] = {}
+        self._gps: dict[str, tuple[Order, bool]] = {}
+        self._status: dict[str, tuple[Order, str | None]] = {}
+        self._ignore: dict[str, tuple[Order, bool]] = {}
+        self._forced: dict[str, tuple[Order, bool]] = {}
+        self._adjust: dict[str, dict[str, int]] = {}  # reg → {uuid: delta}
+        self._results: dict[str, RunnerResult] = {}
+        self._groups: dict[tuple[str, ...], list[int]] = {}
+        self.entry_count = 0
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_entries(cls, entries: Iterable[Entry], now_ms: Callable[[], int] | None = None) -> Engine:
+        eng = cls(now_ms)
+        eng.apply(entries, recompute=False)
+        eng.recompute_all()
+        return eng
+
+    @classmethod
+    def from_store(cls, store: Any, now_ms: Callable[[], int] | None = None) -> Engine:
+        return cls.from_entries((e for _, e in store.iter_rows()), now_ms)
+
+    # ------------------------------------------------------------------ applying entries
+    def apply(self, entries: Iterable[Entry], recompute: bool = True) -> set[str]:
+        """Take in entries; returns the registration ids whose result may have changed."""
+        dirty: set[str] = set()
+        full = False
+        for e in entries:
+            self.entry_count += 1
+            k = e.kind
+            p = e.payload
+            if k == "read":
+                full |= self._add_read(e, p, dirty)
+            elif k == "manual_time":
+                t = int(p["t"])
+                pt = str(p.get("point", ""))
+                if p.get("registration_id"):
+                    reg = str(p["registration_id"])
+                    self._manual_by_reg.setdefault(reg, []).append((t, pt, e.uuid))
+                    dirty.add(reg)
+                else:
+                    bib = str(p.get("bib", ""))
+                    self._manual_by_bib.setdefault(bib, []).append((t, pt, e.uuid))
+                    reg = self._bib_to_reg.get(bib)
+                    if reg:
+                        dirty.add(reg)
+            elif k == "participant":
+                self._add_participant(e, p, dirty)
+            elif k == "event_config":
+                if self._config_entry is None or e.order > self._config_entry[0]:
+                    self._config_entry = (e.order, p)
+                    self.config = EventConfig.from_payload(p)
+                    self._cat_cache.clear()
+                    full = True
+            elif k == "gun":
+                race = p.get("race") or None
+                if _latest(self._guns, (race, str(p.get("wave", ""))), e.order, int(p["t"])):
+                    full = True
+            elif k == "race_closed":
+                self._closed.add(str(p["race"]))
+                full = True
+            elif k == "clock_offset":
+                lst = self._offsets.setdefault(str(p["reader"]), [])
+                insort(lst, (int(p.get("from_ms", 0)), e.order, int(p["offset_ms"])))
+                full = True
+            elif k == "reader_config":
+                if _latest(self._gps, str(p.get("id")), e.order, bool(p.get("gps", False))):
+                    full = full or bool(self._offsets)
+            elif k == "correction":
+                full |= self._add_correction(e, p, dirty)
+            elif k == "chip_assigned":
+                reg = str(p["registration_id"])
+                chip = str(p["chip"])
+                self._assigned.setdefault(reg, []).append(chip)
+                old = self._chip_base.get(chip)
+                if _latest(self._chip_base, chip, e.order, reg) and old:
+                    dirty.add(old[1])
+                dirty.add(reg)
+        if not recompute:
+            return dirty
+        if full:
+            self.recompute_all()
+            return set(self._participants)
+        for reg in dirty:
+            self._update(reg)
+        return dirty
+
+    def _add_read(self, e: Entry, p: dict[str, Any], dirty: set[str]) -> bool:
+        chip = str(p["chip"])
+        t = int(p["t"])
+        rec: ReadT = (t, p.get("rssi"), str(p.get("point", "")), str(p.get("role") or "main"), e.uuid,
+                      str(p.get("reader", "")), bool(p.get("dateless", False)))
+        lst = self._reads.get(chip)
+        if lst is None:
+            self._reads[chip] = [rec]
+        else:
+            lst.append(rec)
+        owner = self._owner_at(chip, t)
+        if owner is not None:
+            dirty.add(owner)
+        else:
+            self.unknown_reads += 1
+        if rec[6]:
+            # A dateless read is placed relative to a gun: any runner might own it later.
+            dirty.update(self._all_owners(chip))
+        return False
+
+    def _add_participant(self, e: Entry, p: dict[str, Any], dirty: set[str]) -> None:
+        reg = str(p["registration_id"])
+        cur = self._participants.get(reg)
+        if cur is not None and e.order <= cur[0]:
+            return
+        old = cur[1] if cur else None
+        self._participants[reg] = (e.order, p)
+        self._cat_cache.pop(reg, None)
+        if old is not None:
+            if self._bib_to_reg.get(str(old.get("bib"))) == reg:
+                del self._bib_to_reg[str(old.get("bib"))]
+            for ch in old.get("chips") or []:
+                base = self._chip_base.get(ch)
+                if base and base[1] == reg and ch not in (p.get("chips") or []):
+                    del self._chip_base[ch]
+        self._bib_to_reg[str(p.get("bib"))] = reg
+        for ch in p.get("chips") or []:
+            prev = self._chip_base.get(ch)
+            if _latest(self._chip_base, ch, e.order, reg) and prev and prev[1] != reg:
+                dirty.add(prev[1])
+        dirty.add(reg)
+
+    def _add_correction(self, e: Entry, p: dict[str, Any], dirty: set[str]) -> bool:
+        action = p.get("action")
+        reg = p.get("registration_id")
+        if reg is None and p.get("bib") is not None:
+            reg = self._bib_to_reg.get(str(p["bib"]))
+        if action in STATUS_ACTIONS:
+            if reg:
+                _latest(self._status, reg, e.order, STATUS_ACTIONS[action])
+                dirty.add(reg)
+            return False
+        if action in ("ignore", "unignore"):
+            _latest(self._ignore, str(p["target"]), e.order, action == "ignore")
+            return self._dirty_for_target(str(p["target"]), dirty)
+        if action == "force":
+            _latest(self._forced, str(p["target"]), e.order, not p.get("undo", False))
+            return self._dirty_for_target(str(p["target"]), dirty)
+        if action == "adjust" and reg:
+            self._adjust.setdefault(reg, {})[e.uuid] = int(p["delta_ms"])
+            dirty.add(reg)
+            return False
+        if action == "chip_swap" and reg:
+            chip = str(p["chip"])
+            old_owners = self._all_owners(chip)
+            insort(self._swaps.setdefault(chip, []), (int(p.get("from_ms", 0)), e.order, reg))
+            self._swapped_to.setdefault(reg, set()).add(chip)
+            dirty.update(old_owners)
+            dirty.add(reg)
+            return False
+        return False
+
+    def _dirty_for_target(self, uuid: str, dirty: set[str]) -> bool:
+        """Find whose crossing an ignore/force names; unknown yet → recompute everything later."""
+        for chip, lst in self._reads.items():
+            for r in lst:
+                if r[4] == uuid:
+                    owner = self._owner_at(chip, r[0])
+                    if owner:
+                        dirty.add(owner)
+                    return False
+        for reg, lst in self._manual_by_reg.items():
+            if any(u == uuid for _, _, u in lst):
+                dirty.add(reg)
+                return False
+        for bib, lst in self._manual_by_bib.items():
+            if any(u == uuid for _, _, u in lst):
+                reg = self._bib_to_reg.get(bib)
+                if reg:
+                    dirty.add(reg)
+                return False
+        return False
+
+    # ------------------------------------------------------------------ chip ownership
+    def _owner_at(self, chip: str, t: int) -> str | None:
+        swaps = self._swaps.get(chip)
+        if swaps:
+            i = bisect_right(swaps, (t, (1 << 62, "\uffff", 1 << 62), "\uffff"))
+            if i:
+                return swaps[i - 1][2]
+        base = self._chip_base.get(chip)
+        return base[1] if base else None
+
+    def _all_owners(self, chip: str) -> set[str]:
+        out = {s[2] for s in self._swaps.get(chip, [])}
+        base = self._chip_base.get(chip)
+        if base:
+            out.add(base[1])
+        return out
+
+    def chips_of(self, reg: str) -> list[str]:
+        cur = self._participants.get(reg)
+        chips = list(cur[1].get("chips") or []) if cur else []
+        chips += [c for c in self._assigned.get(reg, []) if c not in chips]
+        chips += [c for c in self._swapped_to.get(reg, ()) if c not in chips]
+        return chips
+
+    # ------------------------------------------------------------------ time helpers
+    def gun_time(self, race: Race, wave_id: str) -> int:
+        """Rule 1: latest gun entry for the wave (race-specific or for every race), else scheduled."""
+        a = self._guns.get((race.id, wave_id))
+        b = self._guns.get((None, wave_id))
+        if a and b:
+            return a[1] if a[0] > b[0] else b[1]
+        if a or b:
+            return (a or b)[1]  # type: ignore[index]
+        return race.wave(wave_id).start_ms
+
+    def _correct(self, reader: str, t: int) -> int:
+        lst = self._offsets.get(reader)
+        if not lst:
+            return t
+        gps = self._gps.get(reader)
+        if gps and gps[1]:
+            return t
+        i = bisect_right(lst, (t, (1 << 62, "\uffff", 1 << 62), 1 << 62))
+        return t + lst[i - 1][2] if i else t
+
+    # ------------------------------------------------------------------ the rules for one runner
+    def compute(self, reg: str, trace: Trace | None = None) -> RunnerResult | None:
+        cfg = self.config
+        cur = self._participants.get(reg)
+        if cfg is None or cur is None:
+            return None
+        p = cur[1]
+        race = cfg.races.get(p.get("race"))
+        if race is None:
+            return None
+        wave = race.wave(p.get("wave"))
+        gun = self.gun_time(race, wave.id)
+        cat = self._cat_cache.get(reg)
+        if cat is None and p.get("category"):
+            cat = str(p["category"])  # kept by a privacy purge in place of the birth date
+        if cat is None:
+            cat = category_of(p.get("gender") or "X", p.get("birth_date"), cfg.date, cfg.age_groups,
+                              cfg.age_basis)
+            self._cat_cache[reg] = cat
+        res = RunnerResult(reg, str(p.get("bib", "")), p.get("name") or "", p.get("gender") or "X", cat,
+                           race.id, wave.id, "DNS", gun_start_ms=gun)
+        points = cfg.points
+        rid = race.id
+        main: dict[str, list[tuple[int, Any, str]]] = {}
+        backup: dict[str, list[tuple[int, Any, str]]] = {}
+        activity = False
+        start_reads: list[int] = []
+        offsets = self._offsets
+        for chip in self.chips_of(reg):
+            lst = self._reads.get(chip)
+            if not lst:
+                continue
+            swapped = chip in self._swaps
+            for t, rssi, pid, role, uuid, reader, dateless in lst:
+                pt = points.get(pid)
+                if pt is None or (pt.races is not None and rid not in pt.races):
+                    continue
+                if dateless:
+                    t += round((gun - t) / DAY_MS) * DAY_MS
+                if swapped and self._owner_at(chip, t) != reg:
+                    continue
+                if offsets and reader in offsets:
+                    t = self._correct(reader, t)
+                activity = True
+                (main if role == "main" else backup).setdefault(pid, []).append((t, rssi, uuid))
+                if pt.kind in ("start", "start_finish"):
+                    start_reads.append(t)
+        manual: dict[str, list[tuple[int, str]]] = {}
+        for src in (self._manual_by_reg.get(reg), self._manual_by_bib.get(res.bib)):
+            if src:
+                for t, pid, uuid in src:
+                    pt = points.get(pid)
+                    if pt is None or not pt.serves(rid):
+                        continue
+                    activity = True
+                    manual.setdefault(pid, []).append((t, uuid))
+        ignore = self._ignore
+        crossings: dict[str, list[Crossing]] = {}
+        for pid in set(main) | set(backup) | set(manual):
+            pt = points[pid]
+            mains = _crossings(main.get(pid, ()), pt.window_ms, pt.pick, "main", pid)
+            if ignore:
+                mains = _drop_ignored(mains, ignore, trace)
+            bw = pt.backup_window_ms
+            forced_t = []
+            extra: list[Crossing] = []
+            for t, uuid in manual.get(pid, ()):
+                c = Crossing(t, t, t, (uuid,), "manual", pid)
+                if ignore and _is_ignored(c, ignore):
+                    if trace:
+                        trace.notes.append(f"manual {pid} {t}: ignored by a correction")
+                    continue
+                f = self._forced.get(uuid)
+                if f and f[1]:
+                    forced_t.append(t)
+                    extra.append(c)
+                    continue
+                extra.append(c)
+            if forced_t:
+                kept = []
+                for c in mains:
+                    if any(abs(c.time - ft) <= bw for ft in forced_t):
+                        if trace:
+                            trace.notes.append(f"{pid} main crossing at {c.time} replaced by a forced manual time")
+                        continue
+                    kept.append(c)
+                mains = kept
+            fill = _crossings(backup.get(pid, ()), pt.window_ms, pt.pick, "backup", pid)
+            if ignore:
+                fill = _drop_ignored(fill, ignore, trace)
+            out = list(mains)
+            mtimes = [c.time for c in mains]
+            for c in fill + extra:
+                forced = c.source == "manual" and c.time in forced_t
+                if not forced and mtimes:
+                    j = bisect_left(mtimes, c.time - bw)
+                    if j < len(mtimes) and mtimes[j] <= c.time + bw:
+                        if trace:
+                            trace.notes.append(f"{pid} {c.source} crossing at {c.time} not used: a main "
+                                               f"crossing is within {bw} ms")
+                        continue
+                out.append(c)
+            out.sort(key=lambda c: c.time)
+            crossings[pid] = out
+            if trace:
+                trace.crossings.extend(out)
+        # Rule 4: the start.
+        start = None
+        start_src = "gun"
+        starts = [c for pid, cs in crossings.items() if points[pid].kind in ("start", "start_finish")
+                  for c in cs]
+        if starts:
+            starts.sort(key=lambda c: c.first)
+            limit = gun + race.start_window_ms
+            for c in starts:
+                if c.last >= gun and c.first <= limit:
+                    start = c.last
+                    start_src = c.source
+                    break
+        if start is None:
+            start = gun
+        res.start_ms = start
+        res.start_source = start_src
+        if start_reads and len(race.waves) > 1:
+            earlier = [self.gun_time(race, w.id) for w in race.waves if w.id != wave.id]
+            earlier = [g for g in earlier if g < gun]
+            if earlier:
+                lo = min(earlier)
+                if any(lo <= t < gun for t in start_reads):
+                    res.flags = ("wrong wave",)
+        # Rule 5: the finish.
+        fins = [c for pid, cs in crossings.items() if points[pid].kind in ("finish", "start_finish")
+                for c in cs]
+        finish = None
+        passes: list[Crossing] = []
+        if fins:
+            fins.sort(key=lambda c: c.time)
+            laps = race.laps
+            min_time = race.min_time_ms
+            prev = start
+            for c in fins:
+                if (c.time - prev) * laps > min_time:
+                    passes.append(c)
+                    prev = c.time
+                    if len(passes) == laps:
+                        break
+                elif trace:
+                    trace.notes.append(f"{c.point} crossing at {c.time} ignored: within the minimum "
+                                       f"time of the previous pass")
+            if len(passes) == laps:
+                finish = passes[-1].time
+                res.finish_source = passes[-1].source
+        adj = self._adjust.get(reg)
+        if finish is not None and adj:
+            finish += sum(adj.values())
+        # Rule 6: splits.
+        for sp in cfg.split_points(rid):
+            for c in crossings.get(sp.id, ()):
+                if c.time > start and (finish is None or c.time < finish):
+                    res.splits[sp.id] = c.time - start
+                    break
+        for n, c in enumerate(passes[: race.laps - 1] if race.laps > 1 else (), start=1):
+            res.splits[f"{c.point}_{n}"] = c.time - start
+        # Rules 8 and 11.
+        explicit = self._status.get(reg)
+        if explicit and explicit[1]:
+            res.status = explicit[1]
+        elif finish is not None:
+            res.status = "finished"
+        elif activity:
+            closed = rid in self._closed or (
+                race.cutoff_ms is not None and self.now_ms() > gun + race.cutoff_ms)
+            res.status = "DNF" if closed else "running"
+        else:
+            res.status = "DNS"
+        res.finish_ms = finish
+        if finish is not None:
+            res.gun_ms = finish - gun
+            res.chip_ms = finish - start
+        if res.status == "finished":
+            res.rank_key = res.chip_ms if race.ranking == "chip" else res.gun_ms
+        return res
+
+    # ------------------------------------------------------------------ ranking
+    @staticmethod
+    def _group_keys(r: RunnerResult) -> tuple[tuple[str, ...], ...]:
+        return (("o", r.race), ("g", r.race, r.gender), ("c", r.race, r.category))
+
+    def _update(self, reg: str) -> None:
+        old = self._results.get(reg)
+        if old is not None and old.rank_key is not None:
+            for g in self._group_keys(old):
+                lst = self._groups.get(g)
+                if lst:
+                    i = bisect_left(lst, old.rank_key)
+                    if i < len(lst) and lst[i] == old.rank_key:
+                        del lst[i]
+        new = self.compute(reg)
+        if new is None:
+            self._results.pop(reg, None)
+            return
+        self._results[reg] = new
+        if new.rank_key is not None:
+            for g in self._group_keys(new):
+                insort(self._groups.setdefault(g, []), new.rank_key)
+
+    def recompute_all(self) -> None:
+        self._results = {}
+        groups: dict[tuple[str, ...], list[int]] = {}
+        compute = self.compute
+        for reg in self._participants:
+            r = compute(reg)
+            if r is None:
+                continue
+            self._results[reg] = r
+            if r.rank_key is not None:
+                for g in self._group_keys(r):
+                    lst = groups.get(g)
+                    if lst is None:
+                        groups[g] = [r.rank_key]
+                    else:
+                        lst.append(r.rank_key)
+        for lst in groups.values():
+            lst.sort()
+        self._groups = groups
+
+    def ranks(self, r: RunnerResult) -> tuple[int | None, int | None, int | None]:
+        """(overall, gender, category) competition ranks: ties share a rank (1, 2, 2, 4)."""
+        if r.rank_key is None:
+            return (None, None, None)
+        out = []
+        for g in self._group_keys(r):
+            out.append(bisect_left(self._groups.get(g, []), r.rank_key) + 1)
+        return (out[0], out[1], out[2])
+
+    # ------------------------------------------------------------------ queries
+    def result(self, reg: str) -> RunnerResult | None:
+        return self._results.get(reg)
+
+    def results(self) -> dict[str, RunnerResult]:
+        return self._results
+
+    def participant(self, reg: str) -> dict[str, Any] | None:
+        cur = self._participants.get(reg)
+        return cur[1] if cur else None
+
+    def participants(self) -> dict[str, dict[str, Any]]:
+        return {k: v[1] for k, v in self._participants.items()}
+
+    def reg_for_bib(self, bib: str) -> str | None:
+        return self._bib_to_reg.get(str(bib))
+
+    def owner_of_chip(self, chip: str, t: int | None = None) -> str | None:
+        return self._owner_at(chip, t if t is not None else self.now_ms())
+
+    def explain(self, reg: str) -> tuple[RunnerResult | None, Trace]:
+        tr = Trace()
+        return self.compute(reg, tr), tr
+
+    def split_columns(self) -> list[str]:
+        """Split column names: split points in course order, then lap passes of lapped races."""
+        cfg = self.config
+        if cfg is None:
+            return []
+        cols = [f"split_{p.id}_ms" for p in cfg.split_points()]
+        lap_points = [p for p in sorted(cfg.points.values(), key=lambda p: p.index) if p.is_finish]
+        max_laps = max((r.laps for r in cfg.races.values()), default=1)
+        for n in range(1, max_laps):
+            for p in lap_points:
+                if any(r.laps > n and p.serves(r.id) for r in cfg.races.values()):
+                    cols.append(f"split_{p.id}_{n}_ms")
+        return cols
+
+    def ordered(self, race: str | None = None) -> list[RunnerResult]:
+        """Results in the CSV contract order (races in file order; ranked by rank then bib; then
+        running, DNF, DQ, DNS, each by bib)."""
+        cfg = self.config
+        if cfg is None:
+            return []
+        bibs = [r.bib for r in self._results.values()]
+        numeric = all(b.isdigit() for b in bibs)
+
+        def bib_key(b: str) -> Any:
+            return (int(b), b) if numeric else b
+
+        by_race: dict[str, list[RunnerResult]] = {}
+        for r in self._results.values():
+            by_race.setdefault(r.race, []).append(r)
+        out: list[RunnerResult] = []
+        for rc in sorted(cfg.races.values(), key=lambda x: x.index):
+            if race is not None and rc.id != race:
+                continue
+            rs = by_race.get(rc.id, [])
+            rs.sort(key=lambda r: (0, r.rank_key, bib_key(r.bib)) if r.rank_key is not None
+                    else (1 + STATUS_ORDER.get(r.status, 9), 0, bib_key(r.bib)))
+            out += rs
+        return out
+
+    def row(self, r: RunnerResult, split_cols: list[str] | None = None) -> dict[str, Any]:
+        """One Results CSV row (contract columns, then registration_id, club and flags)."""
+        o, g, c = self.ranks(r)
+        ranked = r.rank_key is not None
+        row: dict[str, Any] = {
+            "race": r.race,
+            "overall_rank": o if ranked else "",
+            "bib": r.bib,
+            "name": r.name,
+            "gender": r.gender,
+            "category": r.category,
+            "category_rank": c if ranked else "",
+            "gender_rank": g if ranked else "",
+            "status": r.status,
+            "gun_time": fmt_duration(r.gun_ms) if ranked else "",
+            "chip_time": fmt_duration(r.chip_ms) if ranked else "",
+            "gun_ms": r.gun_ms if ranked else "",
+            "chip_ms": r.chip_ms if ranked else "",
+        }
+        for col in split_cols if split_cols is not None else self.split_columns():
+            v = r.splits.get(col[6:-3])
+            row[col] = v if v is not None else ""
+        p = self.participant(r.registration_id) or {}
+        row["registration_id"] = r.registration_id
+        row["club"] = p.get("club") or ""
+        row["runner_id"] = p.get("runner_id") or ""
+        row["wave"] = r.wave
+        row["flags"] = " ".join(r.flags)
+        return row
+
+    def rows(self, race: str | None = None) -> list[dict[str, Any]]:
+        cols = self.split_columns()
+        return [self.row(r, cols) for r in self.ordered(race)]
+
+
+def _crossings(reads: Iterable[tuple[int, Any, str]], window: int, pick: str, source: str,
+               point: str) -> list[Crossing]:
+    """Rule 3: chain reads less than `window` ms apart into crossings; time = first or peak read."""
+    rs = sorted(reads, key=lambda r: r[0])
+    out: list[Crossing] = []
+    if not rs:
+        return out
+    peak = pick == "peak"
+    first = last = rs[0][0]
+    best_t, best_rssi = rs[0][0], rs[0][1]
+    uuids = [rs[0][2]]
+    for t, rssi, uuid in rs[1:]:
+        if t - last < window:
+            last = t
+            uuids.append(uuid)
+            if peak and rssi is not None and (best_rssi is None or rssi > best_rssi):
+                best_t, best_rssi = t, rssi
+            continue
+        out.append(Crossing(best_t if peak else first, first, last, tuple(uuids), source, point))
+        first = last = best_t = t
+        best_rssi = rssi
+        uuids = [uuid]
+    out.append(Crossing(best_t if peak else first, first, last, tuple(uuids), source, point))
+    return out
+
+
+def _is_ignored(c: Crossing, ignore: dict[str, tuple[Order, bool]]) -> bool:
+    for u in c.uuids:
+        v = ignore.get(u)
+        if v and v[1]:
+            return True
+    return False
+
+
+def _drop_ignored(cs: list[Crossing], ignore: dict[str, tuple[Order, bool]],
+                  trace: Trace | None) -> list[Crossing]:
+    out = []
+    for c in cs:
+        if _is_ignored(c, ignore):
+            if trace:
+                trace.notes.append(f"{c.point} {c.source} crossing at {c.time} ignored by a correction")
+            continue
+        out.append(c)
+    return out
