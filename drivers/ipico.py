@@ -10,7 +10,16 @@ Ipico reports no RSSI.
 from __future__ import annotations
 
 from drivers.base import Protocol
-from drivers.records import Record, Status, TagRead, Unparsed, check_date, check_time, civil_to_wall_ms, wall_to_civil
+from drivers.records import (
+    Record,
+    Status,
+    TagRead,
+    Unparsed,
+    check_date,
+    check_time,
+    civil_to_wall_ms,
+    wall_to_civil,
+)
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 

@@ -50,7 +50,12 @@ def parse_event_file(path: Path) -> tuple[EventRule, dict[str, Any]]:
         raise UserError(f"{path}: not UTF-8 text") from e
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"{path}: not valid TOML ({e})") from e
-    return parse_event(data, str(path)), data
+    rule = parse_event(data, str(path))
+    # The station's own validation too: the ledger registers only event files a station can load.
+    from station.config import load_event_file
+
+    config = load_event_file(path)
+    return rule, config
 
 
 def parse_event(data: dict[str, Any], where: str = "event") -> EventRule:

@@ -159,7 +159,6 @@ class CheckinDesk:
         self._bib_pool_arg = bib_pool
         self._clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._lock = threading.RLock()
-        self._last_own: list[str] = []  # uuids of this desk's check-ins, newest last
 
     # ----------------------------------------------------------------- plumbing
     def now_ms(self) -> int:
@@ -229,7 +228,6 @@ class CheckinDesk:
                        "race": str(claims.get("race") or ""), "verdict": "unknown", "method": method,
                        "flagged": True, "claims": _safe_claims(claims), **extra}
             e = self._append("checkin", payload)
-            self._remember(e)
             return Verdict("unknown", "registration not in the local participant list", "not_in_list", None,
                            claims, entry_uuid=e.uuid if e else "", flagged=True)
         payload = {"registration_id": reg, "bib": str(p.get("bib") or ""), "race": str(p.get("race") or ""),
@@ -238,7 +236,6 @@ class CheckinDesk:
         if differences:
             payload["differences"] = list(differences)
         e = self._append("checkin", payload)
-        self._remember(e)
         return Verdict("ok", "", "", view(p), claims, differences, entry_uuid=e.uuid if e else "")
 
     def _view_of(self, reg: Any) -> ParticipantView | None:
@@ -274,11 +271,6 @@ class CheckinDesk:
         e = self._append("checkin_refused", payload)
         return e.uuid if e else ""
 
-    def _remember(self, e: Any) -> None:
-        if e is not None:
-            self._last_own.append(e.uuid)
-            del self._last_own[:-50]
-
     # ----------------------------------------------------------------- search path
     def search(self, query: str, limit: int = 20) -> list[SearchResult]:
         self.state.refresh()
@@ -312,26 +304,23 @@ class CheckinDesk:
                                          "race": str(p.get("race") or ""), "wave": str(p.get("wave") or ""),
                                          "verdict": "ok", "method": "search", "flagged": False,
                                          "reason": reason, "id_checked": True})
-            self._remember(e)
             return _with_elapsed(Verdict("ok", reason, "", view(p), entry_uuid=e.uuid if e else ""), t0)
 
     # ----------------------------------------------------------------- undo
     def undo_last(self, reason: str = "undone at the desk") -> CheckinRecord:
-        """Cancel this desk's latest check-in if it is recent (a new `checkin_undo` entry)."""
+        """Cancel this desk's latest live check-in if it is recent (a new `checkin_undo` entry).
+
+        Looked up in the log (this station, this desk), not in memory, so it also works after a restart
+        or from the command line."""
         with self._lock:
             self.state.refresh()
-            now = self.now_ms()
-            for uuid in reversed(self._last_own):
-                rec = self.state.checkin(uuid)
-                if rec is None or self.state.is_undone(uuid):
-                    continue
-                if now - rec.recorded_at > self.undo_window_s * 1000:
-                    break
-                self._append("checkin_undo", {"target": uuid, "registration_id": rec.registration_id,
-                                              "reason": reason})
-                self._last_own.remove(uuid)
-                return rec
-            raise CheckinError(f"nothing to undo: no check-in at this desk in the last {int(self.undo_window_s)} s")
+            rec = self.state.latest_checkin_by(self.store.station_id, self.desk_id)
+            if rec is None or self.now_ms() - rec.recorded_at > self.undo_window_s * 1000:
+                raise CheckinError(f"nothing to undo: no check-in at desk {self.desk_id} in the last "
+                                   f"{int(self.undo_window_s)} s")
+            self._append("checkin_undo", {"target": rec.uuid, "registration_id": rec.registration_id,
+                                          "reason": reason})
+            return rec
 
     # ----------------------------------------------------------------- race-day changes
     def _bib_pool(self) -> list[str]:
@@ -389,7 +378,6 @@ class CheckinDesk:
                 return _with_elapsed(Verdict("ok", "registered (not checked in)", "", view(p)), t0)
             e = self._append("checkin", {"registration_id": reg, "bib": bib, "race": race, "wave": wave,
                                          "verdict": "ok", "method": "walk_up", "flagged": False})
-            self._remember(e)
             return _with_elapsed(Verdict("ok", "walk-up registered", "", view(p), entry_uuid=e.uuid if e else ""),
                                  t0)
 

@@ -342,6 +342,13 @@ class CheckinState:
             live = [self._checkins[u] for u in uuids if u not in self._undone]
             return min(live, key=lambda r: r.order) if live else None
 
+    def latest_checkin_by(self, station_id: str, desk: str) -> CheckinRecord | None:
+        """The newest live check-in made at one desk of one station (what "undo" targets)."""
+        with self._lock:
+            live = [r for u, r in self._checkins.items()
+                    if r.station_id == station_id and r.desk == desk and u not in self._undone]
+            return max(live, key=lambda r: r.order) if live else None
+
     def checkin(self, uuid: str) -> CheckinRecord | None:
         return self._checkins.get(uuid)
 

@@ -48,6 +48,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 KINDS = (
     "event_config",
     "reader_config",
@@ -68,8 +70,11 @@ KINDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Entry:
+    """One log entry. Treat as immutable (not frozen only because frozen dataclasses are ~3x slower
+    to build, and a cold start builds hundreds of thousands of them)."""
+
     station_id: str
     seq: int
     uuid: str
@@ -110,4 +115,12 @@ class Entry:
 
 def dumps(payload: dict[str, Any]) -> str:
     """Compact, deterministic JSON for payloads (UTF-8 text kept as is)."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    try:
+        return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+    except TypeError:  # e.g. an int beyond 64 bits: fall back to the standard library
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse a stored payload (orjson: a cold start parses every entry, 3x faster than json)."""
+    return orjson.loads(text)

@@ -15,7 +15,6 @@ Why this shape:
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -31,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from station import paths
-from station.entries import Entry, dumps
+from station.entries import Entry, dumps, loads
 from station.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -408,7 +407,6 @@ class Store:
                 rows = raw.execute(q, args).fetchall()
                 if not rows:
                     return
-                loads = json.loads
                 for r in rows:
                     yield r[0], Entry(r[1], r[2], r[3], r[4], loads(r[5]), r[6], r[7])
                 last = rows[-1][0]
@@ -426,7 +424,7 @@ class Store:
                 " WHERE station_id=? AND seq>? ORDER BY seq LIMIT ?",
                 (self.station_id, seq, limit),
             ).fetchall()
-        return [Entry(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
+        return [Entry(r[0], r[1], r[2], r[3], loads(r[4]), r[5], r[6]) for r in rows]
 
     def last_seq(self, station_id: str | None = None) -> int:
         with self._rengine.connect() as conn:
@@ -465,7 +463,7 @@ class Store:
         with self._wengine.begin() as conn:
             rows = conn.exec_driver_sql("SELECT id, payload FROM entries WHERE kind=?", (kind,)).fetchall()
             for rid, text in rows:
-                new = fn(json.loads(text))
+                new = fn(loads(text))
                 if new is not None:
                     conn.exec_driver_sql("UPDATE entries SET payload=? WHERE id=?", (dumps(new), rid))
                     n += 1

@@ -19,7 +19,6 @@ from pathlib import Path
 from station.errors import UserError
 
 FONT = "WQYMicroHei"
-MONO = "WQYMicroHeiMono"
 BOLD_MODE = 2  # PDF text render mode: fill then stroke
 
 _FONT_FILE = "wqy-microhei.ttc"
@@ -60,7 +59,6 @@ def register() -> str:
 
             path = str(font_path())
             pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0))
-            pdfmetrics.registerFont(TTFont(MONO, path, subfontIndex=1))
             _registered = True
     return FONT
 

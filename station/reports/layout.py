@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from reportlab.lib.colors import HexColor
+from reportlab import rl_config
+from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
@@ -32,6 +33,7 @@ GREY = HexColor("#666666")
 RULE = HexColor("#BBBBBB")
 BAND = HexColor("#EEF1F5")
 ACCENT = HexColor("#C8102E")  # WO.RUN red
+GREEN = HexColor("#1B7F3A")
 
 STATUS_ZH = {"finished": "完赛", "running": "比赛中", "DNF": "未完赛", "DNS": "未起跑", "DQ": "取消资格"}
 
@@ -115,10 +117,12 @@ class Furniture:
 
 
 def draw_bold(c: Canvas, x: float, y: float, text: str, size: float, *, align: str = "left",
-              font: str = fonts.FONT) -> None:
-    """Faux-bold text (fill + thin stroke): the shipped CJK face has no bold weight."""
+              font: str = fonts.FONT, color: Color = INK) -> None:
+    """Faux-bold text (fill + thin stroke in the same colour): the shipped CJK face has no bold weight."""
     c.saveState()
     c.setFont(font, size)
+    c.setFillColor(color)
+    c.setStrokeColor(color)
     c.setLineWidth(size * 0.035)
     if align == "center":
         x -= stringWidth(text, font, size) / 2
@@ -159,9 +163,7 @@ def draw_header(c: Canvas, f: Furniture, page_w: float, page_h: float, margin: f
         c.drawString(x, top - 52, subtitle)
     if f.marking:
         label = "正式成绩  OFFICIAL" if f.official else "非正式成绩  UNOFFICIAL"
-        c.setFillColor(HexColor("#1B7F3A") if f.official else ACCENT)
-        draw_bold(c, page_w - margin, top - 12, label, 11, align="right")
-        c.setFillColor(INK)
+        draw_bold(c, page_w - margin, top - 12, label, 11, align="right", color=GREEN if f.official else ACCENT)
     y = top - (58 if subtitle else 46)
     c.setStrokeColor(ACCENT)
     c.setLineWidth(1.2)
@@ -188,10 +190,16 @@ def draw_watermark(c: Canvas, page_w: float, page_h: float) -> None:
     global _watermark
     if _watermark is None:
         _watermark = ImageReader(_watermark_png())
-    iw, ih = _watermark.getSize()
-    w = page_w * 0.9
-    h = w * ih / iw
-    c.drawImage(_watermark, (page_w - w) / 2, (page_h - h) / 2, width=w, height=h, mask="auto")
+    # One form XObject per document and page size: the image is stored (and hashed) once, not per page.
+    name = f"wm_unofficial_{int(page_w)}x{int(page_h)}"
+    if not c.hasForm(name):
+        iw, ih = _watermark.getSize()
+        w = page_w * 0.9
+        h = w * ih / iw
+        c.beginForm(name)
+        c.drawImage(_watermark, (page_w - w) / 2, (page_h - h) / 2, width=w, height=h, mask="auto")
+        c.endForm()
+    c.doForm(name)
 
 
 _watermark: Any = None
@@ -224,6 +232,9 @@ def pdf_canvas(out: Path | str, pagesize: tuple[float, float] = A4, title: str =
     (nor destroy the previous good one).
     """
     fonts.register()
+    # Binary (deflated) streams, not ASCII85 on top: A85 in pure Python costs seconds on long lists and
+    # makes files 25 % larger; every PDF reader handles binary streams.
+    rl_config.useA85 = 0
     out = Path(out)
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)

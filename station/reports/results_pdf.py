@@ -21,6 +21,7 @@ from typing import Any
 from reportlab.pdfgen.canvas import Canvas
 
 from station.reports import fonts
+from station.reports.fasttext import CellText
 from station.reports.layout import (
     A4_LANDSCAPE,
     A4_PORTRAIT,
@@ -245,20 +246,18 @@ def _draw_page(c: Canvas, page: Page, furn: Furniture, subtitle: str, page_no: i
         x += col.width
     c.setFillColor(BAND)
     c.rect(MARGIN, y - COLHEAD_H, w - 2 * MARGIN, COLHEAD_H, stroke=0, fill=1)
-    c.setFillColor(INK)
+    cells = CellText(c)
     for col, x0 in zip(page.columns, xs, strict=True):
         for text, size, dy in ((col.zh, 7.5, 8.5), (col.en, 6.5, 17)):
-            _draw_cell(c, col, x0, y - dy, fit(text, fonts.FONT, size, col.width - 4), size)
+            _cell_at(cells, col, x0, y - dy, fit(text, fonts.FONT, size, col.width - 4), size)
     y -= COLHEAD_H
     font = fonts.FONT
-    c.setFont(font, FONT_SIZE)
     n = 0
     for kind, payload in page.items:
         if kind == "head":
             y -= HEAD_H
             c.setFillColor(INK)
             draw_bold(c, MARGIN + 2, y + 4.5, payload, 9.5)
-            c.setFont(font, FONT_SIZE)
             n = 0
             continue
         sec, r = payload
@@ -266,31 +265,28 @@ def _draw_page(c: Canvas, page: Page, furn: Furniture, subtitle: str, page_no: i
         if n % 2 == 1:
             c.setFillColor(BAND)
             c.rect(MARGIN, y, w - 2 * MARGIN, ROW_H, stroke=0, fill=1)
-            c.setFillColor(INK)
         n += 1
         for col, x0 in zip(page.columns, xs, strict=True):
             text = _cell(col, sec, r)
             if text:
-                if col.align == "left":
+                if col.align == "left" and len(text) * FONT_SIZE > col.width - 4:
                     text = fit(text, font, FONT_SIZE, col.width - 4)
-                _draw_cell(c, col, x0, y + 3, text, FONT_SIZE)
+                _cell_at(cells, col, x0, y + 3, text, FONT_SIZE)
+    c.setFillColor(INK)
+    cells.flush()
     c.setStrokeColor(RULE)
     c.setLineWidth(0.5)
     c.line(MARGIN, y - 1, w - MARGIN, y - 1)
     draw_footer(c, furn, w, MARGIN, page_no, pages)
 
 
-def _draw_cell(c: Canvas, col: Column, x0: float, y: float, text: str, size: float) -> None:
-    if size != FONT_SIZE:
-        c.setFont(fonts.FONT, size)
+def _cell_at(cells: CellText, col: Column, x0: float, y: float, text: str, size: float) -> None:
     if col.align == "right":
-        c.drawRightString(x0 + col.width - 3, y, text)
+        cells.draw(x0 + col.width - 3, y, text, size, "right")
     elif col.align == "center":
-        c.drawCentredString(x0 + col.width / 2, y, text)
+        cells.draw(x0 + col.width / 2, y, text, size, "center")
     else:
-        c.drawString(x0 + 2, y, text)
-    if size != FONT_SIZE:
-        c.setFont(fonts.FONT, FONT_SIZE)
+        cells.draw(x0 + 2, y, text, size)
 
 
 def render_results(

@@ -69,6 +69,17 @@ class RunnerResult:
     finish_source: str = ""
 
 
+@dataclass(slots=True)
+class _RaceCtx:
+    kinds: dict[str, str]  # point id → kind, for points serving the race
+    split_points: list[str]  # in course order
+    start_points: set[str]
+    finish_points: set[str]
+    guns: dict[str, int]  # wave id → gun time (rule 1)
+    earlier_gun: dict[str, int | None]  # wave id → earliest gun of an earlier wave (wrong wave flag)
+    first_wave: str
+
+
 @dataclass
 class Trace:
     """Why a runner's result is what it is: every crossing kept or ignored, with the reason."""
@@ -112,6 +123,7 @@ class Engine:
         self._forced: dict[str, tuple[Order, bool]] = {}
         self._adjust: dict[str, dict[str, int]] = {}  # reg → {uuid: delta}
         self._results: dict[str, RunnerResult] = {}
+        self._race_cache: dict[str, _RaceCtx] = {}
         self._groups: dict[tuple[str, ...], list[int]] = {}
         self.entry_count = 0
 
@@ -158,10 +170,12 @@ class Engine:
                     self._config_entry = (e.order, p)
                     self.config = EventConfig.from_payload(p)
                     self._cat_cache.clear()
+                    self._race_cache.clear()
                     full = True
             elif k == "gun":
                 race = p.get("race") or None
                 if _latest(self._guns, (race, str(p.get("wave", ""))), e.order, int(p["t"])):
+                    self._race_cache.clear()
                     full = True
             elif k == "race_closed":
                 self._closed.add(str(p["race"]))
@@ -304,6 +318,8 @@ class Engine:
 
     def chips_of(self, reg: str) -> list[str]:
         cur = self._participants.get(reg)
+        if reg not in self._assigned and reg not in self._swapped_to:
+            return cur[1].get("chips") or [] if cur else []
         chips = list(cur[1].get("chips") or []) if cur else []
         chips += [c for c in self._assigned.get(reg, []) if c not in chips]
         chips += [c for c in self._swapped_to.get(reg, ()) if c not in chips]
@@ -331,6 +347,22 @@ class Engine:
         return t + lst[i - 1][2] if i else t
 
     # ------------------------------------------------------------------ the rules for one runner
+    def _race_ctx(self, race: Race) -> _RaceCtx:
+        """Per-race lookups computed once per configuration (the hot loop touches only dicts)."""
+        ctx = self._race_cache.get(race.id)
+        if ctx is None:
+            cfg = self.config
+            assert cfg is not None
+            kinds = {p.id: p.kind for p in cfg.points.values() if p.serves(race.id)}
+            guns = {w.id: self.gun_time(race, w.id) for w in race.waves}
+            earlier = {w: min((g for g in guns.values() if g < gun), default=None) for w, gun in guns.items()}
+            ctx = _RaceCtx(kinds, [p.id for p in cfg.split_points(race.id)],
+                           {pid for pid, k in kinds.items() if k in ("start", "start_finish")},
+                           {pid for pid, k in kinds.items() if k in ("finish", "start_finish")},
+                           guns, earlier, race.waves[0].id)
+            self._race_cache[race.id] = ctx
+        return ctx
+
     def compute(self, reg: str, trace: Trace | None = None) -> RunnerResult | None:
         cfg = self.config
         cur = self._participants.get(reg)
@@ -340,8 +372,12 @@ class Engine:
         race = cfg.races.get(p.get("race"))
         if race is None:
             return None
-        wave = race.wave(p.get("wave"))
-        gun = self.gun_time(race, wave.id)
+        rc = self._race_ctx(race)
+        wave_id = p.get("wave") or rc.first_wave
+        gun = rc.guns.get(wave_id)
+        if gun is None:
+            wave_id = rc.first_wave
+            gun = rc.guns[wave_id]
         cat = self._cat_cache.get(reg)
         if cat is None and p.get("category"):
             cat = str(p["category"])  # kept by a privacy purge in place of the birth date
@@ -350,22 +386,23 @@ class Engine:
                               cfg.age_basis)
             self._cat_cache[reg] = cat
         res = RunnerResult(reg, str(p.get("bib", "")), p.get("name") or "", p.get("gender") or "X", cat,
-                           race.id, wave.id, "DNS", gun_start_ms=gun)
+                           race.id, wave_id, "DNS", gun_start_ms=gun)
+        kinds = rc.kinds
         points = cfg.points
-        rid = race.id
         main: dict[str, list[tuple[int, Any, str]]] = {}
-        backup: dict[str, list[tuple[int, Any, str]]] = {}
+        backup: dict[str, list[tuple[int, Any, str]]] | None = None
         activity = False
         start_reads: list[int] = []
         offsets = self._offsets
+        reads = self._reads
         for chip in self.chips_of(reg):
-            lst = self._reads.get(chip)
+            lst = reads.get(chip)
             if not lst:
                 continue
             swapped = chip in self._swaps
             for t, rssi, pid, role, uuid, reader, dateless in lst:
-                pt = points.get(pid)
-                if pt is None or (pt.races is not None and rid not in pt.races):
+                kind = kinds.get(pid)
+                if kind is None:
                     continue
                 if dateless:
                     t += round((gun - t) / DAY_MS) * DAY_MS
@@ -374,125 +411,103 @@ class Engine:
                 if offsets and reader in offsets:
                     t = self._correct(reader, t)
                 activity = True
-                (main if role == "main" else backup).setdefault(pid, []).append((t, rssi, uuid))
-                if pt.kind in ("start", "start_finish"):
+                if role == "main":
+                    lst2 = main.get(pid)
+                    if lst2 is None:
+                        main[pid] = [(t, rssi, uuid)]
+                    else:
+                        lst2.append((t, rssi, uuid))
+                else:
+                    if backup is None:
+                        backup = {}
+                    backup.setdefault(pid, []).append((t, rssi, uuid))
+                if kind == "start" or kind == "start_finish":
                     start_reads.append(t)
-        manual: dict[str, list[tuple[int, str]]] = {}
+        manual: dict[str, list[tuple[int, str]]] | None = None
         for src in (self._manual_by_reg.get(reg), self._manual_by_bib.get(res.bib)):
             if src:
                 for t, pid, uuid in src:
-                    pt = points.get(pid)
-                    if pt is None or not pt.serves(rid):
+                    if pid not in kinds:
                         continue
                     activity = True
+                    if manual is None:
+                        manual = {}
                     manual.setdefault(pid, []).append((t, uuid))
         ignore = self._ignore
-        crossings: dict[str, list[Crossing]] = {}
-        for pid in set(main) | set(backup) | set(manual):
-            pt = points[pid]
-            mains = _crossings(main.get(pid, ()), pt.window_ms, pt.pick, "main", pid)
-            if ignore:
-                mains = _drop_ignored(mains, ignore, trace)
-            bw = pt.backup_window_ms
-            forced_t = []
-            extra: list[Crossing] = []
-            for t, uuid in manual.get(pid, ()):
-                c = Crossing(t, t, t, (uuid,), "manual", pid)
-                if ignore and _is_ignored(c, ignore):
-                    if trace:
-                        trace.notes.append(f"manual {pid} {t}: ignored by a correction")
-                    continue
-                f = self._forced.get(uuid)
-                if f and f[1]:
-                    forced_t.append(t)
-                    extra.append(c)
-                    continue
-                extra.append(c)
-            if forced_t:
-                kept = []
-                for c in mains:
-                    if any(abs(c.time - ft) <= bw for ft in forced_t):
-                        if trace:
-                            trace.notes.append(f"{pid} main crossing at {c.time} replaced by a forced manual time")
-                        continue
-                    kept.append(c)
-                mains = kept
-            fill = _crossings(backup.get(pid, ()), pt.window_ms, pt.pick, "backup", pid)
-            if ignore:
-                fill = _drop_ignored(fill, ignore, trace)
-            out = list(mains)
-            mtimes = [c.time for c in mains]
-            for c in fill + extra:
-                forced = c.source == "manual" and c.time in forced_t
-                if not forced and mtimes:
-                    j = bisect_left(mtimes, c.time - bw)
-                    if j < len(mtimes) and mtimes[j] <= c.time + bw:
-                        if trace:
-                            trace.notes.append(f"{pid} {c.source} crossing at {c.time} not used: a main "
-                                               f"crossing is within {bw} ms")
-                        continue
-                out.append(c)
-            out.sort(key=lambda c: c.time)
-            crossings[pid] = out
-            if trace:
-                trace.crossings.extend(out)
+        # Crossings are tuples (time, first, last, uuids, source, point) in the hot path.
+        crossings: dict[str, list[tuple]] = {}
+        if backup is None and manual is None:
+            for pid, rs in main.items():
+                pt = points[pid]
+                cs = _crossings(rs, pt.window_ms, pt.pick, "main", pid)
+                if ignore:
+                    cs = _drop_ignored(cs, ignore, trace)
+                crossings[pid] = cs
+        else:
+            for pid in set(main) | set(backup or ()) | set(manual or ()):
+                crossings[pid] = self._fill_gaps(pid, main.get(pid, ()), (backup or {}).get(pid, ()),
+                                                 (manual or {}).get(pid, ()), trace)
+        if trace is not None:
+            for cs in crossings.values():
+                trace.crossings.extend(Crossing(*c) for c in cs)
         # Rule 4: the start.
         start = None
         start_src = "gun"
-        starts = [c for pid, cs in crossings.items() if points[pid].kind in ("start", "start_finish")
-                  for c in cs]
+        starts = [c for pid in rc.start_points if pid in crossings for c in crossings[pid]]
         if starts:
-            starts.sort(key=lambda c: c.first)
+            if len(starts) > 1:
+                starts.sort(key=_by_first)
             limit = gun + race.start_window_ms
             for c in starts:
-                if c.last >= gun and c.first <= limit:
-                    start = c.last
-                    start_src = c.source
+                if c[2] >= gun and c[1] <= limit:
+                    start = c[2]
+                    start_src = c[4]
                     break
         if start is None:
             start = gun
         res.start_ms = start
         res.start_source = start_src
-        if start_reads and len(race.waves) > 1:
-            earlier = [self.gun_time(race, w.id) for w in race.waves if w.id != wave.id]
-            earlier = [g for g in earlier if g < gun]
-            if earlier:
-                lo = min(earlier)
-                if any(lo <= t < gun for t in start_reads):
-                    res.flags = ("wrong wave",)
+        if start_reads:
+            lo = rc.earlier_gun.get(wave_id)
+            if lo is not None and any(lo <= t < gun for t in start_reads):
+                res.flags = ("wrong wave",)
         # Rule 5: the finish.
-        fins = [c for pid, cs in crossings.items() if points[pid].kind in ("finish", "start_finish")
-                for c in cs]
+        fins = [c for pid in rc.finish_points if pid in crossings for c in crossings[pid]]
         finish = None
-        passes: list[Crossing] = []
+        passes: list[tuple] = []
         if fins:
-            fins.sort(key=lambda c: c.time)
+            if len(fins) > 1:
+                fins.sort(key=_by_time)
             laps = race.laps
             min_time = race.min_time_ms
             prev = start
             for c in fins:
-                if (c.time - prev) * laps > min_time:
+                if (c[0] - prev) * laps > min_time:
                     passes.append(c)
-                    prev = c.time
+                    prev = c[0]
                     if len(passes) == laps:
                         break
-                elif trace:
-                    trace.notes.append(f"{c.point} crossing at {c.time} ignored: within the minimum "
+                elif trace is not None:
+                    trace.notes.append(f"{c[5]} crossing at {c[0]} ignored: within the minimum "
                                        f"time of the previous pass")
             if len(passes) == laps:
-                finish = passes[-1].time
-                res.finish_source = passes[-1].source
+                finish = passes[-1][0]
+                res.finish_source = passes[-1][4]
         adj = self._adjust.get(reg)
         if finish is not None and adj:
             finish += sum(adj.values())
         # Rule 6: splits.
-        for sp in cfg.split_points(rid):
-            for c in crossings.get(sp.id, ()):
-                if c.time > start and (finish is None or c.time < finish):
-                    res.splits[sp.id] = c.time - start
-                    break
-        for n, c in enumerate(passes[: race.laps - 1] if race.laps > 1 else (), start=1):
-            res.splits[f"{c.point}_{n}"] = c.time - start
+        splits = res.splits
+        for sp in rc.split_points:
+            cs = crossings.get(sp)
+            if cs:
+                for c in cs:
+                    if c[0] > start and (finish is None or c[0] < finish):
+                        splits[sp] = c[0] - start
+                        break
+        if race.laps > 1:
+            for n, c in enumerate(passes[: race.laps - 1], start=1):
+                splits[f"{c[5]}_{n}"] = c[0] - start
         # Rules 8 and 11.
         explicit = self._status.get(reg)
         if explicit and explicit[1]:
@@ -500,7 +515,7 @@ class Engine:
         elif finish is not None:
             res.status = "finished"
         elif activity:
-            closed = rid in self._closed or (
+            closed = race.id in self._closed or (
                 race.cutoff_ms is not None and self.now_ms() > gun + race.cutoff_ms)
             res.status = "DNF" if closed else "running"
         else:
@@ -512,6 +527,56 @@ class Engine:
         if res.status == "finished":
             res.rank_key = res.chip_ms if race.ranking == "chip" else res.gun_ms
         return res
+
+    def _fill_gaps(self, pid: str, mains_r: Any, backup_r: Any, manual_r: Any,
+                   trace: Trace | None) -> list[tuple]:
+        """Rule 7: backup readers and manual entries count only where main readers have nothing
+        within the backup window; a forced manual time counts and displaces main crossings."""
+        assert self.config is not None
+        pt = self.config.points[pid]
+        ignore = self._ignore
+        mains = _crossings(mains_r, pt.window_ms, pt.pick, "main", pid)
+        if ignore:
+            mains = _drop_ignored(mains, ignore, trace)
+        bw = pt.backup_window_ms
+        forced_t: list[int] = []
+        extra: list[tuple] = []
+        for t, uuid in manual_r:
+            c = (t, t, t, (uuid,), "manual", pid)
+            if ignore and _is_ignored(c, ignore):
+                if trace is not None:
+                    trace.notes.append(f"manual {pid} {t}: ignored by a correction")
+                continue
+            f = self._forced.get(uuid)
+            if f and f[1]:
+                forced_t.append(t)
+            extra.append(c)
+        if forced_t:
+            kept = []
+            for c in mains:
+                if any(abs(c[0] - ft) <= bw for ft in forced_t):
+                    if trace is not None:
+                        trace.notes.append(f"{pid} main crossing at {c[0]} replaced by a forced manual time")
+                    continue
+                kept.append(c)
+            mains = kept
+        fill = _crossings(backup_r, pt.window_ms, pt.pick, "backup", pid)
+        if ignore:
+            fill = _drop_ignored(fill, ignore, trace)
+        out = list(mains)
+        mtimes = [c[0] for c in mains]
+        for c in fill + extra:
+            forced = c[4] == "manual" and c[0] in forced_t
+            if not forced and mtimes:
+                j = bisect_left(mtimes, c[0] - bw)
+                if j < len(mtimes) and mtimes[j] <= c[0] + bw:
+                    if trace is not None:
+                        trace.notes.append(f"{pid} {c[4]} crossing at {c[0]} not used: a main "
+                                           f"crossing is within {bw} ms")
+                    continue
+            out.append(c)
+        out.sort(key=_by_time)
+        return out
 
     # ------------------------------------------------------------------ ranking
     @staticmethod
@@ -630,27 +695,26 @@ class Engine:
 
     def row(self, r: RunnerResult, split_cols: list[str] | None = None) -> dict[str, Any]:
         """One Results CSV row (contract columns, then registration_id, club and flags)."""
-        o, g, c = self.ranks(r)
-        ranked = r.rank_key is not None
+        key = r.rank_key
+        if key is not None:
+            groups = self._groups
+            o = bisect_left(groups.get(("o", r.race), ()), key) + 1
+            g = bisect_left(groups.get(("g", r.race, r.gender), ()), key) + 1
+            c = bisect_left(groups.get(("c", r.race, r.category), ()), key) + 1
+            gun_ms, chip_ms = r.gun_ms, r.chip_ms
+            gun_t, chip_t = fmt_duration(gun_ms), fmt_duration(chip_ms)
+        else:
+            o = g = c = gun_ms = chip_ms = gun_t = chip_t = ""  # type: ignore[assignment]
         row: dict[str, Any] = {
-            "race": r.race,
-            "overall_rank": o if ranked else "",
-            "bib": r.bib,
-            "name": r.name,
-            "gender": r.gender,
-            "category": r.category,
-            "category_rank": c if ranked else "",
-            "gender_rank": g if ranked else "",
-            "status": r.status,
-            "gun_time": fmt_duration(r.gun_ms) if ranked else "",
-            "chip_time": fmt_duration(r.chip_ms) if ranked else "",
-            "gun_ms": r.gun_ms if ranked else "",
-            "chip_ms": r.chip_ms if ranked else "",
+            "race": r.race, "overall_rank": o, "bib": r.bib, "name": r.name, "gender": r.gender,
+            "category": r.category, "category_rank": c, "gender_rank": g, "status": r.status,
+            "gun_time": gun_t, "chip_time": chip_t, "gun_ms": gun_ms, "chip_ms": chip_ms,
         }
+        splits = r.splits
         for col in split_cols if split_cols is not None else self.split_columns():
-            v = r.splits.get(col[6:-3])
-            row[col] = v if v is not None else ""
-        p = self.participant(r.registration_id) or {}
+            row[col] = splits.get(col[6:-3], "") if splits else ""
+        cur = self._participants.get(r.registration_id)
+        p = cur[1] if cur else {}
         row["registration_id"] = r.registration_id
         row["club"] = p.get("club") or ""
         row["runner_id"] = p.get("runner_id") or ""
@@ -663,13 +727,26 @@ class Engine:
         return [self.row(r, cols) for r in self.ordered(race)]
 
 
-def _crossings(reads: Iterable[tuple[int, Any, str]], window: int, pick: str, source: str,
-               point: str) -> list[Crossing]:
-    """Rule 3: chain reads less than `window` ms apart into crossings; time = first or peak read."""
-    rs = sorted(reads, key=lambda r: r[0])
-    out: list[Crossing] = []
-    if not rs:
-        return out
+def _by_time(c: tuple) -> int:
+    return c[0]
+
+
+def _by_first(c: tuple) -> int:
+    return c[1]
+
+
+def _crossings(reads: Any, window: int, pick: str, source: str, point: str) -> list[tuple]:
+    """Rule 3: chain reads less than `window` ms apart into crossings; time = first or peak read.
+
+    A crossing is `(time, first, last, uuids, source, point)`.
+    """
+    if not reads:
+        return []
+    if len(reads) == 1:
+        t, _rssi, uuid = reads[0]
+        return [(t, t, t, (uuid,), source, point)]
+    rs = sorted(reads, key=_by_time)
+    out: list[tuple] = []
     peak = pick == "peak"
     first = last = rs[0][0]
     best_t, best_rssi = rs[0][0], rs[0][1]
@@ -681,29 +758,29 @@ def _crossings(reads: Iterable[tuple[int, Any, str]], window: int, pick: str, so
             if peak and rssi is not None and (best_rssi is None or rssi > best_rssi):
                 best_t, best_rssi = t, rssi
             continue
-        out.append(Crossing(best_t if peak else first, first, last, tuple(uuids), source, point))
+        out.append((best_t if peak else first, first, last, tuple(uuids), source, point))
         first = last = best_t = t
         best_rssi = rssi
         uuids = [uuid]
-    out.append(Crossing(best_t if peak else first, first, last, tuple(uuids), source, point))
+    out.append((best_t if peak else first, first, last, tuple(uuids), source, point))
     return out
 
 
-def _is_ignored(c: Crossing, ignore: dict[str, tuple[Order, bool]]) -> bool:
-    for u in c.uuids:
+def _is_ignored(c: tuple, ignore: dict[str, tuple[Order, bool]]) -> bool:
+    for u in c[3]:
         v = ignore.get(u)
         if v and v[1]:
             return True
     return False
 
 
-def _drop_ignored(cs: list[Crossing], ignore: dict[str, tuple[Order, bool]],
-                  trace: Trace | None) -> list[Crossing]:
+def _drop_ignored(cs: list[tuple], ignore: dict[str, tuple[Order, bool]],
+                  trace: Trace | None) -> list[tuple]:
     out = []
     for c in cs:
         if _is_ignored(c, ignore):
-            if trace:
-                trace.notes.append(f"{c.point} {c.source} crossing at {c.time} ignored by a correction")
+            if trace is not None:
+                trace.notes.append(f"{c[5]} {c[4]} crossing at {c[0]} ignored by a correction")
             continue
         out.append(c)
     return out

@@ -1,0 +1,106 @@
+"""`worun-station reads import|listen` — reader captures and headless live timing.
+
+Both go through `station.ingest`, the code path the app uses, so a capture replayed here gives exactly
+the entries the live reader would have given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from drivers import FORMATS
+from station.errors import UserError
+from station.ingest import LiveReader, ReaderBinding, import_file
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--point", required=True, help="timing point id the reader is bound to")
+    p.add_argument("--format", required=True, choices=FORMATS, dest="fmt", help="reader protocol")
+    p.add_argument("--reader", help="reader id (default <point>-<format>)")
+    p.add_argument("--role", choices=("main", "backup"), default="main")
+    p.add_argument("--chip-format", choices=("hex",), default=None, help="convert hex chip ids to decimal")
+    p.add_argument("--zone", help="reader clock zone (default: the event's time zone)")
+    p.add_argument("--gps", action="store_true", help="the reader's clock is GPS-synced (never corrected)")
+    p.add_argument("--wave", action="append", default=[], metavar="CH=WAVE",
+                   help="Timy: impulse channel → wave (C0=A, or C0=10k/A); repeatable")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("reads", help="RFID reader captures and live timing")
+    rs = p.add_subparsers(dest="reads_cmd")
+    pi = rs.add_parser("import", help="replay a reader capture file (same code path as live data)")
+    _common(pi)
+    pi.add_argument("file", help="capture file, as the reader sent it")
+    pi.set_defaults(func=run_import)
+    pl = rs.add_parser("listen", help="headless live timing on a serial port or a TCP listener")
+    _common(pl)
+    g = pl.add_mutually_exclusive_group(required=True)
+    g.add_argument("--port", help="pyserial name or URL: COM3, /dev/ttyUSB0, socket://host:port, loop://")
+    g.add_argument("--listen", help="HOST:PORT to accept decoders on (MYLAPS: default port 3097)")
+    pl.add_argument("--baud", type=int, help="9600-115200 (default: the protocol's usual rate)")
+    pl.add_argument("--framing", default="8N1", help="data bits, parity, stop bits (default 8N1)")
+    pl.add_argument("--status-every", type=float, default=1.0, metavar="S", help="status line period")
+    pl.set_defaults(func=run_listen)
+    p.set_defaults(func=lambda a, c: (p.print_help(sys.stderr), 2)[1])
+
+
+def _binding(args: Any, **extra: Any) -> ReaderBinding:
+    waves: dict[str, str] = {}
+    for w in args.wave:
+        ch, eq, wave = w.partition("=")
+        if not eq or not ch.strip() or not wave.strip():
+            raise UserError(f"--wave {w!r}: expected CHANNEL=WAVE, e.g. C0=A")
+        waves[ch.strip().upper()] = wave.strip()
+    b = ReaderBinding(id=args.reader or f"{args.point}-{args.fmt}", point=args.point, format=args.fmt,
+                      role=args.role, zone=args.zone, gps=args.gps, chip_format=args.chip_format,
+                      channel_waves=waves, **extra)
+    b.validate()
+    return b
+
+
+def run_import(args: Any, ctx: Any) -> int:
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UserError(f"{path}: cannot read: {e.strerror}") from None
+    b = _binding(args)
+    with ctx.open_store() as store:
+        ing = import_file(store, b, data, str(path))
+        st = ing.status()
+    if st.zone_note:
+        print(f"note: {st.zone_note}", file=sys.stderr)
+    print(f"{path}: {st.lines} lines, {st.reads} reads ({st.stored} new entries, "
+          f"{st.duplicates} already stored), {st.unparsed} unparsed, {st.guns} guns")
+    return 0
+
+
+def run_listen(args: Any, ctx: Any) -> int:
+    from station.cli import install_stop_handlers
+
+    if args.baud is not None and not 1200 <= args.baud <= 921600:
+        raise UserError(f"--baud {args.baud}: expected a serial rate such as 9600, 19200, 57600 or 115200")
+    b = _binding(args, port=args.port, listen=args.listen, baud=args.baud)
+    install_stop_handlers(ctx)
+    store = ctx.open_store()
+    try:
+        live = LiveReader(store, b, framing=args.framing).start()
+        addr = live.address
+        where = args.port or f"{args.listen} (bound {addr[0]}:{addr[1]})" if addr else args.port
+        print(f"listening: reader {b.id} ({b.format}, {b.role}) at point {b.point} on {where}", flush=True)
+        if live.ingest.zone_note:
+            print(f"note: {live.ingest.zone_note}", flush=True)
+        try:
+            while not ctx.stop.wait(args.status_every):
+                print(live.status().line(), flush=True)
+        finally:
+            live.stop()
+            st = live.status()
+            print(f"stopped: {st.lines} lines, {st.reads} reads, {st.stored} new entries, "
+                  f"{st.duplicates} already stored, {st.unparsed} unparsed — all flushed", flush=True)
+    finally:
+        store.close()
+    return 0

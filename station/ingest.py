@@ -1,0 +1,621 @@
+"""From reader bytes to durable `read` / `unparsed` / `gun` entries, with live status for the UI/CLI.
+
+The path is the same for a capture file (`reads import`), a serial port and a TCP decoder:
+bytes → framer → protocol parser (drivers/, never raises) → entries → `Store.submit_batch`. Every line
+that carries a read or cannot be parsed becomes an entry holding the raw line, its receive time and its
+port, so nothing received is lost; the writer commits whatever arrived while the previous commit ran,
+so a line is durable within one commit time (well under the journal's 50 ms). Resends and rewind
+replays carry the protocol's resend key as the entry's `dkey` (prefixed with the reader id): the
+writer stores each key once.
+
+Clock (DESIGN rule 2): a read keeps the reader's time (`t`, converted to UTC through the reader's zone)
+and the station's receive time (`rx`). The reader's offset to the station clock is measured where the
+protocol can answer a time query, else derived from receive times (the smallest `rx - t` over recent
+live reads: transmission only ever adds delay). It is shown, never applied silently: the timer confirms
+it as a `clock_offset` entry. A drift beyond `drift_warn_ms` raises a warning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from drivers import protocol_for
+from drivers.base import Protocol, Resume
+from drivers.framing import DelimFramer, LineFramer
+from drivers.records import DAY_MS, ClockReading, Impulse, Record, TagRead, Unparsed
+from station.errors import UserError
+
+log = logging.getLogger(__name__)
+
+ROLES = ("main", "backup")
+CHIP_FORMATS = (None, "hex")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class ReaderBinding:
+    """A reader bound to a timing point (DESIGN: Domain → reader)."""
+
+    id: str
+    point: str
+    format: str
+    role: str = "main"
+    port: str | None = None
+    listen: str | None = None
+    baud: int | None = None
+    zone: str | None = None
+    gps: bool = False
+    chip_format: str | None = None
+    #: Timy: channel → wave (`"C0": "A"`, or `"C0": "10k/A"` for one race's wave)
+    channel_waves: dict[str, str] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.role not in ROLES:
+            raise UserError(f"reader {self.id}: role must be main or backup, got {self.role!r}")
+        if self.chip_format not in CHIP_FORMATS:
+            raise UserError(f"reader {self.id}: chip_format must be hex or empty, got {self.chip_format!r}")
+        try:
+            protocol_for(self.format)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        if not self.point:
+            raise UserError(f"reader {self.id}: a timing point is required (--point)")
+
+    def config_payload(self) -> dict[str, Any]:
+        """The `reader_config` payload (documented keys, plus `channel_waves` for a Timy)."""
+        p: dict[str, Any] = {"id": self.id, "point": self.point, "role": self.role, "format": self.format,
+                             "gps": bool(self.gps), "chip_format": self.chip_format}
+        for k in ("port", "listen", "baud", "zone"):
+            v = getattr(self, k)
+            if v is not None:
+                p[k] = v
+        if self.channel_waves:
+            p["channel_waves"] = dict(self.channel_waves)
+        return p
+
+
+@dataclass
+class IngestStatus:
+    """A snapshot for the status line / UI: plain values, safe to hand to another thread."""
+
+    reader: str
+    point: str
+    format: str
+    connected: bool
+    connection: str
+    reads: int
+    stored: int
+    duplicates: int
+    unparsed: int
+    guns: int
+    lines: int
+    reads_per_s: float
+    last_chip: str | None
+    last_read_t: int | None
+    heartbeat_lost: bool
+    last_line_rx: int | None
+    clock_offset_ms: int | None
+    confirmed_offset_ms: int | None
+    clock_warning: str
+    zone: str
+    zone_note: str
+    pending: int
+
+    def line(self) -> str:
+        """One status line for a terminal."""
+        off = "—" if self.clock_offset_ms is None else f"{self.clock_offset_ms:+d} ms"
+        conn = "connected" if self.connected else f"DISCONNECTED ({self.connection})"
+        parts = [f"[{self.reader}@{self.point}] {conn}", f"{self.reads_per_s:.1f} reads/s",
+                 f"reads {self.reads}", f"last chip {self.last_chip or '—'}", f"unparsed {self.unparsed}",
+                 f"dup {self.duplicates}", f"clock offset {off}"]
+        if self.guns:
+            parts.append(f"guns {self.guns}")
+        if self.heartbeat_lost:
+            parts.append("!! HEARTBEAT LOST")
+        if self.clock_warning:
+            parts.append("!! " + self.clock_warning)
+        return " | ".join(parts)
+
+
+class ZoneClock:
+    """Reader wall time (naive ms) → UTC ms through a zone; the offset is cached per wall-clock hour."""
+
+    def __init__(self, zone: str) -> None:
+        try:
+            self.tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UserError(f"unknown time zone {zone!r} (expected e.g. Asia/Shanghai)") from None
+        self._cache: dict[int, int] = {}
+
+    def to_utc(self, wall_ms: int) -> int:
+        h = wall_ms // 3_600_000
+        off = self._cache.get(h)
+        if off is None:
+            naive = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=h * 3_600_000)
+            delta = naive.replace(tzinfo=self.tz).utcoffset() or dt.timedelta(0)
+            off = self._cache[h] = int(delta.total_seconds() * 1000)
+        return wall_ms - off
+
+    def wall_date_ms(self, utc_ms: int) -> int:
+        """Naive ms of local midnight of the day containing the UTC instant."""
+        d = dt.datetime.fromtimestamp(utc_ms / 1000, tz=self.tz).date()
+        return (d - dt.date(1970, 1, 1)).days * DAY_MS
+
+
+def latest_event_config(store: Any) -> dict[str, Any] | None:
+    best = None
+    for _, e in store.iter_rows(0, ["event_config"]):
+        if best is None or e.order > best.order:
+            best = e
+    return best.payload if best is not None else None
+
+
+def latest_reader_config(store: Any, reader_id: str) -> dict[str, Any] | None:
+    best = None
+    for _, e in store.iter_rows(0, ["reader_config"]):
+        if e.payload.get("id") == reader_id and (best is None or e.order > best.order):
+            best = e
+    return best.payload if best is not None else None
+
+
+def latest_clock_offset(store: Any, reader_id: str) -> int | None:
+    best = None
+    for _, e in store.iter_rows(0, ["clock_offset"]):
+        if e.payload.get("reader") == reader_id and (
+            best is None or (e.payload.get("from_ms", 0), e.order) > (best.payload.get("from_ms", 0), best.order)
+        ):
+            best = e
+    return int(best.payload["offset_ms"]) if best is not None else None
+
+
+class Ingest:
+    """Turns one reader's records into entries and keeps its live counters."""
+
+    def __init__(
+        self,
+        store: Any,
+        binding: ReaderBinding,
+        *,
+        live: bool = True,
+        event_zone: str | None = None,
+        event_date: str | None = None,
+        clock: Callable[[], int] = now_ms,
+        drift_warn_ms: int = 1000,
+        heartbeat_grace: float = 2.5,
+        operator: str = "",
+    ) -> None:
+        binding.validate()
+        self.store = store
+        self.b = binding
+        self.live = live
+        self.clock = clock
+        self.drift_warn_ms = drift_warn_ms
+        self.heartbeat_grace = heartbeat_grace
+        self.operator = operator
+        self.protocol_class = type(protocol_for(binding.format))
+        cfg = latest_event_config(store) if event_zone is None or event_date is None else None
+        ev = (cfg or {}).get("event", {}) if cfg else {}
+        zone = binding.zone or event_zone or ev.get("timezone")
+        self.zone_note = ""
+        if not zone:
+            zone = "UTC"
+            self.zone_note = "no event loaded: reader times taken as UTC"
+        self.zone = zone
+        self.zclock = ZoneClock(zone)
+        date = event_date or ev.get("date")
+        self._date_wall: int | None = None
+        if date:
+            try:
+                d = dt.date.fromisoformat(str(date))
+            except ValueError:
+                raise UserError(f"event date {date!r} is not YYYY-MM-DD") from None
+            self._date_wall = (d - dt.date(1970, 1, 1)).days * DAY_MS
+        elif self.b.format in ("mylaps", "timy"):
+            self.zone_note = (self.zone_note + "; " if self.zone_note else "") + \
+                "no event date: dateless times placed on the receive date"
+        self._lock = threading.Lock()
+        self.reads = self.stored = self.duplicates = self.unparsed = self.guns = self.lines = 0
+        self.pending = 0
+        self.last_chip: str | None = None
+        self.last_read_t: int | None = None
+        self.last_line_rx: int | None = None
+        self.connected = not live
+        self.connection = "" if not live else "not opened yet"
+        self.heartbeat_lost = False
+        self.measured_offset: int | None = None
+        self._offset_samples: deque[int] = deque(maxlen=64)
+        self._rate: deque[tuple[int, int]] = deque()
+        self.resume = Resume()
+        self.latencies: deque[int] = deque(maxlen=100_000)
+        self.confirmed_offset = latest_clock_offset(store, binding.id)
+        self._record_binding()
+
+    # ----------------------------------------------------------------- config
+    def _record_binding(self) -> None:
+        """A `reader_config` entry when this reader is first used with a binding that differs."""
+        payload = self.b.config_payload()
+        latest = latest_reader_config(self.store, self.b.id)
+        if latest != payload:
+            self.store.append("reader_config", payload, operator=self.operator)
+
+    def confirm_clock_offset(self, offset_ms: int | None = None, from_ms: int = 0) -> dict[str, Any]:
+        """The timer accepts an offset (default: the measured one) → a `clock_offset` entry."""
+        if self.b.gps:
+            raise UserError(f"reader {self.b.id} is GPS-synced: its clock is never corrected")
+        off = self.measured_offset if offset_ms is None else offset_ms
+        if off is None:
+            raise UserError(f"reader {self.b.id}: no clock offset measured yet")
+        payload = {"reader": self.b.id, "offset_ms": int(off), "from_ms": int(from_ms)}
+        self.store.append("clock_offset", payload, operator=self.operator)
+        self.confirmed_offset = int(off)
+        return payload
+
+    # ----------------------------------------------------------------- conversion
+    def _dateless_utc(self, tod_ms: int, rx: int) -> int:
+        base = self._date_wall
+        if base is None:
+            base = self.zclock.wall_date_ms(rx)
+        return self.zclock.to_utc(base + tod_ms)
+
+    def process(
+        self,
+        lines: list[str],
+        rx: int,
+        port: str,
+        protocol: Protocol,
+        send: Callable[[bytes], bool] | None = None,
+        line_key: str | None = None,
+    ) -> Future[list[Any]] | None:
+        """Parse framed lines received at `rx` and queue their entries; returns the store's future.
+
+        `line_key` (imports: source and first line number) gives unparsed lines a key too, so importing
+        the same capture twice stores nothing new; live garbage has no key (each arrival is kept).
+        """
+        b = self.b
+        rid, point, role, hexchips, gps = b.id, b.point, b.role, b.chip_format == "hex", b.gps
+        to_utc = self.zclock.to_utc
+        items: list[tuple[str, dict[str, Any], str | None]] = []
+        acks: list[tuple[str, list[Record]]] = []
+        nread = nunp = ngun = 0
+        last_chip = last_t = None
+        for n, line in enumerate(lines):
+            recs = protocol.parse(line)
+            if send is not None:
+                for cmd in protocol.replies(line, recs):
+                    send(cmd)
+            for r in recs:
+                tr = type(r)
+                if tr is TagRead:
+                    chip = r.chip
+                    if hexchips:
+                        try:
+                            chip = str(int(chip, 16))
+                        except ValueError:
+                            items.append(("unparsed", {"reader": rid, "point": point, "rx": rx, "raw": r.raw,
+                                                       "error": f"chip {chip!r} is not hex", "port": port},
+                                          None))
+                            nunp += 1
+                            continue
+                    if r.dateless:
+                        t = self._dateless_utc(r.wall_ms, rx)
+                    else:
+                        t = to_utc(r.wall_ms)
+                    p = {"reader": rid, "point": point, "role": role, "chip": chip, "t": t, "rx": rx,
+                         "raw": r.raw, "port": port}
+                    if r.key is not None:
+                        p["key"] = r.key
+                    if r.rssi is not None:
+                        p["rssi"] = r.rssi
+                    if r.ant is not None:
+                        p["ant"] = r.ant
+                    if r.dateless:
+                        p["dateless"] = True
+                    if r.rewind:
+                        p["rewind"] = True
+                    if gps:
+                        p["gps"] = True
+                    items.append(("read", p, f"{rid}|{r.key if r.key is not None else r.raw}"))
+                    nread += 1
+                    last_chip, last_t = chip, t
+                    if r.log_index is not None and (self.resume.last_index is None
+                                                    or r.log_index > self.resume.last_index):
+                        self.resume.last_index = r.log_index
+                    if self.live and not r.rewind and not r.dateless:
+                        self._offset_samples.append(rx - t)
+                elif tr is Unparsed:
+                    if r.key is not None:
+                        ukey: str | None = f"{rid}|{r.key}"
+                    elif line_key is not None:
+                        ukey = f"{rid}|u|{line_key}|{n}"
+                    else:
+                        ukey = None
+                    items.append(("unparsed", {"reader": rid, "point": point, "rx": rx, "raw": r.raw,
+                                               "error": r.error, "port": port}, ukey))
+                    nunp += 1
+                elif tr is Impulse:
+                    item = self._gun(r, rx, port)
+                    items.append(item)
+                    if item[0] == "gun":
+                        ngun += 1
+                    else:
+                        nunp += 1
+                elif tr is ClockReading:
+                    if self.live:
+                        self._offset_samples.append(rx - to_utc(r.wall_ms))
+            if send is not None and recs and type(protocol).after_commit is not Protocol.after_commit:
+                acks.append((line, recs))
+        with self._lock:
+            self.lines += len(lines)
+            self.reads += nread
+            self.unparsed += nunp
+            self.guns += ngun
+            if lines:
+                self.last_line_rx = rx
+                self.heartbeat_lost = False
+            if last_chip is not None:
+                self.last_chip, self.last_read_t = last_chip, last_t
+                self._rate.append((rx, nread))
+            if self._offset_samples:
+                self.measured_offset = min(self._offset_samples)
+            if not items:
+                return None
+            self.pending += len(items)
+        fut = self.store.submit_batch(items, operator=self.operator)
+        fut.add_done_callback(lambda f: self._committed(f, len(items), rx, protocol, acks, send))
+        return fut
+
+    def _gun(self, r: Impulse, rx: int, port: str) -> tuple[str, dict[str, Any], str | None]:
+        rid = self.b.id
+        key = f"{rid}|{r.number}/{r.channel}/{r.wall_ms}"
+        wave = self.b.channel_waves.get(r.channel)
+        if not wave:
+            return ("unparsed", {"reader": rid, "point": self.b.point, "rx": rx, "raw": r.raw, "port": port,
+                                 "error": f"impulse on channel {r.channel} maps to no wave"}, key)
+        race, _, w = wave.rpartition("/")
+        p: dict[str, Any] = {"wave": w, "t": self._dateless_utc(r.wall_ms, rx), "dateless": True,
+                             "reader": rid, "channel": r.channel, "impulse": r.number, "raw": r.raw, "rx": rx}
+        if race:
+            p["race"] = race
+        return ("gun", p, key)
+
+    def _committed(self, fut: Future[list[Any]], n: int, rx: int, protocol: Protocol,
+                   acks: list[tuple[str, list[Record]]], send: Callable[[bytes], bool] | None) -> None:
+        """On the writer thread, right after the commit: count, measure latency, send what was owed."""
+        try:
+            res = fut.result()
+        except Exception as e:  # the batch was refused: nothing acknowledged, the decoder resends
+            log.error("reader %s: %d entries not stored: %s", self.b.id, n, e)
+            with self._lock:
+                self.pending -= n
+            return
+        done = self.clock()
+        dups = sum(1 for e in res if e is None)
+        with self._lock:
+            self.pending -= n
+            self.duplicates += dups
+            self.stored += n - dups
+            self.latencies.append(done - rx)
+        if send is not None:
+            for line, recs in acks:
+                for cmd in protocol.after_commit(line, recs):
+                    send(cmd)
+
+    # ----------------------------------------------------------------- status
+    def set_connected(self, connected: bool, why: str = "") -> None:
+        with self._lock:
+            was = self.connected
+            self.connected = connected
+            self.connection = "" if connected else why
+            if connected:
+                self.heartbeat_lost = False
+                self.last_line_rx = self.clock()
+        if was and not connected:
+            log.warning("reader %s: DISCONNECTED — %s", self.b.id, why)
+        elif connected and not was:
+            log.warning("reader %s: connected", self.b.id)
+
+    def check_heartbeat(self) -> bool:
+        """True when the reader went quiet for longer than its heartbeat allows (reported loudly once)."""
+        hb = self.protocol_class.heartbeat_s
+        if hb is None or not self.connected or self.last_line_rx is None:
+            return False
+        lost = self.clock() - self.last_line_rx > hb * self.heartbeat_grace * 1000
+        if lost and not self.heartbeat_lost:
+            log.warning("reader %s: HEARTBEAT LOST — nothing heard for %.0f s", self.b.id,
+                        (self.clock() - self.last_line_rx) / 1000)
+        self.heartbeat_lost = lost
+        return lost
+
+    def status(self) -> IngestStatus:
+        now = self.clock()
+        with self._lock:
+            while self._rate and self._rate[0][0] < now - 5000:
+                self._rate.popleft()
+            rate = sum(n for _, n in self._rate) / 5.0
+            warn = ""
+            if self.measured_offset is not None and not self.b.gps:
+                ref = self.confirmed_offset or 0
+                if abs(self.measured_offset - ref) > self.drift_warn_ms:
+                    warn = (f"clock drift {self.measured_offset - ref:+d} ms vs "
+                            f"{'confirmed offset' if self.confirmed_offset is not None else 'station clock'}")
+            return IngestStatus(
+                reader=self.b.id, point=self.b.point, format=self.b.format, connected=self.connected,
+                connection=self.connection, reads=self.reads, stored=self.stored,
+                duplicates=self.duplicates, unparsed=self.unparsed, guns=self.guns, lines=self.lines,
+                reads_per_s=rate, last_chip=self.last_chip, last_read_t=self.last_read_t,
+                heartbeat_lost=self.heartbeat_lost, last_line_rx=self.last_line_rx,
+                clock_offset_ms=self.measured_offset, confirmed_offset_ms=self.confirmed_offset,
+                clock_warning=warn, zone=self.zone, zone_note=self.zone_note, pending=self.pending,
+            )
+
+
+class Session:
+    """One byte stream of one reader (a serial port, one TCP connection, a file): framing + protocol."""
+
+    def __init__(self, ingest: Ingest, port: str, send: Callable[[bytes], bool] | None = None) -> None:
+        self.ingest = ingest
+        self.port = port
+        self.send = send
+        self.protocol = protocol_for(ingest.b.format)
+        self.framer: LineFramer | DelimFramer = self.protocol.framer()
+        self.futures: list[Future[list[Any]]] = []
+
+    def on_data(self, data: bytes, rx: int) -> None:
+        lines = self.framer.feed(data)
+        if lines:
+            self.ingest.process(lines, rx, self.port, self.protocol, self.send)
+
+    def on_connect(self) -> None:
+        self.ingest.set_connected(True)
+        if self.send is not None:
+            for cmd in self.protocol.on_connect(self.ingest.resume):
+                self.send(cmd)
+
+    def on_close(self, why: str) -> None:
+        rest = self.framer.flush()
+        if rest:
+            self.ingest.process(rest, self.ingest.clock(), self.port, self.protocol, self.send)
+
+    def poll(self) -> None:
+        if self.send is not None:
+            for cmd in self.protocol.poll():
+                self.send(cmd)
+
+
+def import_file(store: Any, binding: ReaderBinding, data: bytes, source: str, *,
+                chunk_lines: int = 5000, **kw: Any) -> Ingest:
+    """Replay a capture through the live code path; returns the Ingest (its counters) once durable."""
+    ing = Ingest(store, binding, live=False, **kw)
+    proto = protocol_for(binding.format)
+    framer = proto.framer()
+    rx = ing.clock()
+    lines = framer.feed(data) + framer.flush()
+    futs = []
+    for i in range(0, len(lines), chunk_lines):
+        f = ing.process(lines[i : i + chunk_lines], rx, source, proto, None, line_key=f"{source}:{i}")
+        if f is not None:
+            futs.append(f)
+    for f in futs:
+        f.result(600)
+    store.flush()
+    return ing
+
+
+def binding_as_dict(b: ReaderBinding) -> dict[str, Any]:
+    return asdict(b)
+
+
+class LiveReader:
+    """A reader running live: its port (serial or TCP listener), sessions, polls and heartbeat watch.
+
+    The app and `reads listen` both use this; `tick()` runs every ~0.25 s on a monitor thread so the
+    heartbeat check and the protocol's polls (RACE RESULT `GETTIME`) happen without the caller.
+    """
+
+    def __init__(self, store: Any, binding: ReaderBinding, *, framing: str = "8N1", **kw: Any) -> None:
+        if bool(binding.port) == bool(binding.listen):
+            raise UserError("give exactly one of --port (serial/URL) or --listen HOST:PORT")
+        self.ingest = Ingest(store, binding, live=True, **kw)
+        self.binding = binding
+        self.framing = framing
+        self.sessions: list[Session] = []
+        self._link: Any = None
+        self._stop = threading.Event()
+        self._monitor = threading.Thread(target=self._watch, name=f"watch {binding.id}", daemon=True)
+        self._last_poll = 0.0
+
+    def start(self) -> LiveReader:
+        b = self.binding
+        proto = protocol_for(b.format)
+        if b.port:
+            from drivers.ports import SerialLink
+
+            sess = Session(self.ingest, b.port)
+            try:
+                link = SerialLink(b.port, sess.on_data, baud=b.baud or proto.baud, framing=self.framing,
+                                  on_connect=sess.on_connect, on_status=self._on_status)
+            except ValueError as e:
+                raise UserError(str(e)) from None
+            sess.send = link.send
+            self.sessions.append(sess)
+            self._link = link.start()
+        else:
+            from drivers.tcp import TcpListener, parse_hostport
+
+            try:
+                host, port = parse_hostport(str(b.listen), 3097)
+                self._link = TcpListener(host, port, self._tcp_session).start()
+            except (ValueError, OSError) as e:
+                raise UserError(f"cannot listen on {b.listen}: {e}") from None
+            self.ingest.set_connected(False, f"listening on {host}:{self._link.address[1]}, no decoder yet")
+        self._monitor.start()
+        return self
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        return getattr(self._link, "address", None)
+
+    def _tcp_session(self, conn: Any) -> Session:
+        sess = Session(self.ingest, f"tcp://{conn.peer}", conn.send)
+        self.sessions.append(sess)
+        sess.on_connect()
+        ing = self.ingest
+
+        class _H:
+            on_data = sess.on_data
+
+            @staticmethod
+            def on_close(why: str) -> None:
+                sess.on_close(why)
+                if sess in self.sessions:
+                    self.sessions.remove(sess)
+                if not self.sessions:
+                    ing.set_connected(False, f"decoder {conn.peer} left: {why}")
+
+        return _H()  # type: ignore[return-value]
+
+    def _on_status(self, connected: bool, why: str) -> None:
+        if not connected:
+            for s in self.sessions:
+                rest = s.framer.flush()
+                if rest:
+                    self.ingest.process(rest, self.ingest.clock(), s.port, s.protocol, None)
+        self.ingest.set_connected(connected, why)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.25):
+            self.tick()
+
+    def tick(self) -> None:
+        self.ingest.check_heartbeat()
+        poll_s = self.ingest.protocol_class.poll_s
+        if poll_s and time.monotonic() - self._last_poll >= poll_s:
+            self._last_poll = time.monotonic()
+            for s in list(self.sessions):
+                s.poll()
+
+    def status(self) -> IngestStatus:
+        return self.ingest.status()
+
+    def stop(self) -> None:
+        """Stop reading, keep whatever was half-received, and wait until everything is durable."""
+        self._stop.set()
+        if self._monitor.is_alive():
+            self._monitor.join(2)
+        if self._link is not None:
+            self._link.stop()
+        for s in list(self.sessions):
+            s.on_close("station stopped")
+        self.ingest.store.flush()

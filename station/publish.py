@@ -1,0 +1,120 @@
+"""Publication: a runner's result becomes a `result_published` entry as soon as they finish, and again
+whenever a correction changes it, so the ledger holds the official results and credits points without
+waiting for the race to end.
+
+Why this shape:
+- Results are a pure function of the entries, so the publisher follows the log (every committed entry,
+  own and pulled) with an incremental results engine and compares each changed result with the latest
+  publication of it in the log (by entry order, from any station). Only a difference is published:
+  re-running, restarting or two publishing stations holding the same entries add nothing new.
+- A runner who never finished is not published (DNS/running are not official results); once published,
+  every later change is — including one that ends the finish (DQ, DNF, an ignored crossing), which the
+  ledger turns into a reversal of the credit.
+- Only a station whose ledger token may publish runs a publisher (the sync engine creates it): a
+  `result_published` entry from another station would be refused by the ledger and block its outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from station.entries import Entry
+
+if TYPE_CHECKING:
+    from station.store import Store
+
+log = logging.getLogger(__name__)
+
+Order = tuple[int, str, int]
+_COMPARED = ("registration_id", "bib", "race", "status", "gun_ms", "chip_ms", "runner_id", "splits")
+
+
+def result_payload(result: Any, participant: dict[str, Any] | None) -> dict[str, Any]:
+    """The `result_published` payload of one engine result (no personal data beyond the bib)."""
+    p: dict[str, Any] = {
+        "registration_id": str(result.registration_id),
+        "bib": str(result.bib),
+        "race": str(result.race),
+        "status": str(result.status),
+        "gun_ms": result.gun_ms if result.status == "finished" else None,
+        "chip_ms": result.chip_ms if result.status == "finished" else None,
+        "splits": dict(getattr(result, "splits", {}) or {}),
+    }
+    rid = (participant or {}).get("runner_id")
+    if rid:
+        p["runner_id"] = str(rid)
+    return p
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return all(a.get(k) == b.get(k) for k in _COMPARED)
+
+
+class Publisher:
+    """Follows the store's log and appends `result_published` entries for new or changed results."""
+
+    def __init__(self, store: Store, *, operator: str = "publisher",
+                 now_ms: Callable[[], int] | None = None) -> None:
+        self.store = store
+        self.operator = operator
+        self._now_ms = now_ms
+        self._engine: Any = None
+        self._last_row = 0
+        self._published: dict[str, tuple[Order, dict[str, Any]]] = {}
+
+    def _follow(self) -> set[str]:
+        """Feed entries committed since the last call to the engine; the registrations that changed."""
+        from station.results.engine import Engine
+
+        rows = list(self.store.iter_rows(self._last_row))
+        if not rows:
+            return set()
+        self._last_row = rows[-1][0]
+        entries = [e for _, e in rows]
+        for e in entries:
+            if e.kind == "result_published":
+                self._note_published(e)
+        if self._engine is None:
+            self._engine = Engine.from_entries(entries, self._now_ms)
+            return set(self._engine.results())
+        return set(self._engine.apply(entries))
+
+    def _note_published(self, e: Entry) -> None:
+        reg = str(e.payload.get("registration_id", ""))
+        cur = self._published.get(reg)
+        if cur is None or e.order > cur[0]:
+            self._published[reg] = (e.order, e.payload)
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Payloads that should be published now (follows the log first)."""
+        changed = self._follow()
+        eng = self._engine
+        out: list[dict[str, Any]] = []
+        if eng is None:
+            return out
+        for reg in sorted(changed):
+            r = eng.result(reg)
+            if r is None:
+                continue
+            payload = result_payload(r, eng.participant(reg))
+            last = self._published.get(reg)
+            if last is None:
+                if payload["status"] != "finished":
+                    continue
+            elif _same(last[1], payload):
+                continue
+            out.append(payload)
+        return out
+
+    def poll(self) -> int:
+        """Publish what changed since the last call; returns how many entries were appended."""
+        todo = self.pending()
+        if not todo:
+            return 0
+        entries = self.store.append_many([("result_published", p) for p in todo], operator=self.operator)
+        for e in entries:
+            self._note_published(e)
+        log.info("published %d result(s)", len(entries))
+        return len(entries)

@@ -1,0 +1,1 @@
+"""WO.RUN Station desktop application (PySide6)."""
