@@ -150,7 +150,7 @@ class SearchIndex:
                 name = self._names[reg]
                 rank = 0 if name == cq else (1 if name.startswith(cq) else 2)
                 add([reg], "name", rank)
-        elif cq.isdigit() and len(cq) < MIN_PHONE_SUFFIX and not best:
+        elif cq.isdigit() and len(cq) < MIN_PHONE_SUFFIX:
             # A partly typed bib: list bibs starting with it (few enough to be useful).
             add((r for r, b in self._bibs.items() if b.startswith(cq)), "bib", 4)
         hits = sorted(best.values(), key=lambda h: (h.rank, _bib_key(self._bibs.get(h.registration_id, "")),

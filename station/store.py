@@ -16,6 +16,7 @@ Why this shape:
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -41,6 +42,16 @@ _BUSY_TIMEOUT_MS = 30_000
 _MAX_BATCH = 20_000
 
 Listener = Callable[[list[Entry]], None]
+
+
+def new_uuids(n: int) -> list[str]:
+    """`n` random (version 4) UUID strings; one urandom call per batch, ~5x faster than uuid4()."""
+    h = os.urandom(16 * n).hex()
+    out = []
+    for i in range(0, 32 * n, 32):
+        s = h[i : i + 32]
+        out.append(f"{s[:8]}-{s[8:12]}-4{s[13:16]}-{'89ab'[int(s[16], 16) & 3]}{s[17:20]}-{s[20:]}")
+    return out
 
 
 def now_ms() -> int:
@@ -276,27 +287,35 @@ class Store:
             conn.close()
 
     def _commit(self, conn: Any, batch: list[_Item | _Batch | _Foreign]) -> None:
-        items: list[_Item] = []
+        # Flatten to (kind, payload, operator, recorded_at, dkey) in queue order: the hot path.
+        flat: list[tuple[str, dict[str, Any], str, int | None, str | None]] = []
+        singles: list[tuple[int, Future[Any]]] = []
         slices: list[tuple[_Batch, int, int]] = []
+        foreign: list[_Foreign] = []
+        flushes: list[_Item] = []
         for b in batch:
-            if isinstance(b, _Item) and b.kind != "__flush__":
-                items.append(b)
-            elif isinstance(b, _Batch):
-                slices.append((b, len(items), len(b.items)))
-                items += [_Item(k, p, b.operator, None, dk, None) for k, p, dk in b.items]
-        foreign = [b for b in batch if isinstance(b, _Foreign)]
-        flushes = [b for b in batch if isinstance(b, _Item) and b.kind == "__flush__"]
+            if isinstance(b, _Batch):
+                slices.append((b, len(flat), len(b.items)))
+                op = b.operator
+                flat += [(k, p, op, None, dk) for k, p, dk in b.items]
+            elif isinstance(b, _Item):
+                if b.kind == "__flush__":
+                    flushes.append(b)
+                else:
+                    singles.append((len(flat), b.future))  # type: ignore[arg-type]
+                    flat.append((b.kind, b.payload, b.operator, b.recorded_at, b.dkey))
+            else:
+                foreign.append(b)
         committed: list[Entry] = []
         results: list[tuple[Future[Any], Any]] = []
         cur = conn.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
-            if items:
-                own = self._insert_own(cur, items)
+            if flat:
+                own = self._insert_own(cur, flat)
                 committed += [e for e in own if e is not None]
-                for it, e in zip(items, own, strict=True):
-                    if it.future is not None:
-                        results.append((it.future, e))
+                for i, fut in singles:
+                    results.append((fut, own[i]))
                 for bt, start, n in slices:
                     results.append((bt.future, own[start : start + n]))
             for fb in foreign:
@@ -321,7 +340,7 @@ class Store:
         for fut, value in results:
             fut.set_result(value)
         for f in flushes:
-            f.future.set_result(None)
+            f.future.set_result(None)  # type: ignore[union-attr]
         if committed:
             for listener in list(self._listeners):
                 try:
@@ -329,8 +348,9 @@ class Store:
                 except Exception:
                     log.exception("store listener failed")
 
-    def _insert_own(self, cur: Any, items: list[_Item]) -> list[Entry | None]:
-        keyed = [it.dkey for it in items if it.dkey is not None]
+    def _insert_own(self, cur: Any,
+                    items: list[tuple[str, dict[str, Any], str, int | None, str | None]]) -> list[Entry | None]:
+        keyed = [it[4] for it in items if it[4] is not None]
         seen: set[str] = set()
         if keyed:
             for i in range(0, len(keyed), 500):
@@ -345,17 +365,19 @@ class Store:
         rows = []
         out: list[Entry | None] = []
         sid = self.station_id
-        for it in items:
-            if it.dkey is not None:
-                if it.dkey in seen:
+        uuids = new_uuids(len(items))
+        for n, (kind, payload, op, rec, dkey) in enumerate(items):
+            if dkey is not None:
+                if dkey in seen:
                     out.append(None)
                     continue
-                seen.add(it.dkey)
+                seen.add(dkey)
             seq += 1
-            e = Entry(sid, seq, str(uuidlib.uuid4()), it.kind, it.payload,
-                      it.recorded_at if it.recorded_at is not None else now, it.operator)
-            rows.append((sid, seq, e.uuid, e.kind, dumps(e.payload), e.recorded_at, e.operator, it.dkey))
-            out.append(e)
+            u = uuids[n]
+            if rec is None:
+                rec = now
+            rows.append((sid, seq, u, kind, dumps(payload), rec, op, dkey))
+            out.append(Entry(sid, seq, u, kind, payload, rec, op))
         cur.executemany(
             "INSERT INTO entries (station_id, seq, uuid, kind, payload, recorded_at, operator, dkey)"
             " VALUES (?,?,?,?,?,?,?,?)",

@@ -5,6 +5,7 @@ Faults are armed by count and hit the next connection data in that direction:
   sees a whole request, so nothing is committed);
 - `drop_responses`: let the server answer (it has committed), swallow the answer and reset the client;
 - `delay_s`: hold every chunk this long (slow network / slow server);
+- `only_method`: resets and drops hit only requests of this HTTP method (default POST: pushes);
 - `down()` / `up()`: refuse connections (the venue lost its uplink) and cut open ones.
 """
 
@@ -17,8 +18,13 @@ import time
 
 
 def _rst(sock: socket.socket) -> None:
+    """Abort a connection with a TCP reset (linger 0), waking a thread blocked reading it."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    try:
+        sock.shutdown(socket.SHUT_RD)
     except OSError:
         pass
     try:
@@ -33,6 +39,7 @@ class FaultProxy:
         self.reset_requests = 0
         self.drop_responses = 0
         self.delay_s = 0.0
+        self.only_method = b"POST"  # faults hit only requests of this method (b"" = any)
         self.connections = 0  # accepted connections (to check there is no busy loop)
         self.resets = 0
         self.drops = 0
@@ -96,10 +103,11 @@ class FaultProxy:
             s.settimeout(None)
             with self._lock:
                 self._socks.update((c, s))
-            threading.Thread(target=self._pipe, args=(c, s, True), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(s, c, False), daemon=True).start()
+            state = {"method": b""}
+            threading.Thread(target=self._pipe, args=(c, s, True, state), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(s, c, False, state), daemon=True).start()
 
-    def _pipe(self, src: socket.socket, dst: socket.socket, upstream: bool) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket, upstream: bool, state: dict[str, bytes]) -> None:
         try:
             while True:
                 data = src.recv(65536)
@@ -107,6 +115,11 @@ class FaultProxy:
                     break
                 if self.delay_s:
                     time.sleep(self.delay_s)
+                if upstream and data[:5] in (b"GET /", b"POST "):
+                    state["method"] = data.split(b" ", 1)[0]
+                if state["method"] != self.only_method and self.only_method:
+                    dst.sendall(data)
+                    continue
                 if upstream and self._take("reset_requests"):
                     self.resets += 1
                     dst.sendall(data[: max(1, len(data) // 2)])

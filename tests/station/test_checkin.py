@@ -117,17 +117,16 @@ def test_already_across_two_stations(tmp_path):
         # Desk B is offline: it does not know yet.
         tok2 = a.ticket("R003")
         assert desk_b.scan(tok2).status == "ok"
-        # Sync both ways.
+        # Sync both ways; entries sync exactly once (a second pull stores nothing new).
         b.store_foreign(a.store.own_entries_after(0, 1000))
         a.store.store_foreign(b.own_entries_after(0, 1000))
+        res = b.store_foreign(a.store.own_entries_after(0, 1000))
+        assert res.stored == [] and res.conflicts == [] and res.duplicates > 0
         v = desk_b.scan(tok)
         assert v.status == "already" and v.previous.desk == "desk-A" and v.previous.station_id == "st-a"
         assert v.previous.operator == "alice"
         v2 = desk_a.scan(tok2)
         assert v2.status == "already" and v2.previous.desk == "desk-B"
-        # Entries sync exactly once: a second pull stores nothing new.
-        res = b.store_foreign(a.store.own_entries_after(0, 1000))
-        assert res.stored == [] and res.conflicts == []
     finally:
         a.store.close()
         b.close()
