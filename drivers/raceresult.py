@@ -83,8 +83,10 @@ class RaceResult(Protocol):
         body = s[3:] if s.startswith("#P;") else s
         if body[:1].isdigit() and ";" in body:
             return [parse_passing(line, body)]
-        head, _, rest = s.partition(";")
+        head, sep, rest = s.partition(";")
         head = head.upper()
+        if not sep and head in ("GETTIME", "PASSINGS", "SETTIME", "GETSTATUS", "STARTOPERATION"):
+            return [Status(line, f"echo {head}")]  # our own command echoed (loopback, some converters)
         if head == "GETTIME":
             p = rest.split(";")
             if len(p) < 2:

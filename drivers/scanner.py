@@ -52,8 +52,9 @@ class ScanFramer:
         self._max = max_len
 
     @property
-    def pending(self) -> bool:
-        return bool(self._buf)
+    def pending(self) -> int:
+        """Bytes received that do not yet form a code."""
+        return len(self._buf)
 
     def feed(self, data: bytes) -> list[str]:
         out: list[str] = []
@@ -120,6 +121,11 @@ class SerialScanner:
     @property
     def connected(self) -> bool:
         return self.link.connected
+
+    @property
+    def pending(self) -> int:
+        """Bytes of a code still waiting for its terminator (or the idle pause)."""
+        return self._framer.pending
 
     def _on_data(self, data: bytes, at_ms: int) -> None:
         with self._lock:

@@ -20,7 +20,7 @@ from ledger import db as schema
 from ledger.db import Database
 from ledger.events import EventRule, load_rule
 from ledger.points import apply_results
-from station.entries import KINDS, dumps
+from station.entries import KINDS
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_BATCH = 10_000
@@ -55,6 +55,9 @@ class InEntry:
     parsed: dict[str, Any]
 
 
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -76,45 +79,64 @@ def parse_batch(body: bytes, station_id: str) -> list[InEntry]:
     if len(data) > MAX_BATCH:
         raise LedgerError(413, f"batch too large: {len(data)} entries (limit {MAX_BATCH})", "too_large")
     out: list[InEntry] = []
+    kinds = _KINDS
+    prev = None
     for i, d in enumerate(data):
-        where = f"entry {i + 1}"
-        if not isinstance(d, dict):
-            raise LedgerError(422, f"{where}: must be a JSON object", "malformed")
-        seq = d.get("seq")
-        if not _is_int(seq) or seq < 1 or seq > 2**62:
-            raise LedgerError(422, f"{where}: seq must be a positive integer", "malformed")
-        where = f"entry {i + 1} (seq {seq})"
-        uuid = d.get("uuid")
-        if not isinstance(uuid, str) or not 1 <= len(uuid) <= 64:
-            raise LedgerError(422, f"{where}: uuid must be a text of 1 to 64 characters", "malformed")
-        kind = d.get("kind")
-        if kind not in _KINDS:
-            raise LedgerError(422, f"{where}: unknown kind {kind!r}", "malformed")
-        payload = d.get("payload")
-        if not isinstance(payload, dict):
-            raise LedgerError(422, f"{where}: payload must be a JSON object", "malformed")
-        rec = d.get("recorded_at")
-        if not _is_int(rec) or not 0 <= rec < 2**53:
-            raise LedgerError(422, f"{where}: recorded_at must be UTC milliseconds (an integer)", "malformed")
-        op = d.get("operator", "")
-        if op is None:
-            op = ""
-        if not isinstance(op, str) or len(op) > 200:
-            raise LedgerError(422, f"{where}: operator must be a text of at most 200 characters", "malformed")
-        sid = d.get("station_id")
-        if sid is not None and sid != station_id:
-            raise LedgerError(422, f"{where}: station_id {sid!r} differs from the stream {station_id!r}",
-                              "malformed")
-        text = dumps(payload)
+        # Fast path: one combined test per entry; the precise message is worked out only on failure.
+        try:
+            seq, uuid, kind, payload, rec = d["seq"], d["uuid"], d["kind"], d["payload"], d["recorded_at"]
+            op = d.get("operator") or ""
+            sid = d.get("station_id")
+        except (KeyError, TypeError, AttributeError):
+            _explain(i, d, station_id)
+            raise AssertionError("unreachable") from None
+        if (type(seq) is not int or not 0 < seq <= 2**62 or type(uuid) is not str or not 0 < len(uuid) <= 64
+                or kind not in kinds or type(payload) is not dict or type(rec) is not int
+                or not 0 <= rec < 2**53 or type(op) is not str or len(op) > 200
+                or (sid is not None and sid != station_id)):
+            _explain(i, d, station_id)
+        text = _dumps(payload)
         if len(text) > MAX_PAYLOAD_BYTES:
-            raise LedgerError(413, f"{where}: payload larger than {MAX_PAYLOAD_BYTES} bytes", "too_large")
+            raise LedgerError(413, f"entry {i + 1} (seq {seq}): payload larger than {MAX_PAYLOAD_BYTES} bytes",
+                              "too_large")
         if kind == "result_published":
-            _check_result(payload, where)
-        if out and seq != out[-1].seq + 1:
-            raise LedgerError(422, f"{where}: entries must be in seq order without gaps "
-                                   f"(previous seq {out[-1].seq})", "malformed")
+            _check_result(payload, f"entry {i + 1} (seq {seq})")
+        if prev is not None and seq != prev + 1:
+            raise LedgerError(422, f"entry {i + 1} (seq {seq}): entries must be in seq order without gaps "
+                                   f"(previous seq {prev})", "malformed")
+        prev = seq
         out.append(InEntry(seq, uuid, kind, text, rec, op, payload))
     return out
+
+
+def _explain(i: int, d: Any, station_id: str) -> None:
+    """Raise the precise refusal for entry `i` (the slow path of `parse_batch`)."""
+    where = f"entry {i + 1}"
+    if not isinstance(d, dict):
+        raise LedgerError(422, f"{where}: must be a JSON object", "malformed")
+    seq = d.get("seq")
+    if not _is_int(seq) or seq < 1 or seq > 2**62:
+        raise LedgerError(422, f"{where}: seq must be a positive integer", "malformed")
+    where = f"entry {i + 1} (seq {seq})"
+    uuid = d.get("uuid")
+    if not isinstance(uuid, str) or not 1 <= len(uuid) <= 64:
+        raise LedgerError(422, f"{where}: uuid must be a text of 1 to 64 characters", "malformed")
+    kind = d.get("kind")
+    if kind not in _KINDS:
+        raise LedgerError(422, f"{where}: unknown kind {kind!r}", "malformed")
+    if not isinstance(d.get("payload"), dict):
+        raise LedgerError(422, f"{where}: payload must be a JSON object", "malformed")
+    rec = d.get("recorded_at")
+    if not _is_int(rec) or not 0 <= rec < 2**53:
+        raise LedgerError(422, f"{where}: recorded_at must be UTC milliseconds (an integer)", "malformed")
+    op = d.get("operator") or ""
+    if not isinstance(op, str) or len(op) > 200:
+        raise LedgerError(422, f"{where}: operator must be a text of at most 200 characters", "malformed")
+    sid = d.get("station_id")
+    if sid is not None and sid != station_id:
+        raise LedgerError(422, f"{where}: station_id {sid!r} differs from the stream {station_id!r}",
+                          "malformed")
+    raise LedgerError(422, f"{where}: malformed entry", "malformed")
 
 
 def _check_result(p: dict[str, Any], where: str) -> None:
@@ -185,10 +207,14 @@ def push(db: Database, event_id: str, station_id: str, batch: list[InEntry]) -> 
                         "conflict", acked_seq=acked, seq=e.seq)
         new = [e for e in batch if e.seq > acked]
         if new:
-            conn.execute(en.insert(), [
-                {"event_id": event_id, "station_id": station_id, "seq": e.seq, "uuid": e.uuid,
-                 "kind": e.kind, "payload": e.payload, "recorded_at": e.recorded_at,
-                 "operator": e.operator, "received_at": now} for e in new])
+            # The DB-API's executemany with plain tuples: several times faster than Core with dicts,
+            # which matters at 200,000 entries.
+            ph = "?" if db.write.dialect.paramstyle == "qmark" else "%s"
+            conn.exec_driver_sql(
+                "INSERT INTO entries (event_id, station_id, seq, uuid, kind, payload, recorded_at,"
+                f" operator, received_at) VALUES ({', '.join([ph] * 9)})",
+                [(event_id, station_id, e.seq, e.uuid, e.kind, e.payload, e.recorded_at, e.operator, now)
+                 for e in new])
             conn.execute(st.update().where(st.c.event_id == event_id, st.c.station_id == station_id)
                          .values(acked_seq=new[-1].seq))
             pub = [(e.seq, e.recorded_at, e.parsed) for e in new if e.kind == "result_published"]

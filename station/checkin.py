@@ -154,11 +154,17 @@ class CheckinDesk:
         self.store = store
         self.desk_id = str(desk_id)
         self.operator = str(operator)
+        self._own_state = state is None
         self.state = state or CheckinState(store)
         self.undo_window_s = undo_window_s
         self._bib_pool_arg = bib_pool
         self._clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._lock = threading.RLock()
+
+    def close(self) -> None:
+        """Stop following the store (only when this desk made its own state)."""
+        if self._own_state:
+            self.state.close()
 
     # ----------------------------------------------------------------- plumbing
     def now_ms(self) -> int:
@@ -202,8 +208,10 @@ class CheckinDesk:
         if not chk.ok:
             claims = chk.claims or {}
             ref = self._refuse("invalid", chk.problem, chk.reason, method, hash_fields, claims, chk.kid)
-            return Verdict("invalid", chk.reason, chk.problem, self._view_of(claims.get("sub")), claims,
-                           entry_uuid=ref)
+            # An expired ticket of ours still names our runner (the volunteer may then use search); a
+            # ticket of another event names someone of that event, not of our list.
+            who = self._view_of(claims.get("sub")) if chk.problem in ("expired", "not_yet_valid") else None
+            return Verdict("invalid", chk.reason, chk.problem, who, claims, entry_uuid=ref)
         claims = chk.claims
         reg = str(claims["sub"])
         revoked = self.state.revocation(reg, claims.get("jti"), claims.get("iat"))

@@ -63,13 +63,16 @@ def _binding(args: Any, **extra: Any) -> ReaderBinding:
 
 def run_import(args: Any, ctx: Any) -> int:
     path = Path(args.file)
+    b = _binding(args)
     try:
-        data = path.read_bytes()
+        fh = path.open("rb")
     except OSError as e:
         raise UserError(f"{path}: cannot read: {e.strerror}") from None
-    b = _binding(args)
-    with ctx.open_store() as store:
-        ing = import_file(store, b, data, str(path))
+    with fh, ctx.open_store() as store:
+        try:
+            ing = import_file(store, b, fh, str(path))
+        except OSError as e:
+            raise UserError(f"{path}: cannot read: {e.strerror}") from None
         st = ing.status()
     if st.zone_note:
         print(f"note: {st.zone_note}", file=sys.stderr)

@@ -18,6 +18,7 @@ it as a `clock_offset` entry. A drift beyond `drift_warn_ms` raises a warning.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import threading
 import time
@@ -25,13 +26,14 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from drivers import protocol_for
 from drivers.base import Protocol, Resume
 from drivers.framing import DelimFramer, LineFramer
-from drivers.records import DAY_MS, ClockReading, Impulse, Record, TagRead, Unparsed
+from drivers.records import DAY_MS, ClockReading, Heartbeat, Impulse, Record, Status, TagRead, Unparsed
 from station.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -180,6 +182,42 @@ def latest_clock_offset(store: Any, reader_id: str) -> int | None:
     return int(best.payload["offset_ms"]) if best is not None else None
 
 
+_SIDE_KINDS = (Heartbeat, Status, ClockReading)
+
+
+class _SideJournal:
+    """Lines that carry no read (heartbeats, status, clock answers) are not log entries, yet every line
+    received is kept: they go to `<data>/journal/<reader>.log` as `rx<TAB>port<TAB>line`."""
+
+    def __init__(self, store: Any, reader_id: str) -> None:
+        base = getattr(store, "data_dir", None)
+        self.path = None
+        if base is not None:
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in reader_id)
+            self.path = Path(base) / "journal" / f"{safe}.log"
+        self._fh: Any = None
+        self._lock = threading.Lock()
+
+    def write(self, rx: int, port: str, lines: list[str]) -> None:
+        if self.path is None:
+            return
+        with self._lock:
+            try:
+                if self._fh is None:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self._fh = open(self.path, "a", encoding="utf-8", newline="\n")
+                self._fh.write("".join(f"{rx}\t{port}\t{x}\n" for x in lines))
+                self._fh.flush()
+            except OSError as e:
+                log.warning("side journal %s: %s", self.path, e)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
+
+
 class Ingest:
     """Turns one reader's records into entries and keeps its live counters."""
 
@@ -240,6 +278,7 @@ class Ingest:
         self.resume = Resume()
         self.latencies: deque[int] = deque(maxlen=100_000)
         self.confirmed_offset = latest_clock_offset(store, binding.id)
+        self._side = _SideJournal(store, binding.id)
         self._record_binding()
 
     # ----------------------------------------------------------------- config
@@ -290,8 +329,13 @@ class Ingest:
         acks: list[tuple[str, list[Record]]] = []
         nread = nunp = ngun = 0
         last_chip = last_t = None
+        side: list[str] | None = None
         for n, line in enumerate(lines):
             recs = protocol.parse(line)
+            if recs and type(recs[0]) in _SIDE_KINDS:
+                if side is None:
+                    side = []
+                side.append(line)
             if send is not None:
                 for cmd in protocol.replies(line, recs):
                     send(cmd)
@@ -356,6 +400,8 @@ class Ingest:
                         self._offset_samples.append(rx - to_utc(r.wall_ms))
             if send is not None and recs and type(protocol).after_commit is not Protocol.after_commit:
                 acks.append((line, recs))
+        if side:
+            self._side.write(rx, port, side)
         with self._lock:
             self.lines += len(lines)
             self.reads += nread
@@ -411,6 +457,9 @@ class Ingest:
             for line, recs in acks:
                 for cmd in protocol.after_commit(line, recs):
                     send(cmd)
+
+    def close(self) -> None:
+        self._side.close()
 
     # ----------------------------------------------------------------- status
     def set_connected(self, connected: bool, why: str = "") -> None:
@@ -494,22 +543,36 @@ class Session:
                 self.send(cmd)
 
 
-def import_file(store: Any, binding: ReaderBinding, data: bytes, source: str, *,
-                chunk_lines: int = 5000, **kw: Any) -> Ingest:
-    """Replay a capture through the live code path; returns the Ingest (its counters) once durable."""
+def import_file(store: Any, binding: ReaderBinding, data: bytes | BinaryIO, source: str, *,
+                chunk_bytes: int = 1 << 18, max_inflight: int = 3, **kw: Any) -> Ingest:
+    """Replay a capture through the live code path; returns the Ingest (its counters) once durable.
+
+    The file is streamed in chunks with a bounded number of batches in flight, so a capture of millions
+    of reads is imported in constant memory.
+    """
     ing = Ingest(store, binding, live=False, **kw)
     proto = protocol_for(binding.format)
     framer = proto.framer()
     rx = ing.clock()
-    lines = framer.feed(data) + framer.flush()
-    futs = []
-    for i in range(0, len(lines), chunk_lines):
-        f = ing.process(lines[i : i + chunk_lines], rx, source, proto, None, line_key=f"{source}:{i}")
-        if f is not None:
-            futs.append(f)
-    for f in futs:
-        f.result(600)
+    stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+    inflight: deque[Future[list[Any]]] = deque()
+    n = 0
+    while True:
+        chunk = stream.read(chunk_bytes)
+        lines = framer.feed(chunk) if chunk else framer.flush()
+        if lines:
+            f = ing.process(lines, rx, source, proto, None, line_key=f"{source}:{n}")
+            n += len(lines)
+            if f is not None:
+                inflight.append(f)
+            while len(inflight) > max_inflight:
+                inflight.popleft().result(600)
+        if not chunk:
+            break
+    while inflight:
+        inflight.popleft().result(600)
     store.flush()
+    ing.close()
     return ing
 
 
@@ -619,3 +682,4 @@ class LiveReader:
         for s in list(self.sessions):
             s.on_close("station stopped")
         self.ingest.store.flush()
+        self.ingest.close()

@@ -141,7 +141,7 @@ def parse_rows(text: str, src: str, config: EventConfig,
                     wave = race.waves[0].id
             chips = v["chips"].split()
             for ch in chips:
-                if ch in seen_chip and seen_chip[ch][1] != reg:
+                if ch in seen_chip and seen_chip[ch][0] != line:
                     bad("chips", f"chip {ch!r} assigned twice (also to bib {seen_chip[ch][1]!r}"
                         f" on line {seen_chip[ch][0]})")
                 elif ch in seen_chip:

@@ -17,6 +17,7 @@ Why this shape:
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,7 @@ class Publisher:
         self._engine: Any = None
         self._last_row = 0
         self._published: dict[str, tuple[Order, dict[str, Any]]] = {}
+        self._lock = threading.RLock()  # the sync thread polls; a UI may ask what is pending
 
     def _follow(self) -> set[str]:
         """Feed entries committed since the last call to the engine; the registrations that changed."""
@@ -89,6 +91,10 @@ class Publisher:
 
     def pending(self) -> list[dict[str, Any]]:
         """Payloads that should be published now (follows the log first)."""
+        with self._lock:
+            return self._pending()
+
+    def _pending(self) -> list[dict[str, Any]]:
         changed = self._follow()
         eng = self._engine
         out: list[dict[str, Any]] = []
@@ -110,11 +116,13 @@ class Publisher:
 
     def poll(self) -> int:
         """Publish what changed since the last call; returns how many entries were appended."""
-        todo = self.pending()
-        if not todo:
-            return 0
-        entries = self.store.append_many([("result_published", p) for p in todo], operator=self.operator)
-        for e in entries:
-            self._note_published(e)
+        with self._lock:
+            todo = self._pending()
+            if not todo:
+                return 0
+            entries = self.store.append_many([("result_published", p) for p in todo],
+                                             operator=self.operator)
+            for e in entries:
+                self._note_published(e)
         log.info("published %d result(s)", len(entries))
         return len(entries)

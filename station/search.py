@@ -14,6 +14,7 @@ changes, entries synced from other desks).
 from __future__ import annotations
 
 import bisect
+import heapq
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,12 +25,30 @@ from station.privacy import phone_digits
 MIN_PHONE_SUFFIX = 4
 
 
-def compact(text: str | None) -> str:
+def _fold(text: str) -> str:
+    if text.isascii():
+        return text.lower()
+    s = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", str(text)).casefold())
+    return "".join(ch for ch in s if not unicodedata.combining(ch))
+
+
+def compact(text: str | None, *, folded: bool = False) -> str:
     """Fold a name for matching: NFKC, casefold, accents stripped, only letters and digits kept."""
     if not text:
         return ""
-    s = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", str(text)).casefold())
-    return "".join(ch for ch in s if ch.isalnum() and not unicodedata.combining(ch))
+    return "".join(ch for ch in (text if folded else _fold(text)) if ch.isalnum())
+
+
+def initials(text: str | None, *, folded: bool = False) -> set[str]:
+    """First letters of each word of a Latin name ("José Álvarez" → {"j", "a"})."""
+    if not text:
+        return set()
+    words = "".join(ch if ch.isalnum() else " " for ch in (text if folded else _fold(text))).split()
+    return {w[0] for w in words if w[0].isascii()}
+
+
+def _is_cjk(ch: str) -> bool:
+    return not ch.isascii() and unicodedata.category(ch) == "Lo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +62,11 @@ class Hit:
 
 
 def _bib_key(bib: str) -> tuple[int, int, str]:
+    """Bibs sort as numbers when they are digits (DESIGN.md), others after them as text."""
     return (0, int(bib), bib) if bib.isdigit() else (1, 0, bib)
+
+
+_NO_BIB = (2, 0, "")
 
 
 class SearchIndex:
@@ -52,8 +75,11 @@ class SearchIndex:
     def __init__(self) -> None:
         self._names: dict[str, str] = {}  # reg → compact name
         self._bibs: dict[str, str] = {}  # reg → bib
+        self._bibkey: dict[str, tuple[int, int, str]] = {}  # reg → sort key of its bib
         self._phones: dict[str, str] = {}  # reg → phone digits
         self._uni: dict[str, set[str]] = {}
+        self._initials: dict[str, set[str]] = {}  # Latin word initial → registrations
+        self._reg_initials: dict[str, set[str]] = {}
         self._bi: dict[str, set[str]] = {}
         self._by_bib: dict[str, set[str]] = {}
         self._by_last4: dict[str, set[str]] = {}
@@ -73,17 +99,23 @@ class SearchIndex:
         reg = str(registration_id)
         if reg in self._bibs:
             self.remove(reg)
-        cname = compact(name)
+        folded = _fold(name) if name else ""
+        cname = compact(folded, folded=True)
         bib_s = str(bib or "").strip()
         digits = phone_digits(phone)
         self._names[reg] = cname
         self._bibs[reg] = bib_s
+        self._bibkey[reg] = _bib_key(bib_s) if bib_s else _NO_BIB
         self._phones[reg] = digits
         uni, bi = self._grams(cname)
         for g in uni:
             self._uni.setdefault(g, set()).add(reg)
         for g in bi:
             self._bi.setdefault(g, set()).add(reg)
+        ini = initials(folded, folded=True)
+        self._reg_initials[reg] = ini
+        for ch in ini:
+            self._initials.setdefault(ch, set()).add(reg)
         if bib_s:
             self._by_bib.setdefault(bib_s.casefold(), set()).add(reg)
         if len(digits) >= MIN_PHONE_SUFFIX:
@@ -100,7 +132,10 @@ class SearchIndex:
             self._discard(self._uni, g, reg)
         for g in bi:
             self._discard(self._bi, g, reg)
+        for ch in self._reg_initials.pop(reg, ()):
+            self._discard(self._initials, ch, reg)
         bib_s = self._bibs.pop(reg)
+        self._bibkey.pop(reg, None)
         if bib_s:
             self._discard(self._by_bib, bib_s.casefold(), reg)
         digits = self._phones.pop(reg)
@@ -126,13 +161,15 @@ class SearchIndex:
         q = unicodedata.normalize("NFKC", str(query or "")).strip()
         if not q:
             return []
-        best: dict[str, Hit] = {}
+        rank: dict[str, int] = {}
+        how: dict[str, str] = {}
 
-        def add(regs: Iterable[str], matched: str, rank: int) -> None:
-            for r in regs:
-                h = best.get(r)
-                if h is None or rank < h.rank:
-                    best[r] = Hit(r, matched, rank)
+        def add(regs: Iterable[str], matched: str, r: int) -> None:
+            for reg in regs:
+                old = rank.get(reg)
+                if old is None or r < old:
+                    rank[reg] = r
+                    how[reg] = matched
 
         qf = q.casefold()
         add(self._by_bib.get(qf, ()), "bib", 0)
@@ -146,20 +183,26 @@ class SearchIndex:
             add((r for r in cand if self._phones[r].endswith(digits)), "phone", 1)
         cq = compact(q)
         if cq and not cq.isdigit():
+            names = self._names
+            exact, prefix, inner = [], [], []
             for reg in self._name_candidates(cq):
-                name = self._names[reg]
-                rank = 0 if name == cq else (1 if name.startswith(cq) else 2)
-                add([reg], "name", rank)
+                name = names[reg]
+                (exact if name == cq else prefix if name.startswith(cq) else inner).append(reg)
+            add(exact, "name", 0)
+            add(prefix, "name", 1)
+            add(inner, "name", 2)
         elif cq.isdigit() and len(cq) < MIN_PHONE_SUFFIX:
-            # A partly typed bib: list bibs starting with it (few enough to be useful).
+            # A partly typed bib: list bibs starting with it (exact first).
             add((r for r, b in self._bibs.items() if b.startswith(cq)), "bib", 4)
-        hits = sorted(best.values(), key=lambda h: (h.rank, _bib_key(self._bibs.get(h.registration_id, "")),
-                                                    h.registration_id))
-        return hits[:limit]
+        bibkey = self._bibkey
+        top = heapq.nsmallest(limit, rank, key=lambda r: (rank[r], bibkey.get(r, _NO_BIB), r))
+        return [Hit(r, how[r], rank[r]) for r in top]
 
     def _name_candidates(self, cq: str) -> Iterable[str]:
         if len(cq) == 1:
-            return self._uni.get(cq, set())
+            # One Chinese character is a useful query (a surname); one Latin letter matches half the
+            # field, so it only matches the start of a word ("w" → "Wei", "Wang Li").
+            return self._uni.get(cq, set()) if _is_cjk(cq) else self._initials.get(cq, set())
         grams = {cq[i : i + 2] for i in range(len(cq) - 1)}
         postings = sorted((self._bi.get(g, set()) for g in grams), key=len)
         if not postings[0]:

@@ -18,11 +18,14 @@ Why this shape:
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +134,8 @@ class SyncEngine:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._failures = 0
+        self._raw: sqlite3.Connection | bool | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="station-sync-prep")
         store.subscribe(self._on_commit)
         self._set(waiting=self._waiting())
 
@@ -190,6 +195,10 @@ class SyncEngine:
         self.stop()
         self.store.unsubscribe(self._on_commit)
         self._client.close()
+        self._pool.shutdown(wait=True)
+        if self._raw:
+            self._raw.close()
+        self._raw = False
         self._set(state="stopped", online=False)
 
     def wake(self) -> None:
@@ -333,24 +342,64 @@ class SyncEngine:
             self._set(published=self._status.published + n)
         return n
 
+    def _own_raw(self, after: int, limit: int) -> list[tuple[int, str, str, str, int, str]]:
+        """Own entries after `after` as (seq, uuid, kind, payload JSON text, recorded_at, operator).
+
+        Reads the station file directly (read-only, WAL: never blocks the writer) so the payload text
+        goes out as stored, without a parse and re-serialization per entry — the difference between
+        meeting and missing 200,000 entries in 20 s. Falls back to the Store API if that fails.
+        """
+        if self._raw is None:
+            try:
+                self._raw = sqlite3.connect(f"{self.store.db_path.resolve().as_uri()}?mode=ro", uri=True,
+                                            check_same_thread=False, timeout=30)
+            except sqlite3.Error:
+                self._raw = False
+        if self._raw:
+            try:
+                return self._raw.execute(
+                    "SELECT seq, uuid, kind, payload, recorded_at, operator FROM entries"
+                    " WHERE station_id=? AND seq>? ORDER BY seq LIMIT ?",
+                    (self.store.station_id, after, limit)).fetchall()
+            except sqlite3.Error:
+                log.warning("sync: direct read failed; using the store API", exc_info=True)
+                self._raw.close()
+                self._raw = False
+        return [(e.seq, e.uuid, e.kind, dumps(e.payload), e.recorded_at, e.operator)
+                for e in self.store.own_entries_after(after, limit)]
+
+    def _prepare(self, after: int) -> tuple[bytes, int] | None:
+        """The next push body after seq `after` and its last seq, or None when nothing waits."""
+        rows = self._own_raw(after, self.push_batch)
+        if not rows:
+            return None
+        parts: list[str] = []
+        size = 0
+        last = after
+        js = _json_str
+        for seq, uuid, kind, payload, rec, op in rows:
+            s = (f'{{"seq":{seq},"uuid":{js(uuid)},"kind":{js(kind)},"payload":{payload},'
+                 f'"recorded_at":{rec},"operator":{js(op or "")}}}')
+            if parts and size + len(s) > PUSH_MAX_BYTES:
+                break
+            parts.append(s)
+            size += len(s) + 1
+            last = seq
+        return ("[" + ",".join(parts) + "]").encode("utf-8"), last
+
     def _push_all(self) -> None:
         acked = int(self.store.get_state(KEY_ACKED, "0") or 0)
         path = f"/v1/events/{self._event}/stations/{self.store.station_id}/entries"
-        while not self._stop.is_set():
-            batch = self.store.own_entries_after(acked, self.push_batch)
-            if not batch:
-                break
-            parts: list[str] = []
-            size = 0
-            for e in batch:
-                s = (f'{{"seq":{e.seq},"uuid":"{e.uuid}","kind":"{e.kind}","payload":{dumps(e.payload)},'
-                     f'"recorded_at":{e.recorded_at},"operator":{_json_str(e.operator)}}}')
-                if parts and size + len(s) > PUSH_MAX_BYTES:
-                    break
-                parts.append(s)
-                size += len(s) + 1
-            body = ("[" + ",".join(parts) + "]").encode("utf-8")
-            ans = self._request("POST", path, content=body, headers={"Content-Type": "application/json"})
+        nxt = self._prepare(acked)
+        while nxt is not None and not self._stop.is_set():
+            body, last = nxt
+            # Build the following batch while the ledger works on this one.
+            ahead: Future[tuple[bytes, int] | None] = self._pool.submit(self._prepare, last)
+            try:
+                ans = self._request("POST", path, content=body,
+                                    headers={"Content-Type": "application/json"})
+            finally:
+                following = ahead.result()
             new = int(ans["acked_seq"])
             if ans.get("code") == "gap":
                 # The ledger holds less than we thought (restored from a backup, or a new ledger):
@@ -360,6 +409,7 @@ class SyncEngine:
             acked = new
             self.store.set_state(KEY_ACKED, str(acked))
             self._set(waiting=max(0, self.store.last_seq() - acked))
+            nxt = following if new == last else self._prepare(acked)
 
     def _pull_all(self) -> int:
         stored = 0
@@ -388,10 +438,7 @@ class SyncEngine:
         return stored
 
 
-def _json_str(s: str) -> str:
-    import json
-
-    return json.dumps(s, ensure_ascii=False)
+_json_str = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _local_event_id(store: Store) -> str | None:

@@ -91,9 +91,9 @@ def _label(c: Canvas, s: LabelSheet, col: int, row: int, p: Mapping[str, Any],
     c.setFont(fonts.FONT, 10)
     c.drawString(x0 + pad, y1 - pad - 46, fit(name, fonts.FONT, 10, inner * 0.6))
     if barcode and bib:
-        bc = Code128(bib, barHeight=6 * MM, barWidth=0.8, quiet=False)
+        bc = Code128(bib, barHeight=6 * MM, barWidth=1.1, quiet=False)
         bw = bc.width
         if bw > inner:
-            bc = Code128(bib, barHeight=6 * MM, barWidth=0.8 * inner / bw, quiet=False)
+            bc = Code128(bib, barHeight=6 * MM, barWidth=1.1 * inner / bw, quiet=False)
             bw = bc.width
         bc.drawOn(c, x0 + lw - pad - bw, y1 - s.height * MM + pad - 2 * MM)

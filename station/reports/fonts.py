@@ -3,7 +3,7 @@
 Why shipped: a timing laptop at a venue has no network and may have no Chinese font, yet every printed
 list carries Chinese names, often beside Latin ones on the same line. reportlab embeds only
 TrueType-outline fonts (not CFF-based OTF such as Noto Sans CJK), so we ship WenQuanYi Micro Hei
-(`resources/fonts/wqy-microhei.ttc`, TrueType outlines, Apache-2.0; Latin, GBK hanzi U+4E00–U+9FC3,
+(`station/reports/fonts/wqy-microhei.ttc`, TrueType outlines, Apache-2.0; Latin, GBK hanzi U+4E00–U+9FC3,
 kana, hangul). Documents embed only the glyphs they use (reportlab subsets), so PDFs stay small.
 
 The face has no bold; `BOLD_MODE` draws text filled and stroked (render mode 2), a faux bold that

@@ -111,7 +111,7 @@ class Engine:
         self._swaps: dict[str, list[tuple[int, Order, str]]] = {}  # chip → [(from, order, reg)]
         self._swapped_to: dict[str, set[str]] = {}  # reg → chips swapped to them
         self._reads: dict[str, list[ReadT]] = {}
-        self.unknown_reads = 0
+        self._gps_readers: set[str] = set()  # readers whose reads say `gps: true` (never corrected)
         self._manual_by_bib: dict[str, list[tuple[int, str, str]]] = {}  # (t, point, uuid)
         self._manual_by_reg: dict[str, list[tuple[int, str, str]]] = {}
         self._guns: dict[tuple[str | None, str], tuple[Order, int]] = {}
@@ -219,12 +219,28 @@ class Engine:
         owner = self._owner_at(chip, t)
         if owner is not None:
             dirty.add(owner)
-        else:
-            self.unknown_reads += 1
         if rec[6]:
             # A dateless read is placed relative to a gun: any runner might own it later.
             dirty.update(self._all_owners(chip))
+        if p.get("gps") and rec[5] not in self._gps_readers:
+            # Rule 2: a GPS-synced reader is never corrected (reads already computed may change).
+            self._gps_readers.add(rec[5])
+            return rec[5] in self._offsets
         return False
+
+    @property
+    def unknown_reads(self) -> int:
+        """Reads of chips that belong to nobody at their time (kept and shown, matched to no runner).
+
+        Computed on demand so the count does not depend on whether the read or the participant
+        arrived first."""
+        n = 0
+        for chip, lst in self._reads.items():
+            if chip not in self._swaps and chip not in self._chip_base:
+                n += len(lst)
+            else:
+                n += sum(1 for r in lst if self._owner_at(chip, r[0]) is None)
+        return n
 
     def _add_participant(self, e: Entry, p: dict[str, Any], dirty: set[str]) -> None:
         reg = str(p["registration_id"])
@@ -241,6 +257,12 @@ class Engine:
                 base = self._chip_base.get(ch)
                 if base and base[1] == reg and ch not in (p.get("chips") or []):
                     del self._chip_base[ch]
+                    # Another participant still listing the chip holds it again (latest row wins),
+                    # whatever order the rows arrived in.
+                    for oreg, (oorder, op) in self._participants.items():
+                        if oreg != reg and ch in (op.get("chips") or []) and _latest(
+                                self._chip_base, ch, oorder, oreg):
+                            dirty.add(oreg)
         self._bib_to_reg[str(p.get("bib"))] = reg
         for ch in p.get("chips") or []:
             prev = self._chip_base.get(ch)
@@ -341,7 +363,7 @@ class Engine:
         if not lst:
             return t
         gps = self._gps.get(reader)
-        if gps and gps[1]:
+        if (gps and gps[1]) or reader in self._gps_readers:
             return t
         i = bisect_right(lst, (t, (1 << 62, "\uffff", 1 << 62), 1 << 62))
         return t + lst[i - 1][2] if i else t
@@ -675,7 +697,7 @@ class Engine:
         if cfg is None:
             return []
         bibs = [r.bib for r in self._results.values()]
-        numeric = all(b.isdigit() for b in bibs)
+        numeric = all(b.isascii() and b.isdigit() for b in bibs)  # "²".isdigit() but int("²") fails
 
         def bib_key(b: str) -> Any:
             return (int(b), b) if numeric else b

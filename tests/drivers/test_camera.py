@@ -60,8 +60,12 @@ def _write_video(path, frames):
 PLAN = [(None, 5), (0, 12), (None, 12), (0, 8), (1, 10), (None, 3)]
 
 
-def test_worker_on_a_video_file(tmp_path, codes):
-    video = _write_video(tmp_path / "desk.avi", _frames(codes, PLAN))
+@pytest.fixture(scope="module")
+def video(tmp_path_factory, codes):
+    return _write_video(tmp_path_factory.mktemp("cam") / "desk.avi", _frames(codes, PLAN))
+
+
+def test_worker_on_a_video_file(video, codes):
     got = []
     ended = threading.Event()
     sc = CameraScanner(video, on_scan=got.append, on_end=ended.set, hold_s=0.2)
@@ -76,10 +80,9 @@ def test_worker_on_a_video_file(tmp_path, codes):
     assert len(got[0].points) == 4
 
 
-def test_long_hold_debounces_a_short_absence(tmp_path, codes):
-    video = _write_video(tmp_path / "desk.avi", _frames(codes, PLAN))
+def test_long_hold_debounces_a_short_absence(video, codes):
     got = []
-    sc = CameraScanner(str(video), on_scan=got.append, hold_s=2.0)
+    sc = CameraScanner(str(video), on_scan=got.append, hold_s=2.0, thorough_every=0)
     sc.start()
     assert sc.join(30)
     assert [e.text for e in got] == [codes[0][0], codes[1][0]]

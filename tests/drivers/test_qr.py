@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from drivers.camera import phone_frame
-from drivers.qr import ImageReadError, OpenCVDecoder, ZxingDecoder, decode_image_file, make_decoder, read_image
+from drivers.qr import (
+    ImageReadError,
+    OpenCVDecoder,
+    ZxingDecoder,
+    decode_image_file,
+    make_decoder,
+    read_image,
+)
 from station import tickets
 
 

@@ -110,8 +110,8 @@ class EntryFactory:
             p["race"] = race
         return self.entry("gun", p, **kw)
 
-    def correction(self, action: str, **payload: Any) -> Entry:
-        return self.entry("correction", {"action": action, **payload})
+    def correction(self, action: str, *, recorded_at: int | None = None, **payload: Any) -> Entry:
+        return self.entry("correction", {"action": action, **payload}, recorded_at=recorded_at)
 
     def close(self, race: str) -> Entry:
         return self.entry("race_closed", {"race": race})
@@ -152,3 +152,9 @@ def race_ef() -> EntryFactory:
     f = EntryFactory()
     f.config()
     return f
+
+
+@pytest.fixture(scope="session")
+def factory_cls() -> type[EntryFactory]:
+    """The factory class itself (for hypothesis tests, which must not use function-scoped fixtures)."""
+    return EntryFactory

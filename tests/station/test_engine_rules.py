@@ -470,6 +470,7 @@ def test_laps_on_start_finish_mat(ef: Any) -> None:
 def test_laps_not_all_done_is_running_with_lap_splits(ef: Any) -> None:
     _lap_event(ef)
     ef.participant("R1", race="laps")
+    ef.read("C1", "sf", ef.hms("07:30:00"))
     ef.read("C1", "sf", ef.hms("07:45:00"))
     r = ef.result(ef.engine(), "R1")
     assert r.status == "running"
@@ -477,14 +478,26 @@ def test_laps_not_all_done_is_running_with_lap_splits(ef: Any) -> None:
     assert r.splits == {"sf_1": ef.dur("0:15:00")}
 
 
+def test_start_finish_first_crossing_within_start_window_is_the_start(ef: Any) -> None:
+    """Rule 4 taken literally: on a start_finish mat, with no read at the start, the first lap
+    pass (within start_window_s of the gun) is the runner's chip start. A timer with short laps
+    sets start_window_s below the fastest lap."""
+    _lap_event(ef)
+    ef.participant("R1", race="laps")
+    ef.read("C1", "sf", ef.hms("07:45:00"))
+    r = ef.result(ef.engine(), "R1")
+    assert r.start_ms == ef.hms("07:45:00")
+    assert r.splits == {}
+
+
 def test_lap_min_time_is_divided_by_laps_exactly(ef: Any) -> None:
     _lap_event(ef, laps=3, min_time="0:00:10")  # 10 s / 3 laps = 3.333 s per lap
     ef.participant("R1", race="laps")
     ef.participant("R2", race="laps")
     g = ef.hms(GUN_A)
-    for t in (g + 3_334, g + 6_668, g + 10_002):
+    for t in (g, g + 3_334, g + 6_668, g + 10_002):
         ef.read("C1", "sf", t)
-    for t in (g + 3_333, g + 6_666 + 3_334 * 2):  # 3.333 s is not more than 10/3 s
+    for t in (g, g + 3_333, g + 6_666 + 3_334 * 2):  # 3.333 s is not more than 10/3 s
         ef.read("C2", "sf", t)
     eng = ef.engine()
     assert ef.result(eng, "R1").finish_ms == g + 10_002

@@ -190,3 +190,38 @@ def test_mylaps_listener_acks_after_commit_and_resend_is_stored_once(store):
         assert len(of_kind(store, "read")) == 2
     finally:
         live.stop()
+
+
+def test_heartbeat_loss_is_reported_loudly(store, caplog):
+    now = [1_000_000]
+    ing = Ingest(store, ReaderBinding("r", "finish", "ultra"), clock=lambda: now[0])
+    ing.set_connected(True)
+    from drivers.ultra import Ultra
+
+    ing.process(["V=24.0"], now[0], "p", Ultra())
+    now[0] += 10_000
+    assert not ing.check_heartbeat()
+    now[0] += 20_000  # 30 s of silence from a reader that says V= every 10 s
+    with caplog.at_level("WARNING"):
+        assert ing.check_heartbeat()
+    assert "HEARTBEAT LOST" in caplog.text
+    st = ing.status()
+    assert st.heartbeat_lost and "HEARTBEAT LOST" in st.line()
+    ing.process(["V=24.0"], now[0], "p", Ultra())
+    assert not ing.status().heartbeat_lost
+    ing.set_connected(False, "cable out")
+    assert "DISCONNECTED (cable out)" in ing.status().line()
+
+
+def test_unparsed_never_stops_ingest_even_for_binary(store):
+    data = bytes(range(256)) * 4 + b"\n" + format_read("1", 315_532_800_000 + 1000, log_id=1).encode() + b"\n"
+    ing = import_file(store, ReaderBinding("r", "finish", "ultra"), data, "bin")
+    assert ing.status().reads == 1 and ing.status().unparsed >= 1
+    assert all(u["raw"] for u in of_kind(store, "unparsed"))
+
+
+def test_lines_without_reads_go_to_the_side_journal(store):
+    import_file(store, ReaderBinding("fin-u", "finish", "ultra"), (FIX / "ultra_capture.txt").read_bytes(), "cap")
+    text = (store.data_dir / "journal" / "fin-u.log").read_text(encoding="utf-8")
+    kept = [line.split("\t")[2] for line in text.splitlines()]
+    assert kept == ["V=24.7", "S=1", "T=1480404600,250"]

@@ -191,7 +191,7 @@ def test_key_file_round_trip(tmp_path, key):
 def test_bad_key_files(tmp_path):
     bad = tmp_path / "bad.pem"
     bad.write_text("hello")
-    with pytest.raises(UserError, match="bad.pem"):
+    with pytest.raises(UserError, match=r"bad\.pem"):
         tickets.load_private_key(bad)
     with pytest.raises(UserError, match="cannot read"):
         tickets.load_private_key(tmp_path / "missing.pem")

@@ -1,0 +1,183 @@
+"""Ingest benchmarks (run on demand: `.venv/bin/python tests/bench/bench_ingest.py [--quick]`).
+
+1. Capture ingest (parse + journal + durable commit) through `reads import`'s code path, against a bare
+   baseline measured in the same run: the same lines split with str.split and inserted with one sqlite3
+   executemany (fields + raw line) in one WAL transaction.       targets: ≥ 50,000 reads/s, ratio ≥ 0.5
+2. Live serial at 115200 baud over a socat pty pair, the line saturated by a paced fake Ultra:
+   share of lines stored (target 100 %) and read-to-durable latency, from the moment the writer put the
+   line on the wire to the moment its entry was committed (target p99 ≤ 100 ms).
+3. 1,000,000 raw reads ingested and held in the station database: peak memory of the process
+   (target ≤ 400 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import resource
+import shutil
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+
+from drivers.records import civil_to_wall_ms  # noqa: E402
+from drivers.ultra import format_read  # noqa: E402
+from station.ingest import LiveReader, ReaderBinding, import_file  # noqa: E402
+from station.store import Store  # noqa: E402
+
+T0 = civil_to_wall_ms(2026, 11, 29, 7, 30, 0, 0)
+
+
+def capture(n: int) -> bytes:
+    return "".join(format_read(str(100000 + i % 5000), T0 + i * 7, rssi=-60 - i % 30, ant=1 + i % 4, log_id=i)
+                   + "\r\n" for i in range(n)).encode()
+
+
+def rss_peak_mb() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r / 1024 if sys.platform != "darwin" else r / 1024 / 1024
+
+
+def baseline(data: bytes, tmp: Path) -> float:
+    lines = data.decode().split("\r\n")[:-1]
+    con = sqlite3.connect(tmp / "baseline.sqlite3", isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=FULL")
+    con.execute("CREATE TABLE reads (f0, chip, secs, ms, ant, rssi, rewind, reader, box, rtime, stime, log_id, raw)")
+    t = time.perf_counter()
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO reads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [(*x.split(","), x) for x in lines])
+    con.execute("COMMIT")
+    el = time.perf_counter() - t
+    con.close()
+    return len(lines) / el
+
+
+def bench_capture(n: int, tmp: Path) -> tuple[float, float]:
+    data = capture(n)
+    base = baseline(data, tmp)
+    (tmp / "cap.txt").write_bytes(data)
+    with Store(tmp / "station") as store:
+        t = time.perf_counter()
+        with open(tmp / "cap.txt", "rb") as fh:
+            ing = import_file(store, ReaderBinding("fin-ultra", "finish", "ultra"), fh, "cap.txt")
+        el = time.perf_counter() - t
+        assert ing.status().stored == n, ing.status()
+    ours = n / el
+    print(f"capture ingest: {n:,} reads")
+    print(f"  baseline (str.split + executemany, one WAL txn): {base:12,.0f} reads/s")
+    print(f"  station (parse + journal + durable commit):      {ours:12,.0f} reads/s   target ≥ 50,000  "
+          f"{'OK' if ours >= 50_000 else 'BELOW'}")
+    ratio = ours / base
+    print(f"  ratio station/baseline: {ratio:.2f}   target ≥ 0.50  {'OK' if ratio >= 0.5 else 'BELOW'}")
+    return ours, ratio
+
+
+def bench_serial(seconds: float, tmp: Path) -> None:
+    import serial
+    from fake_readers import SOCAT, SocatPair
+
+    if not Path(SOCAT).exists():
+        print("live serial: socat missing, skipped")
+        return
+    a, b = tmp / "ttyA", tmp / "ttyB"
+    pair = SocatPair(a, b).start()
+    sent_at: dict[str, float] = {}
+    durable: dict[str, float] = {}
+    store = Store(tmp / "live")
+
+    def on_commit(entries):
+        now = time.monotonic()
+        for e in entries:
+            if e.kind == "read":
+                durable[e.payload["key"]] = now
+
+    store.subscribe(on_commit)
+    live = LiveReader(store, ReaderBinding("fin-ultra", "finish", "ultra", port=str(b), baud=115200)).start()
+    time.sleep(0.5)
+    w = serial.Serial(str(a), 115200)
+    byte_rate = 115200 / 10
+    n = 0
+    nbytes = 0
+    t_start = time.monotonic()
+    while time.monotonic() - t_start < seconds:
+        line = format_read(str(100000 + n % 5000), T0 + n * 7, log_id=n) + "\r\n"
+        due = t_start + nbytes / byte_rate
+        d = due - time.monotonic()
+        if d > 0:
+            time.sleep(d)
+        w.write(line.encode())
+        sent_at[f"1/1/{n}"] = time.monotonic()
+        nbytes += len(line)
+        n += 1
+    w.flush()
+    deadline = time.monotonic() + 5
+    while len(durable) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+    live.stop()
+    store.close()
+    w.close()
+    pair.stop()
+    lat = sorted((durable[k] - sent_at[k]) * 1000 for k in sent_at if k in durable)
+    p50 = lat[len(lat) // 2] if lat else float("nan")
+    p99 = lat[int(len(lat) * 0.99) - 1] if lat else float("nan")
+    share = len(durable) / n * 100
+    el = time.monotonic() - t_start
+    print(f"live serial 115200 baud, saturated: {n:,} lines in {el:.1f} s ({nbytes / el * 10:,.0f} bit/s offered)")
+    print(f"  stored: {len(durable):,} of {n:,} = {share:.2f} %   target 100 %  {'OK' if share == 100 else 'BELOW'}")
+    print(f"  read-to-durable latency: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {lat[-1] if lat else 0:.1f} ms   "
+          f"target p99 ≤ 100 ms  {'OK' if p99 <= 100 else 'ABOVE'}")
+
+
+def bench_memory(n: int, tmp: Path) -> None:
+    path = tmp / "million.txt"
+    with open(path, "wb") as fh:
+        step = 100_000
+        for s in range(0, n, step):
+            fh.write("".join(format_read(str(100000 + i % 20000), T0 + i * 3, log_id=i) + "\r\n"
+                             for i in range(s, min(n, s + step))).encode())
+    gc.collect()
+    before = rss_peak_mb()
+    with Store(tmp / "mem") as store:
+        t = time.perf_counter()
+        with open(path, "rb") as fh:
+            ing = import_file(store, ReaderBinding("fin-ultra", "finish", "ultra"), fh, "million.txt")
+        el = time.perf_counter() - t
+        held = store.counts().get("read", 0)
+    peak = rss_peak_mb()
+    print(f"{n:,} raw reads ingested and held: {held:,} read entries in {el:.1f} s ({n / el:,.0f} reads/s); "
+          f"peak RSS {peak:.0f} MB (was {before:.0f} MB before)   target ≤ 400 MB  {'OK' if peak <= 400 else 'ABOVE'}")
+    assert ing.status().stored == n
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller figures (a smoke run)")
+    ap.add_argument("--only", choices=("capture", "serial", "memory"))
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    try:
+        print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+        if args.only in (None, "memory"):
+            # first, while the process is small: the peak RSS is this measurement's
+            bench_memory(100_000 if args.quick else 1_000_000, tmp)
+        if args.only in (None, "capture"):
+            bench_capture(50_000 if args.quick else 200_000, tmp)
+        if args.only in (None, "serial"):
+            bench_serial(3 if args.quick else 10, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "bench"
+    raise SystemExit(main())

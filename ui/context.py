@@ -1,0 +1,58 @@
+"""What every screen gets, passed explicitly (no global app singleton)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from ui.auth import SupervisorPin
+from ui.domain import DomainClient
+from ui.i18n import tr
+from ui.models import Clock
+from ui.snapshots import EventInfo
+from ui.sounds import SoundPlayer
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class UiContext:
+    client: DomainClient
+    settings: QSettings
+    sounds: SoundPlayer
+    clock: Clock
+    pin: SupervisorPin
+    now_ms: Callable[[], int] = now_ms
+    event: EventInfo = field(default_factory=EventInfo)
+    operator: str = ""
+    offline_text: Callable[[], str] = lambda: ""
+    #: tests set this to approve PIN dialogs without a modal loop: fn(dialog)
+    approve_pin: Any = None
+    #: tests set this to answer confirmations: fn(question) -> bool
+    confirm: Any = None
+
+    def ask(self, parent: QWidget, question: str) -> bool:
+        if callable(self.confirm):
+            return bool(self.confirm(question))
+        ans = QMessageBox.question(parent, tr("Please confirm"), question)
+        return ans == QMessageBox.StandardButton.Yes
+
+    def supervisor(self, parent: QWidget, action: str) -> bool:
+        from ui.auth import ask_supervisor
+
+        return ask_supervisor(self.pin, action, parent, self.approve_pin)
+
+
+def error_text(e: object) -> str:
+    """A user-facing message from a job's exception (InputErrors lists every problem)."""
+    problems = getattr(e, "problems", None)
+    if problems:
+        return "\n".join([str(e), *problems])
+    return str(e)

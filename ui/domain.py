@@ -1,0 +1,440 @@
+"""The domain worker: one thread owns the Store, the results Engine and the check-in desk.
+
+Why one owner thread (like Anki's collection worker): the engine is not thread-safe and rebuilding
+results or appending entries can take tens of milliseconds, which must never freeze the GUI. The GUI
+posts *jobs* (plain functions of `Domain`) with `DomainClient.call`; results come back by queued
+signals. Committed entries arrive from the store's writer thread through `Store.subscribe`, are queued,
+and folded into the engine on this thread every `TICK_MS`; snapshots are emitted no faster than the
+GUI needs them (the 40,000-row leaderboard adaptively less often), so ingesting thousands of reads a
+second never floods the GUI event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from station.checkin import CheckinDesk
+from station.checkin_state import CheckinState
+from station.entries import Entry
+from station.results.engine import STATUS_ORDER, Engine
+from station.store import Store
+from ui.snapshots import (
+    Counts,
+    EventInfo,
+    FeedRow,
+    RaceInfo,
+    ReaderState,
+    ResultsSnapshot,
+    SyncInfo,
+    UnknownChip,
+)
+
+log = logging.getLogger(__name__)
+
+TICK_MS = 100
+STATUS_EVERY_S = 0.5
+FEED_WINDOW_MS = 2000  # reads of one chip at one point closer than this are one crossing
+CHECKIN_KINDS = {"checkin", "checkin_undo", "participant"}
+
+
+class ReaderHandle(Protocol):
+    """What the app needs of a reader: its status, and start/stop (a LiveReader or a simulation)."""
+
+    binding: Any
+
+    def status(self) -> Any: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class Domain:
+    """Everything the worker thread owns (only touched on that thread)."""
+
+    store: Store
+    engine: Engine
+    state: CheckinState
+    desk: CheckinDesk
+    operator: str
+    readers: dict[str, Any]
+    sync: Any = None
+    demo: Any = None
+    stopped: dict[str, Any] = field(default_factory=dict)  # reader id → binding of a stopped reader
+
+    def reader_configs(self) -> dict[str, dict[str, Any]]:
+        """Latest `reader_config` per reader id (latest = greatest entry order)."""
+        best: dict[str, tuple[tuple[int, str, int], dict[str, Any]]] = {}
+        for e in self.store.entries(kinds=["reader_config"]):
+            rid = str(e.payload.get("id"))
+            if rid not in best or e.order > best[rid][0]:
+                best[rid] = (e.order, e.payload)
+        return {k: v[1] for k, v in best.items()}
+
+
+def event_info(domain: Domain) -> EventInfo:
+    cfg = domain.engine.config
+    if cfg is None:
+        return EventInfo(readers=tuple(domain.reader_configs().values()))
+    races = tuple(
+        RaceInfo(r.id, r.name, r.distance_m, tuple((w.id, w.start_ms) for w in r.waves))
+        for r in sorted(cfg.races.values(), key=lambda r: r.index)
+    )
+    points = tuple((p.id, p.kind) for p in sorted(cfg.points.values(), key=lambda p: p.index))
+    return EventInfo(cfg.id, cfg.name, cfg.date.isoformat(), cfg.timezone, races, points,
+                     tuple(p.id for p in cfg.split_points()), tuple(domain.reader_configs().values()))
+
+
+def reader_state(rid: str, handle: Any, running: bool = True) -> ReaderState:
+    s = handle.status()
+    b = handle.binding
+    return ReaderState(
+        id=rid, point=s.point, format=s.format, role=getattr(b, "role", "main"), running=running,
+        connected=bool(s.connected), silent=bool(s.heartbeat_lost), connection=s.connection or "",
+        reads=s.reads, reads_per_s=s.reads_per_s, last_chip=s.last_chip, last_read_t=s.last_read_t,
+        last_line_rx=s.last_line_rx, clock_offset_ms=s.clock_offset_ms,
+        confirmed_offset_ms=s.confirmed_offset_ms, clock_warning=s.clock_warning, unparsed=s.unparsed,
+    )
+
+
+class DomainWorker(QObject):
+    """Lives on its own QThread; see the module docstring."""
+
+    opened = Signal(object)  # EventInfo
+    failed = Signal(str)
+    event_changed = Signal(object)  # EventInfo
+    results = Signal(object)  # ResultsSnapshot
+    feed = Signal(object)  # list[FeedRow], newest last
+    unknown = Signal(object)  # tuple[UnknownChip, ...]
+    counts = Signal(object)  # Counts
+    readers = Signal(object)  # tuple[ReaderState, ...]
+    sync = Signal(object)  # SyncInfo
+    guns = Signal(object)  # tuple[(race, wave, t, operator)]
+    job_done = Signal(int, bool, object)
+    closed = Signal()
+
+    def __init__(self, data_dir: Path, operator: str, desk_id: str,
+                 setup: Callable[[Domain], None] | None = None) -> None:
+        super().__init__()
+        self.data_dir = Path(data_dir)
+        self.operator = operator
+        self.desk_id = desk_id
+        self.setup = setup  # runs once on the worker after opening (the demo starts its simulation)
+        self.domain: Domain | None = None
+        self._pending: deque[list[Entry]] = deque()
+        self._timer: QTimer | None = None
+        self._results_dirty = True
+        self._counts_dirty = True
+        self._results_interval = 0.25
+        self._last_results = 0.0
+        self._last_status = 0.0
+        self._version = 0
+        self._last_seen: dict[tuple[str, str], int] = {}
+        self._unknown: dict[str, list[Any]] = {}
+        self._unknown_dirty = False
+        self._guns: list[tuple[str, str, int, str]] = []
+        self._configured: tuple[dict[str, Any], ...] = ()
+
+    # ------------------------------------------------------------------ lifecycle
+    @Slot()
+    def open(self) -> None:
+        try:
+            store = Store(self.data_dir)
+            engine = Engine.from_store(store)
+            state = CheckinState(store)
+            desk = CheckinDesk(store, self.desk_id, self.operator, state=state)
+            self.domain = Domain(store, engine, state, desk, self.operator, {})
+            for _, e in store.iter_rows(kinds=["gun"]):
+                self._note_gun(e)
+            store.subscribe(self._on_commit)
+            if self.setup is not None:
+                self.setup(self.domain)
+        except Exception as e:  # shown to the user, never a silent dead app
+            log.exception("opening the station failed")
+            self.failed.emit(str(e))
+            return
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self.tick)
+        self._timer.start()
+        info = event_info(self.domain)
+        self._configured = info.readers
+        self.opened.emit(info)
+        self._emit_guns()
+        self.tick()
+
+    def _on_commit(self, entries: list[Entry]) -> None:
+        """Writer thread: only queue (deque.append is thread-safe)."""
+        self._pending.append(entries)
+
+    @Slot()
+    def close(self) -> None:
+        """Stop readers and sync (flushing what they received), then close the store."""
+        if self._timer is not None:
+            self._timer.stop()
+        d = self.domain
+        if d is not None:
+            if d.demo is not None:
+                try:
+                    d.demo.stop()
+                except Exception:
+                    log.exception("stopping the demo failed")
+            for h in list(d.readers.values()):
+                try:
+                    h.stop()
+                except Exception:
+                    log.exception("stopping a reader failed")
+            if d.sync is not None:
+                try:
+                    d.sync.close()
+                except Exception:
+                    log.exception("stopping sync failed")
+            d.store.unsubscribe(self._on_commit)
+            d.state.close()
+            d.store.close()
+            self.domain = None
+        self.closed.emit()
+        QThread.currentThread().quit()
+
+    @Slot(object)
+    def execute(self, job: tuple[int, Callable[[Domain], Any]]) -> None:
+        jid, fn = job
+        if self.domain is None:
+            self.job_done.emit(jid, False, "the station is not open")
+            return
+        try:
+            out = fn(self.domain)
+        except Exception as e:
+            if not isinstance(e, (ValueError, LookupError)) and type(e).__name__ not in (
+                    "UserError", "CheckinError", "InputErrors"):
+                log.exception("job failed")
+            self.job_done.emit(jid, False, e)
+            return
+        self.job_done.emit(jid, True, out)
+        self.tick()
+
+    # ------------------------------------------------------------------ periodic work
+    @Slot()
+    def tick(self) -> None:
+        d = self.domain
+        if d is None:
+            return
+        entries: list[Entry] = []
+        while self._pending:
+            entries += self._pending.popleft()
+        if entries:
+            self._fold(d, entries)
+        now = time.monotonic()
+        if self._results_dirty and now - self._last_results >= self._results_interval:
+            self._emit_results(d)
+        if now - self._last_status >= STATUS_EVERY_S:
+            self._last_status = now
+            self._emit_status(d)
+
+    def _fold(self, d: Domain, entries: list[Entry]) -> None:
+        eng = d.engine
+        had_config = eng.config
+        changed = eng.apply(entries)
+        if changed:
+            self._results_dirty = True
+        feed: list[FeedRow] = []
+        config_changed = eng.config is not had_config
+        for e in entries:
+            k = e.kind
+            if k == "read":
+                row = self._feed_row(d, e)
+                if row is not None:
+                    feed.append(row)
+            elif k == "manual_time":
+                p = e.payload
+                reg = p.get("registration_id") or eng.reg_for_bib(str(p.get("bib", "")))
+                part = eng.participant(reg) if reg else None
+                feed.append(FeedRow(int(p["t"]), str(p.get("point", "")), "", str(p.get("bib", "")),
+                                    str((part or {}).get("name", "")), "manual", e.uuid))
+            elif k in CHECKIN_KINDS:
+                self._counts_dirty = True
+            elif k == "gun":
+                self._note_gun(e)
+                self._emit_guns()
+            elif k in ("reader_config", "event_config"):
+                config_changed = True
+            if k in ("participant", "event_config"):
+                self._results_dirty = True
+        if config_changed:
+            self._results_dirty = True
+            self._counts_dirty = True
+            info = event_info(d)
+            self._configured = info.readers
+            self.event_changed.emit(info)
+        if feed:
+            self.feed.emit(feed)
+        if self._unknown_dirty:
+            self._unknown_dirty = False
+            rows = sorted(self._unknown.values(), key=lambda u: -u[2])
+            self.unknown.emit(tuple(UnknownChip(u[0], u[1], u[2], u[3]) for u in rows))
+
+    def _feed_row(self, d: Domain, e: Entry) -> FeedRow | None:
+        p = e.payload
+        chip = str(p.get("chip", ""))
+        point = str(p.get("point", ""))
+        t = int(p.get("t", 0))
+        key = (chip, point)
+        last = self._last_seen.get(key)
+        self._last_seen[key] = t if last is None else max(last, t)
+        owner = d.engine.owner_of_chip(chip, t)
+        if owner is None:
+            u = self._unknown.get(chip)
+            if u is None:
+                self._unknown[chip] = [chip, 1, t, point]
+            else:
+                u[1] += 1
+                if t >= u[2]:
+                    u[2], u[3] = t, point
+            self._unknown_dirty = True
+        if last is not None and abs(t - last) < FEED_WINDOW_MS:
+            return None  # same crossing, already in the feed
+        part = d.engine.participant(owner) if owner else None
+        return FeedRow(t, point, chip, str((part or {}).get("bib", "")), str((part or {}).get("name", "")),
+                       str(p.get("reader", "")), e.uuid)
+
+    def _note_gun(self, e: Entry) -> None:
+        p = e.payload
+        self._guns.append((str(p.get("race") or ""), str(p.get("wave", "")), int(p.get("t", 0)), e.operator))
+
+    def _emit_guns(self) -> None:
+        self.guns.emit(tuple(sorted(self._guns, key=lambda g: g[2])))
+
+    def build_results(self, d: Domain) -> ResultsSnapshot:
+        eng = d.engine
+        cfg = eng.config
+        if cfg is None:
+            return ResultsSnapshot((), (), self._version)
+        split_pts = tuple(p.id for p in cfg.split_points())
+        rows = []
+        ranks = eng.ranks
+        parts = eng._participants  # read-only peek for the club column (no copy of 40,000 dicts)
+        for r in eng.ordered():
+            o, g, c = ranks(r)
+            ranked = r.rank_key is not None
+            sp = r.splits
+            pc = parts.get(r.registration_id)
+            rows.append((r.race, o, r.bib, r.name, r.gender, r.category, c, g, r.status,
+                         r.chip_ms if ranked else None, r.gun_ms if ranked else None, r.registration_id,
+                         tuple(sp.get(p) for p in split_pts), (pc[1].get("club") or "") if pc else "",
+                         " ".join(r.flags), STATUS_ORDER.get(r.status, 9)))
+        self._version += 1
+        return ResultsSnapshot(tuple(rows), split_pts, self._version)
+
+    def _emit_results(self, d: Domain) -> None:
+        t0 = time.perf_counter()
+        snap = self.build_results(d)
+        took = time.perf_counter() - t0
+        self._results_dirty = False
+        self._last_results = time.monotonic()
+        # Big races: refresh no more than ~1/5 of the time spent building (at least 4×/s for small ones).
+        self._results_interval = min(3.0, max(0.25, took * 5))
+        self.results.emit(snap)
+
+    def _emit_status(self, d: Domain) -> None:
+        states = [reader_state(rid, h) for rid, h in sorted(d.readers.items())]
+        idle = {str(c.get("id")): c for c in self._configured}
+        idle.update({rid: vars(b) for rid, b in d.stopped.items()})
+        for rid, c in sorted(idle.items()):
+            if rid not in d.readers:
+                states.append(ReaderState(rid, str(c.get("point") or ""), str(c.get("format") or ""),
+                                          str(c.get("role") or "main"), False, False, False, "", 0, 0.0,
+                                          None, None, None, None, None, "", 0))
+        self.readers.emit(tuple(states))
+        if d.sync is not None:
+            s = d.sync.status
+            self.sync.emit(SyncInfo(True, s.state, s.online, s.waiting, s.last_sync_ms, s.last_error))
+        else:
+            acked = int(d.store.get_state("sync.acked_seq", "0") or 0)
+            last = d.store.get_state("sync.last_sync_ms")
+            self.sync.emit(SyncInfo(False, "off", False, max(0, d.store.last_seq() - acked),
+                                    int(last) if last else None, None))
+        if self._counts_dirty:
+            self._counts_dirty = False
+            self.counts.emit(self.build_counts(d))
+
+    def build_counts(self, d: Domain) -> Counts:
+        by: dict[str, list[int]] = {}
+        total_in = 0
+        results = d.engine.results()
+        for reg, p in d.engine.participants().items():
+            c = by.setdefault(str(p.get("race", "")), [0, 0, 0, 0])
+            c[0] += 1
+            if d.state.active_checkin(reg) is not None:
+                c[1] += 1
+                total_in += 1
+            r = results.get(reg)
+            if r is not None and r.status != "DNS":
+                c[2] += 1
+                if r.status == "finished":
+                    c[3] += 1
+        return Counts({k: (v[0], v[1], v[2], v[3]) for k, v in by.items()}, total_in,
+                      sum(v[0] for v in by.values()))
+
+
+class DomainClient(QObject):
+    """GUI-side handle: posts jobs to the worker and calls back on the GUI thread."""
+
+    _post = Signal(object)
+
+    def __init__(self, data_dir: Path, operator: str, desk_id: str,
+                 setup: Callable[[Domain], None] | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("domain")
+        self.worker = DomainWorker(data_dir, operator, desk_id, setup)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.open)
+        self._post.connect(self.worker.execute)
+        self.worker.job_done.connect(self._done)
+        self._callbacks: dict[int, tuple[Callable[[Any], None] | None, Callable[[Any], None] | None]] = {}
+        self._next = 0
+        self.is_open = False
+        self.worker.opened.connect(self._mark_open)
+
+    def _mark_open(self, _info: object) -> None:
+        self.is_open = True
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def call(self, fn: Callable[[Domain], Any], on_done: Callable[[Any], None] | None = None,
+             on_error: Callable[[Any], None] | None = None) -> int:
+        """Run `fn(domain)` on the worker; `on_done(result)` or `on_error(exception)` on the GUI thread."""
+        self._next += 1
+        self._callbacks[self._next] = (on_done, on_error)
+        self._post.emit((self._next, fn))
+        return self._next
+
+    @Slot(int, bool, object)
+    def _done(self, jid: int, ok: bool, value: object) -> None:
+        on_done, on_error = self._callbacks.pop(jid, (None, None))
+        if ok and on_done is not None:
+            on_done(value)
+        elif not ok:
+            if on_error is not None:
+                on_error(value)
+            else:
+                log.warning("domain job failed: %s", value)
+
+    def shutdown(self, timeout_ms: int = 60_000) -> bool:
+        """Stop readers, sync and the store (everything flushed), then end the thread."""
+        if not self.thread.isRunning():
+            return True
+        from PySide6.QtCore import QMetaObject, Qt
+
+        QMetaObject.invokeMethod(self.worker, "close", Qt.ConnectionType.QueuedConnection)
+        ok = self.thread.wait(timeout_ms)
+        self.is_open = False
+        return bool(ok)

@@ -1,0 +1,1 @@
+"""The station's screens (modes): Check-in, Timing, Results, Setup, Sync."""

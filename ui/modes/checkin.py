@@ -1,0 +1,423 @@
+"""Check-in: one always-focused input (keyboard-wedge scans and name/bib search), the camera, a
+full-width verdict panel, recent scans with undo, the optional chip hand-out step, counts per race.
+
+Why one input: volunteers who never saw the station must run a desk after one minute. Whatever they
+do — pull the trigger of a scanner, type a bib, type part of a name — goes into the same box; a fast
+burst ending with Enter is a scan (the wedge detector of `drivers.scanner`), anything else a search.
+The verdict itself comes from `station.checkin.CheckinDesk` on the domain worker.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drivers.scanner import WedgeDetector
+from ui.assets import icon
+from ui.camera import CameraBridge, CameraView
+from ui.context import UiContext, error_text
+from ui.i18n import tr
+from ui.models import CountsModel, RecentScansModel, ScanRow
+from ui.snapshots import Counts
+
+VERDICT_STYLE = {
+    "ok": ("#1e8e3e", "#ffffff", "OK — hand over the bib"),
+    "already": ("#f9ab00", "#000000", "ALREADY CHECKED IN"),
+    "invalid": ("#d93025", "#ffffff", "INVALID TICKET"),
+    "unknown": ("#1a73e8", "#ffffff", "NOT IN LIST — accepted, flagged"),
+    "idle": ("#e8eaed", "#202124", "Scan a ticket or type a bib or name"),
+}
+
+
+def looks_like_ticket(text: str) -> bool:
+    """A JWT typed or pasted slowly is still a ticket, not a name."""
+    return text.count(".") == 2 and len(text) > 40 and " " not in text
+
+
+class ScanInput(QLineEdit):
+    """Keyboard-wedge aware input: emits `scanned(code)` for scanner bursts, `query(text)` otherwise."""
+
+    scanned = Signal(str)
+    query = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("scanInput")
+        self.setAccessibleName(tr("Scan or search"))
+        self.setPlaceholderText(tr("Scan a ticket, or type a bib or name and press Enter"))
+        self.detector = WedgeDetector()
+
+    def keyPressEvent(self, ev: QKeyEvent) -> None:
+        t = time.monotonic()
+        key = ev.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab):
+            code = self.detector.feed("\r", t)
+            text = self.text().strip()
+            self.clear()
+            self.detector.reset()
+            if code or looks_like_ticket(text):
+                self.scanned.emit(code if code and code in text else text)
+            elif text:
+                self.query.emit(text)
+            return
+        if ev.text():
+            self.detector.feed(ev.text(), t)
+        super().keyPressEvent(ev)
+
+
+class VerdictPanel(QFrame):
+    """Full width, large type: green ok, amber already, red invalid, blue unknown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setAccessibleName(tr("Verdict"))
+        self.status = "idle"
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(24, 16, 24, 16)
+        self.title = QLabel()
+        self.title.setObjectName("big")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.who = QLabel()
+        self.who.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.who.setWordWrap(True)
+        self.detail = QLabel()
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail.setWordWrap(True)
+        self.offline = QLabel()
+        self.offline.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        for w in (self.title, self.who, self.detail, self.offline):
+            w.setStyleSheet("background: transparent;")
+            lay.addWidget(w)
+        self.show_idle()
+
+    def _paint(self, status: str) -> None:
+        bg, fg, _ = VERDICT_STYLE[status]
+        self.status = status
+        self.setStyleSheet(f"QFrame {{ background: {bg}; border-radius: 10px; }} QLabel {{ color: {fg}; }}")
+        fs = QApplication.font().pixelSize() if QApplication.font().pixelSize() > 0 else 16
+        self.title.setStyleSheet(f"background: transparent; color: {fg}; font-size: {int(fs * 3)}px; font-weight: 800;")
+        self.who.setStyleSheet(f"background: transparent; color: {fg}; font-size: {int(fs * 2)}px; font-weight: 700;")
+        self.detail.setStyleSheet(f"background: transparent; color: {fg}; font-size: {int(fs * 1.3)}px;")
+
+    def show_idle(self) -> None:
+        self._paint("idle")
+        self.title.setText(tr(VERDICT_STYLE["idle"][2]))
+        self.who.setText("")
+        self.detail.setText("")
+        self.offline.setText("")
+
+    def show_verdict(self, v: Any, offline: str = "") -> None:
+        status = v.status if v.status in VERDICT_STYLE else "invalid"
+        self._paint(status)
+        self.title.setText(tr(VERDICT_STYLE[status][2]))
+        p = v.participant
+        if p is not None:
+            wave = f" · {tr('Wave')} {p.wave}" if p.wave else ""
+            self.who.setText(f"{p.name}\n{tr('Bib')} {p.bib} · {p.race}{wave}")
+        elif v.claims.get("sub"):
+            self.who.setText(f"{tr('Bib')} {v.claims.get('bib') or '?'} · {v.claims.get('race') or ''}")
+        else:
+            self.who.setText("")
+        lines = []
+        if status == "already" and v.previous is not None:
+            lines.append(tr("Checked in at {t} at desk {desk} by {op}").format(
+                t=v.previous.at_text, desk=v.previous.desk, op=v.previous.operator or "—"))
+        elif status == "invalid":
+            lines.append(tr("Reason: {r}").format(r=v.reason))
+        elif status == "unknown":
+            lines.append(tr("Registration {reg} is not in this station's list.").format(reg=v.claims.get("sub", "")))
+        lines += list(v.differences)
+        self.detail.setText("\n".join(lines))
+        self.offline.setText(offline)
+
+    def show_message(self, status: str, title: str, detail: str = "") -> None:
+        self._paint(status)
+        self.title.setText(title)
+        self.who.setText("")
+        self.detail.setText(detail)
+
+
+class NoTicketDialog(QDialog):
+    """Check in a runner found by search: why no ticket, and the ID was checked (both logged)."""
+
+    REASONS = ("Phone battery dead", "Ticket lost", "Ticket will not scan", "Other")
+
+    def __init__(self, who: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("Check in without a ticket"))
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel(who))
+        self.reason = QComboBox()
+        self.reason.setEditable(True)
+        self.reason.setAccessibleName(tr("Why is there no ticket?"))
+        for r in self.REASONS:
+            self.reason.addItem(tr(r))
+        lay.addWidget(QLabel(tr("Why is there no ticket?")))
+        lay.addWidget(self.reason)
+        self.id_checked = QCheckBox(tr("I checked the runner's ID"))
+        lay.addWidget(self.id_checked)
+        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        bb.button(QDialogButtonBox.StandardButton.Ok).setText(tr("Check in"))
+        bb.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Cancel"))
+        bb.accepted.connect(self.accept)
+        bb.rejected.connect(self.reject)
+        lay.addWidget(bb)
+
+
+class CheckinMode(QWidget):
+    verdict_shown = Signal(object)
+
+    def __init__(self, ctx: UiContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.camera = CameraBridge(self)
+        self.last_ok_reg: str | None = None
+        outer = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.input = ScanInput()
+        top.addWidget(self.input, 4)
+        self.cam_button = QPushButton(icon("camera"), tr("Start camera"))
+        self.cam_button.setAccessibleName(tr("Start or stop the camera"))
+        self.cam_button.setToolTip(tr("Start or stop the camera (F6)"))
+        self.cam_button.clicked.connect(self.toggle_camera)
+        top.addWidget(self.cam_button)
+        self.handout = QCheckBox(tr("Hand out chips"))
+        self.handout.setAccessibleName(tr("Hand out chips"))
+        self.handout.setChecked(bool(ctx.settings.value("checkin/handout", False, type=bool)))
+        self.handout.toggled.connect(lambda on: ctx.settings.setValue("checkin/handout", on))
+        top.addWidget(self.handout)
+        outer.addLayout(top)
+
+        self.verdict = VerdictPanel()
+        outer.addWidget(self.verdict, 3)
+
+        chip_row = QHBoxLayout()
+        self.chip_label = QLabel(tr("Chip for this runner:"))
+        self.chip_input = QLineEdit()
+        self.chip_input.setAccessibleName(tr("Chip id"))
+        self.chip_input.setPlaceholderText(tr("Scan the chip, Enter to save, Esc to skip"))
+        self.chip_input.returnPressed.connect(self.save_chip)
+        chip_row.addWidget(self.chip_label)
+        chip_row.addWidget(self.chip_input, 1)
+        self.chip_box = QWidget()
+        self.chip_box.setLayout(chip_row)
+        self.chip_box.hide()
+        outer.addWidget(self.chip_box)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        self.search_list = QListWidget()
+        self.search_list.setAccessibleName(tr("Search results"))
+        self.search_list.itemActivated.connect(self._search_pick)
+        self.search_list.hide()
+        ll.addWidget(self.search_list)
+        rec_head = QHBoxLayout()
+        rec_head.addWidget(QLabel(tr("Recent scans")))
+        rec_head.addStretch(1)
+        self.undo_button = QPushButton(icon("undo"), tr("Undo last check-in"))
+        self.undo_button.setToolTip(tr("Undo this desk's last check-in (Ctrl+Z)"))
+        self.undo_button.setAccessibleName(tr("Undo last check-in"))
+        self.undo_button.clicked.connect(self.undo_last)
+        rec_head.addWidget(self.undo_button)
+        ll.addLayout(rec_head)
+        self.recent = RecentScansModel(ctx.clock, self)
+        self.recent_view = QTableView()
+        self.recent_view.setAccessibleName(tr("Recent scans"))
+        self.recent_view.setModel(self.recent)
+        self.recent_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.recent_view.verticalHeader().hide()
+        self.recent_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.recent_view.horizontalHeader().setStretchLastSection(True)
+        ll.addWidget(self.recent_view)
+        split.addWidget(left)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        self.camera_view = CameraView()
+        rl.addWidget(self.camera_view, 3)
+        self.counts = CountsModel(self)
+        self.counts_view = QTableView()
+        self.counts_view.setAccessibleName(tr("Checked in per race"))
+        self.counts_view.setModel(self.counts)
+        self.counts_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.counts_view.verticalHeader().hide()
+        self.counts_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.total = QLabel()
+        grid = QGridLayout()
+        grid.addWidget(QLabel(tr("Checked in per race")), 0, 0)
+        grid.addWidget(self.total, 0, 1, Qt.AlignmentFlag.AlignRight)
+        rl.addLayout(grid)
+        rl.addWidget(self.counts_view, 1)
+        split.addWidget(right)
+        split.setSizes([600, 500])
+        outer.addWidget(split, 3)
+
+        self.input.scanned.connect(lambda code: self.scan(code, "scan"))
+        self.input.query.connect(self.search)
+        self.camera.frame.connect(self.camera_view.show_frame)
+        self.camera.scanned.connect(self._camera_scan)
+        self.camera.error.connect(lambda msg: self.camera_view.set_message(msg))
+        QShortcut(QKeySequence("Ctrl+Z"), self, activated=self.undo_last)
+        QShortcut(QKeySequence("F6"), self, activated=self.toggle_camera)
+        QShortcut(QKeySequence("Escape"), self, activated=self._escape)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
+        self._refocus = QTimer(self)
+        self._refocus.setSingleShot(True)
+        self._refocus.timeout.connect(self.focus_input)
+
+    # ------------------------------------------------------------------ focus
+    def focus_input(self) -> None:
+        if self.isVisible() and not self.chip_box.isVisible() and QApplication.activeModalWidget() is None:
+            self.input.setFocus()
+
+    def _focus_changed(self, _old: Any, new: Any) -> None:
+        """Keep the input focused: a stray click elsewhere on this screen returns focus within a second."""
+        if not self.isVisible() or new is self.input or new is self.chip_input:
+            return
+        if new is None or (isinstance(new, QWidget) and self.isAncestorOf(new)
+                           and not isinstance(new, (QLineEdit, QComboBox, QListWidget))):
+            self._refocus.start(800)
+
+    def showEvent(self, ev: Any) -> None:
+        super().showEvent(ev)
+        QTimer.singleShot(0, self.focus_input)
+
+    # ------------------------------------------------------------------ scanning
+    def scan(self, code: str, method: str = "scan") -> None:
+        self.search_list.hide()
+        self.ctx.client.call(lambda d: d.desk.scan(code, method=method), self.show_verdict, self._error)
+
+    def _camera_scan(self, code: str, points: Any) -> None:
+        self.camera_view.show_code(points)
+        self.scan(code, "camera")
+
+    def show_verdict(self, v: Any) -> None:
+        self.verdict.show_verdict(v, self.ctx.offline_text())
+        self.ctx.sounds.play(v.status)
+        p = v.participant
+        name = p.name if p else ""
+        race = p.race if p else str(v.claims.get("race") or "")
+        detail = v.reason if v.status in ("invalid", "already") else " ".join(v.differences)
+        uuid = v.entry_uuid if v.status in ("ok", "unknown") else ""
+        self.recent.add(ScanRow(self.ctx.now_ms(), v.status, v.bib, name, race, detail, uuid))
+        self.last_ok_reg = (p.registration_id if p else str(v.claims.get("sub") or "")) \
+            if v.status in ("ok", "unknown") else None
+        if self.last_ok_reg and self.handout.isChecked():
+            self.chip_box.show()
+            self.chip_input.clear()
+            self.chip_input.setFocus()
+        self.verdict_shown.emit(v)
+
+    def _error(self, e: Any) -> None:
+        self.verdict.show_message("invalid", tr("Cannot check in"), error_text(e))
+        self.ctx.sounds.play("invalid")
+
+    # ------------------------------------------------------------------ search
+    def search(self, text: str) -> None:
+        self.ctx.client.call(lambda d: d.desk.search(text, 12), lambda hits: self._show_hits(text, hits),
+                             self._error)
+
+    def _show_hits(self, text: str, hits: list[Any]) -> None:
+        self.search_list.clear()
+        if not hits:
+            self.verdict.show_message("idle", tr("No runner found for “{q}”").format(q=text))
+            return
+        for h in hits:
+            p = h.participant
+            state = tr("checked in") if h.checked_in else tr("not checked in")
+            it = QListWidgetItem(f"{p.bib}  {p.name}  ·  {p.race} {p.wave}  ·  {p.phone_masked}  ·  {state}")
+            it.setData(Qt.ItemDataRole.UserRole, p)
+            self.search_list.addItem(it)
+        self.search_list.show()
+        self.search_list.setCurrentRow(0)
+        self.verdict.show_message("idle", tr("{n} runner(s) found — pick one").format(n=len(hits)))
+
+    def _search_pick(self, item: QListWidgetItem) -> None:
+        p = item.data(Qt.ItemDataRole.UserRole)
+        dlg = NoTicketDialog(f"{tr('Bib')} {p.bib} · {p.name} · {p.race}", self)
+        if self.ctx.approve_pin is not None:  # tests: no modal loop
+            dlg.id_checked.setChecked(True)
+            accepted = True
+        else:
+            accepted = dlg.exec() == QDialog.DialogCode.Accepted
+        if not accepted:
+            return
+        reason, checked = dlg.reason.currentText(), dlg.id_checked.isChecked()
+        reg = p.registration_id
+        self.search_list.hide()
+        self.ctx.client.call(lambda d: d.desk.checkin_by_search(reg, reason=reason, id_checked=checked),
+                             self.show_verdict, self._error)
+
+    # ------------------------------------------------------------------ undo, chips, camera
+    def undo_last(self) -> None:
+        def done(rec: Any) -> None:
+            self.recent.mark_undone(rec.uuid)
+            self.verdict.show_message("idle", tr("Check-in undone"), f"{tr('Bib')} {rec.bib}")
+
+        self.ctx.client.call(lambda d: d.desk.undo_last(), done, self._error)
+
+    def save_chip(self) -> None:
+        chip, reg = self.chip_input.text().strip(), self.last_ok_reg
+        if not chip or not reg:
+            return
+
+        def done(_: Any) -> None:
+            self.chip_box.hide()
+            self.verdict.detail.setText(tr("Chip {chip} handed out").format(chip=chip))
+            self.focus_input()
+
+        self.ctx.client.call(lambda d: d.desk.assign_chip(reg, chip), done, self._error)
+
+    def _escape(self) -> None:
+        self.chip_box.hide()
+        self.search_list.hide()
+        self.focus_input()
+
+    def toggle_camera(self, source: Any = None) -> None:
+        if self.camera.running and source is None:
+            self.camera.stop()
+            self.cam_button.setText(tr("Start camera"))
+            self.camera_view.image = None
+            self.camera_view.set_message(tr("Camera off"))
+            return
+        spec = source if source is not None else self.ctx.settings.value("camera/source", "0")
+        if isinstance(spec, str) and spec.isdigit():
+            spec = int(spec)
+        self.camera_view.set_message(tr("Starting camera…"))
+        self.camera.start(spec)
+        self.cam_button.setText(tr("Stop camera"))
+
+    def set_counts(self, c: Counts) -> None:
+        names = {r.id: r.name for r in self.ctx.event.races}
+        self.counts.set_rows([(names.get(k, k), v[0], v[1], v[2], v[3]) for k, v in c.by_race.items()])
+        self.total.setText(tr("Total: {n} / {m}").format(n=c.checked_in, m=c.participants))
+
+    def shutdown(self) -> None:
+        self.camera.stop()

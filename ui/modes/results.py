@@ -1,0 +1,451 @@
+"""Results: the live leaderboard per race with filters and search, runner detail (splits, pace, the
+reads behind each crossing and why others were ignored), corrections as entries, the announcer board,
+print and export.
+
+Why corrections go through the supervisor PIN and become entries: results are a pure function of the
+log (DESIGN), so a DQ or a time adjustment is a new `correction` entry recording its operator; nothing
+is edited. The payload shapes are those of `station.cli_core`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from station.config import parse_hms
+from station.errors import UserError
+from station.results.timefmt import fmt_duration
+from ui.assets import icon
+from ui.context import UiContext, error_text
+from ui.i18n import tr
+from ui.models import CrossingsModel, ResultsModel, StringListModel, status_text
+from ui.snapshots import EventInfo, ResultsSnapshot
+from ui.workers import BackgroundTask
+
+
+def explain(d: Any, reg: str) -> dict[str, Any]:
+    """Worker job: the runner's result and trace as plain data for the detail dialog."""
+    res, trace = d.engine.explain(reg)
+    p = d.engine.participant(reg) or {}
+    cfg = d.engine.config
+    dist = {r.id: r.distance_m for r in cfg.races.values()} if cfg else {}
+    pts = {p_.id: p_.distance_m for p_ in cfg.points.values()} if cfg else {}
+    out: dict[str, Any] = {"reg": reg, "bib": p.get("bib", ""), "name": p.get("name", ""),
+                           "race": p.get("race", ""), "wave": p.get("wave", ""), "chips": d.engine.chips_of(reg),
+                           "notes": list(trace.notes), "crossings": [], "splits": []}
+    if res is not None:
+        out.update(status=res.status, chip_ms=res.chip_ms, gun_ms=res.gun_ms, start_ms=res.start_ms,
+                   finish_ms=res.finish_ms, flags=list(res.flags), category=res.category)
+        for name, ms in res.splits.items():
+            m = pts.get(name.split("_")[0], 0)
+            out["splits"].append((name, ms, m))
+        if res.chip_ms and dist.get(res.race):
+            out["pace_ms_per_km"] = int(res.chip_ms / (dist[res.race] / 1000))
+    for c in trace.crossings:
+        out["crossings"].append({"point": c.point, "time": c.time, "source": c.source, "reads": len(c.uuids),
+                                 "uuids": list(c.uuids)})
+    return out
+
+
+def fmt_pace(ms_per_km: int | None) -> str:
+    if not ms_per_km:
+        return ""
+    s = ms_per_km // 1000
+    return f"{s // 60}:{s % 60:02d} /km"
+
+
+class RunnerDetail(QDialog):
+    def __init__(self, ctx: UiContext, data: dict[str, Any], on_ignore: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.data = data
+        self.setWindowTitle(tr("Runner {bib}").format(bib=data["bib"]))
+        self.resize(760, 560)
+        lay = QVBoxLayout(self)
+        head = QLabel(f"<b style='font-size:22px'>{data['name']}</b> — {tr('Bib')} {data['bib']} · "
+                      f"{data['race']} {data['wave']} · {status_text(data.get('status', ''))}")
+        lay.addWidget(head)
+        form = QFormLayout()
+        form.addRow(tr("Chip time"), QLabel(fmt_duration(data.get("chip_ms")) if data.get("chip_ms") else "—"))
+        form.addRow(tr("Gun time"), QLabel(fmt_duration(data.get("gun_ms")) if data.get("gun_ms") else "—"))
+        form.addRow(tr("Pace"), QLabel(fmt_pace(data.get("pace_ms_per_km")) or "—"))
+        form.addRow(tr("Start"), QLabel(ctx.clock.hms(data.get("start_ms")) or "—"))
+        form.addRow(tr("Finish"), QLabel(ctx.clock.hms(data.get("finish_ms")) or "—"))
+        form.addRow(tr("Chips"), QLabel(" ".join(data.get("chips") or []) or "—"))
+        for name, ms, metres in data.get("splits", []):
+            pace = fmt_pace(int(ms / (metres / 1000))) if metres else ""
+            form.addRow(tr("Split {name}").format(name=name), QLabel(f"{fmt_duration(ms)}  {pace}"))
+        if data.get("flags"):
+            form.addRow(tr("Flags"), QLabel(" ".join(data["flags"])))
+        lay.addLayout(form)
+        lay.addWidget(QLabel(tr("Crossings (the reads that made each one)")))
+        self.crossings = CrossingsModel(ctx.clock, self)
+        self.crossings.set_rows(data.get("crossings", []))
+        self.view = QTableView()
+        self.view.setModel(self.crossings)
+        self.view.setAccessibleName(tr("Crossings"))
+        self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        lay.addWidget(self.view, 2)
+        lay.addWidget(QLabel(tr("Why other reads were ignored")))
+        self.notes = StringListModel("Note", self)
+        self.notes.set_rows(data.get("notes", []) or [tr("Nothing was ignored.")])
+        nv = QTableView()
+        nv.setModel(self.notes)
+        nv.setAccessibleName(tr("Notes"))
+        nv.horizontalHeader().setStretchLastSection(True)
+        lay.addWidget(nv, 1)
+        row = QHBoxLayout()
+        ign = QPushButton(tr("Ignore selected crossing…"))
+        ign.setObjectName("danger")
+        ign.clicked.connect(lambda: self._ignore(on_ignore))
+        row.addWidget(ign)
+        row.addStretch(1)
+        close = QPushButton(tr("Close"))
+        close.clicked.connect(self.accept)
+        row.addWidget(close)
+        lay.addLayout(row)
+
+    def _ignore(self, on_ignore: Any) -> None:
+        ix = self.view.selectionModel().selectedRows()
+        if ix:
+            c = self.crossings.rows[ix[0].row()]
+            on_ignore(c["uuids"][0], self)
+
+
+class ResultsBoard(QWidget):
+    """Full-screen board for a second monitor or the announcer: big type, top of the selected race,
+    scrolling slowly through the list."""
+
+    def __init__(self, model: ResultsModel, title: str) -> None:
+        super().__init__()
+        self.setWindowTitle(tr("Results board"))
+        self.setAccessibleName(tr("Results board"))
+        lay = QVBoxLayout(self)
+        self.title = QLabel(title)
+        self.title.setObjectName("big")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        lay.addWidget(self.title)
+        self.view = QTableView()
+        self.view.setModel(model)
+        self.view.verticalHeader().hide()
+        for c in (3, 5):
+            self.view.setColumnHidden(c, True)
+        self.view.setStyleSheet("font-size: 30px;")
+        self.view.verticalHeader().setDefaultSectionSize(48)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        lay.addWidget(self.view)
+        QShortcut(QKeySequence("Escape"), self, activated=self.close)
+        self._scroll = QTimer(self)
+        self._scroll.timeout.connect(self._step)
+        self._scroll.start(4000)
+
+    def _step(self) -> None:
+        sb = self.view.verticalScrollBar()
+        sb.setValue(0 if sb.value() >= sb.maximum() else sb.value() + max(1, sb.pageStep() // 2))
+
+
+class ResultsMode(QWidget):
+    detail_ready = Signal(object)
+
+    def __init__(self, ctx: UiContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.board: ResultsBoard | None = None
+        self.task: BackgroundTask | None = None
+        outer = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self.race = QComboBox()
+        self.race.setAccessibleName(tr("Race"))
+        self.gender = QComboBox()
+        self.gender.setAccessibleName(tr("Gender"))
+        self.category = QComboBox()
+        self.category.setAccessibleName(tr("Category"))
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(tr("Search bib, name or club (Ctrl+F)"))
+        self.search.setAccessibleName(tr("Search results"))
+        self.search.setClearButtonEnabled(True)
+        for label, w in ((tr("Race"), self.race), (tr("Gender"), self.gender), (tr("Category"), self.category)):
+            bar.addWidget(QLabel(label))
+            bar.addWidget(w)
+        bar.addWidget(self.search, 1)
+        outer.addLayout(bar)
+        self.model = ResultsModel(self)
+        self.view = QTableView()
+        self.view.setAccessibleName(tr("Leaderboard"))
+        self.view.setModel(self.model)
+        self.view.setSortingEnabled(True)
+        self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.view.setAlternatingRowColors(True)
+        self.view.verticalHeader().hide()
+        self.view.verticalHeader().setDefaultSectionSize(30)
+        self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.doubleClicked.connect(lambda _ix: self.open_detail())
+        outer.addWidget(self.view, 1)
+        self.summary = QLabel("")
+        outer.addWidget(self.summary)
+        acts = QHBoxLayout()
+
+        def button(text: str, fn: Any, tip: str = "", name: str = "") -> QPushButton:
+            b = QPushButton(text)
+            b.setAccessibleName(text)
+            if tip:
+                b.setToolTip(tip)
+            if name:
+                b.setObjectName(name)
+            b.clicked.connect(fn)
+            acts.addWidget(b)
+            return b
+
+        button(tr("Runner detail"), self.open_detail, tr("Splits, pace and the reads behind each crossing (Enter)"))
+        button(tr("DQ…"), lambda: self.status_correction("dq"), tr("Disqualify (supervisor)"), "danger")
+        button(tr("DNF…"), lambda: self.status_correction("dnf"))
+        button(tr("DNS…"), lambda: self.status_correction("dns"))
+        button(tr("Reinstate…"), lambda: self.status_correction("reinstate"))
+        button(tr("Adjust time…"), self.adjust_time)
+        button(tr("Chip swap…"), self.chip_swap)
+        acts.addStretch(1)
+        button(tr("Results board"), self.open_board, tr("Full-screen board for a second monitor (F11)"))
+        button(tr("Print PDF…"), self.print_pdf)
+        button(tr("Export…"), self.export)
+        outer.addLayout(acts)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        outer.addWidget(self.status)
+        self.race.currentIndexChanged.connect(self._race_changed)
+        self.gender.currentIndexChanged.connect(lambda _i: self.model.set_filter(gender=self.gender.currentData()))
+        self.category.currentIndexChanged.connect(
+            lambda _i: self.model.set_filter(category=self.category.currentData()))
+        self.search.textChanged.connect(lambda t: self.model.set_filter(text=t))
+        self.model.modelReset.connect(self._update_summary)
+        QShortcut(QKeySequence("Ctrl+F"), self, activated=self.search.setFocus)
+        QShortcut(QKeySequence("F11"), self, activated=self.open_board)
+        QShortcut(QKeySequence(Qt.Key.Key_Return), self.view, activated=self.open_detail)
+
+    # ------------------------------------------------------------------ data in
+    def set_event(self, ev: EventInfo) -> None:
+        cur = self.race.currentData()
+        self.race.blockSignals(True)
+        self.race.clear()
+        for r in ev.races:
+            self.race.addItem(r.name, r.id)
+        self.race.addItem(tr("All races"), None)
+        i = self.race.findData(cur) if cur else 0
+        self.race.setCurrentIndex(max(0, i))
+        self.race.blockSignals(False)
+        self._race_changed()
+
+    def _race_changed(self, *_a: Any) -> None:
+        self.model.set_filter(race=self.race.currentData())
+        self._fill_choices()
+
+    def _fill_choices(self) -> None:
+        for combo, values in ((self.gender, self.model.genders()), (self.category, self.model.categories())):
+            cur = combo.currentData()
+            have = [combo.itemData(i) for i in range(1, combo.count())]
+            if have == values and combo.count():
+                continue
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(tr("All"), None)
+            for v in values:
+                combo.addItem(v, v)
+            i = combo.findData(cur) if cur else 0
+            combo.setCurrentIndex(max(0, i))
+            combo.blockSignals(False)
+
+    def set_snapshot(self, snap: ResultsSnapshot) -> None:
+        reg = self.selected_registration()
+        self.model.set_snapshot(snap)
+        self._fill_choices()
+        if reg:
+            r = self.model.row_of_registration(reg)
+            if r >= 0:
+                self.view.selectionModel().select(
+                    self.model.index(r, 0),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+
+    def _update_summary(self) -> None:
+        rows = [self.model.all[i] for i in self.model.view]
+        fin = sum(1 for r in rows if r[8] == "finished")
+        run = sum(1 for r in rows if r[8] == "running")
+        self.summary.setText(tr("{n} runners shown · {f} finished · {r} running").format(n=len(rows), f=fin, r=run))
+
+    def selected_registration(self) -> str | None:
+        sm = self.view.selectionModel()
+        ix = sm.selectedRows() if sm else []
+        return self.model.registration_at(ix[0].row()) if ix else None
+
+    # ------------------------------------------------------------------ detail
+    def open_detail(self, reg: str | None = None, show: bool = True) -> None:
+        reg = reg or self.selected_registration()
+        if not reg:
+            self.status.setText(tr("Select a runner first."))
+            return
+
+        def done(data: dict[str, Any]) -> None:
+            self.detail_ready.emit(data)
+            if show:
+                RunnerDetail(self.ctx, data, self._ignore, self).exec()
+
+        self.ctx.client.call(lambda d: explain(d, reg), done, lambda e: self.status.setText(error_text(e)))
+
+    def _ignore(self, uuid: str, parent: QWidget) -> None:
+        if self.ctx.supervisor(parent, tr("Ignoring a crossing")):
+            self._correction({"action": "ignore", "target": uuid, "reason": tr("ignored in the results screen")})
+
+    # ------------------------------------------------------------------ corrections
+    def _correction(self, payload: dict[str, Any]) -> None:
+        self.ctx.client.call(lambda d: d.store.append("correction", payload, operator=d.operator).uuid,
+                             lambda _u: self.status.setText(tr("Correction recorded: {a}").format(a=payload["action"])),
+                             lambda e: self.status.setText(error_text(e)))
+
+    def _selected_row(self) -> tuple[Any, ...] | None:
+        sm = self.view.selectionModel()
+        ix = sm.selectedRows() if sm else []
+        if not ix:
+            self.status.setText(tr("Select a runner first."))
+            return None
+        return self.model.row(ix[0].row())
+
+    def status_correction(self, action: str, reason: str | None = None) -> None:
+        row = self._selected_row()
+        if row is None:
+            return
+        label = {"dq": tr("Disqualify"), "dnf": tr("Mark DNF"), "dns": tr("Mark DNS"),
+                 "reinstate": tr("Reinstate")}[action]
+        what = f"{label}: {tr('Bib')} {row[2]} {row[3]}"
+        if not self.ctx.supervisor(self, what):
+            return
+        if reason is None:
+            reason, ok = QInputDialog.getText(self, what, tr("Reason (shown in the log):"))
+            if not ok:
+                return
+        self._correction({"action": action, "registration_id": row[11], "bib": row[2], "reason": reason})
+
+    def adjust_time(self, text: str | None = None) -> None:
+        row = self._selected_row()
+        if row is None:
+            return
+        what = tr("Adjust the finish time of bib {bib}").format(bib=row[2])
+        if not self.ctx.supervisor(self, what):
+            return
+        if text is None:
+            text, ok = QInputDialog.getText(self, what, tr("Add or remove time, e.g. +0:01:00 or -0:00:02.5:"))
+            if not ok:
+                return
+        s = text.strip()
+        sign = -1 if s.startswith("-") else 1
+        s = s.lstrip("+-")
+        try:
+            delta = sign * (parse_hms(s if s.count(":") == 2 else "0:" + s) if ":" in s else round(float(s) * 1000))
+        except ValueError:
+            self.status.setText(tr("Not a time: {t}").format(t=text))
+            return
+        self._correction({"action": "adjust", "registration_id": row[11], "bib": row[2], "delta_ms": delta,
+                          "reason": ""})
+
+    def chip_swap(self, chip: str | None = None) -> None:
+        row = self._selected_row()
+        if row is None:
+            return
+        what = tr("Give bib {bib} another chip").format(bib=row[2])
+        if not self.ctx.supervisor(self, what):
+            return
+        if chip is None:
+            chip, ok = QInputDialog.getText(self, what, tr("Chip id (counts from now on):"))
+            if not ok or not chip.strip():
+                return
+        self._correction({"action": "chip_swap", "registration_id": row[11], "bib": row[2],
+                          "chip": chip.strip(), "from_ms": self.ctx.now_ms()})
+
+    # ------------------------------------------------------------------ board, print, export
+    def open_board(self) -> None:
+        if self.board is None:
+            self.board = ResultsBoard(self.model, self.race.currentText())
+        screens = self.screen().virtualSiblings() if self.screen() else []
+        if len(screens) > 1:
+            self.board.setGeometry(screens[-1].geometry())
+        self.board.title.setText(self.race.currentText())
+        self.board.showFullScreen()
+
+    def _run_report(self, title: str, render: Any) -> None:
+        race = self.race.currentData()
+
+        def fetched(payload: tuple[list[dict[str, Any]], dict[str, Any], list[str]]) -> None:
+            rows, event, split_keys = payload
+            dlg = QProgressDialog(title, tr("Cancel"), 0, max(1, len(rows)), self)
+            dlg.setWindowModality(Qt.WindowModality.WindowModal)
+            dlg.setMinimumDuration(300)
+            task = BackgroundTask(lambda prog: render(rows, event, split_keys, prog), self)
+            task.progress.connect(lambda done, total: (dlg.setMaximum(max(1, total)), dlg.setValue(done)))
+            dlg.canceled.connect(task.cancel)
+            task.finished.connect(lambda out: (dlg.reset(), self.status.setText(tr("Saved {file}.").format(file=out))))
+            task.failed.connect(lambda msg: (dlg.reset(), self.status.setText(tr("Not saved: {m}").format(m=msg))))
+            self.task = task.start()
+
+        def job(d: Any) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
+            if d.engine.config is None:
+                raise UserError(tr("No event loaded."))
+            return d.engine.rows(race), d.engine.config.payload, d.engine.split_columns()
+
+        self.ctx.client.call(job, fetched, lambda e: self.status.setText(error_text(e)))
+
+    def print_pdf(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, tr("Save results PDF"), "results.pdf", "PDF (*.pdf)")
+        if not path:
+            return
+
+        def render(rows: list[dict[str, Any]], event: dict[str, Any], _keys: list[str], prog: Any) -> str:
+            from station.reports.results_pdf import render_results
+
+            render_results(path, rows, event, progress=prog)
+            return path
+
+        self._run_report(tr("Printing results…"), render)
+
+    def export(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, tr("Export results"), "results.csv",
+                                                  "CSV (*.csv);;Excel (*.xlsx);;JSON (*.json)")
+        if not path:
+            return
+        fmt = Path(path).suffix.lstrip(".").lower() or "csv"
+
+        def render(rows: list[dict[str, Any]], event: dict[str, Any], keys: list[str], _prog: Any) -> str:
+            from station.reports.exports import export_results
+
+            export_results(rows, path, fmt, event=event, split_keys=keys,
+                           generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+            return path
+
+        if fmt not in ("csv", "xlsx", "json"):
+            QMessageBox.warning(self, tr("Export results"), tr("Choose a .csv, .xlsx or .json file."))
+            return
+        self._run_report(tr("Exporting results…"), render)

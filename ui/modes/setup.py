@@ -1,0 +1,374 @@
+"""Setup: the station (role, desk, operator, language, look), the event file, participants import with a
+progress bar and a readable error list, readers, camera, ledger, supervisor PIN. Validation before saving.
+
+Why imports run on the domain worker: parsing and committing thousands of participants takes seconds;
+the GUI shows a busy bar and stays responsive. `InputErrors.problems` (file:line: column: problem)
+become one line each in the error list, so an organizer fixes them all in one pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from station.config import FORMATS, load_event_file
+from station.errors import UserError
+from station.ingest import ReaderBinding
+from ui.context import UiContext, error_text
+from ui.i18n import LANGUAGES, tr
+from ui.models import StringListModel
+from ui.snapshots import EventInfo
+from ui.theme import MAX_FS, MIN_FS, THEMES
+
+ROLES = {"all": "All screens", "checkin": "Check-in", "timing": "Timing", "results": "Results"}
+
+
+def load_event(d: Any, path: Path) -> str:
+    """Worker job: validate the event file and append it (and its readers) when it changed."""
+    payload = load_event_file(path)
+    old = None
+    for e in d.store.entries(kinds=["event_config"]):
+        if old is None or e.order > old.order:
+            old = e
+    if old is not None and old.payload == payload:
+        return "unchanged"
+    d.store.append("event_config", payload, operator=d.operator)
+    for rd in payload.get("readers") or []:
+        d.store.append("reader_config", rd, operator=d.operator)
+    return "loaded"
+
+
+def import_participants(d: Any, path: Path) -> tuple[int, int]:
+    from station.participants import import_csv
+
+    if d.engine.config is None:
+        raise UserError(tr("Load the event file first."))
+    return import_csv(d.store, path, d.engine.config, operator=d.operator)
+
+
+def list_ports(_d: Any) -> list[tuple[str, str]]:
+    from serial.tools import list_ports as lp
+
+    return [(p.device, p.description or "") for p in lp.comports()]
+
+
+class SetupMode(QWidget):
+    settings_changed = Signal()
+    import_finished = Signal(bool)
+
+    def __init__(self, ctx: UiContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        s = ctx.settings
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        body = QWidget()
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        grid = QGridLayout(body)
+
+        # station
+        st = QGroupBox(tr("This station"))
+        f = QFormLayout(st)
+        self.role = QComboBox()
+        for k, v in ROLES.items():
+            self.role.addItem(tr(v), k)
+        self.role.setCurrentIndex(max(0, self.role.findData(s.value("station/role", "all"))))
+        self.desk = QLineEdit(str(s.value("station/desk", "desk-1")))
+        self.operator = QLineEdit(ctx.operator)
+        self.lang = QComboBox()
+        for k, v in LANGUAGES.items():
+            self.lang.addItem(v, k)
+        self.lang.setCurrentIndex(max(0, self.lang.findData(s.value("ui/language", "en"))))
+        self.theme = QComboBox()
+        for t in THEMES:
+            self.theme.addItem(tr(t.capitalize()), t)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(s.value("ui/theme", "light"))))
+        self.font_size = QSpinBox()
+        self.font_size.setRange(MIN_FS, MAX_FS)
+        self.font_size.setValue(int(s.value("ui/font_size", 16)))
+        self.sound = QCheckBox(tr("Play sounds"))
+        self.sound.setChecked(bool(s.value("ui/sound", True, type=bool)))
+        for label, w in ((tr("Role"), self.role), (tr("Desk id"), self.desk), (tr("Operator"), self.operator),
+                         (tr("Language"), self.lang), (tr("Theme"), self.theme), (tr("Font size"), self.font_size),
+                         ("", self.sound)):
+            w.setAccessibleName(label or tr("Play sounds"))
+            f.addRow(label, w)
+        save = QPushButton(tr("Save station settings"))
+        save.clicked.connect(self.save_station)
+        f.addRow("", save)
+        grid.addWidget(st, 0, 0)
+
+        # event + participants
+        ev = QGroupBox(tr("Event and participants"))
+        el = QVBoxLayout(ev)
+        self.event_label = QLabel(tr("No event loaded"))
+        el.addWidget(self.event_label)
+        row = QHBoxLayout()
+        b_ev = QPushButton(tr("Load event file…"))
+        b_ev.clicked.connect(lambda: self.load_event())
+        b_imp = QPushButton(tr("Import participants…"))
+        b_imp.clicked.connect(lambda: self.import_csv())
+        row.addWidget(b_ev)
+        row.addWidget(b_imp)
+        el.addLayout(row)
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName(tr("Import progress"))
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        el.addWidget(self.progress)
+        self.import_status = QLabel("")
+        self.import_status.setWordWrap(True)
+        el.addWidget(self.import_status)
+        self.errors = StringListModel("Problem", self)
+        self.errors_view = QTableView()
+        self.errors_view.setAccessibleName(tr("Import problems"))
+        self.errors_view.setModel(self.errors)
+        self.errors_view.horizontalHeader().setStretchLastSection(True)
+        self.errors_view.verticalHeader().hide()
+        self.errors_view.setWordWrap(True)
+        el.addWidget(self.errors_view)
+        grid.addWidget(ev, 0, 1)
+
+        # readers
+        rd = QGroupBox(tr("Add or change a reader"))
+        rf = QFormLayout(rd)
+        self.r_id = QLineEdit()
+        self.r_port = QComboBox()
+        self.r_port.setEditable(True)
+        self.r_port.lineEdit().setPlaceholderText("COM3, /dev/ttyUSB0, socket://host:port")
+        b_ports = QPushButton(tr("Find ports"))
+        b_ports.clicked.connect(self.refresh_ports)
+        prow = QHBoxLayout()
+        prow.addWidget(self.r_port, 1)
+        prow.addWidget(b_ports)
+        self.r_listen = QLineEdit()
+        self.r_listen.setPlaceholderText("0.0.0.0:3097")
+        self.r_format = QComboBox()
+        for fm in FORMATS:
+            self.r_format.addItem(fm, fm)
+        self.r_baud = QComboBox()
+        self.r_baud.setEditable(True)
+        for b in ("", "9600", "19200", "38400", "57600", "115200"):
+            self.r_baud.addItem(b)
+        self.r_point = QComboBox()
+        self.r_role = QComboBox()
+        self.r_role.addItem(tr("main"), "main")
+        self.r_role.addItem(tr("backup"), "backup")
+        for label, w in ((tr("Reader id"), self.r_id), (tr("Protocol"), self.r_format), (tr("Baud"), self.r_baud),
+                         (tr("Timing point"), self.r_point), (tr("Role"), self.r_role),
+                         (tr("Listen (TCP)"), self.r_listen)):
+            w.setAccessibleName(label)
+            rf.addRow(label, w)
+        self.r_port.setAccessibleName(tr("Serial port"))
+        rf.insertRow(1, tr("Serial port"), prow)
+        self.reader_status = QLabel("")
+        self.reader_status.setWordWrap(True)
+        b_save_r = QPushButton(tr("Check and save reader"))
+        b_save_r.clicked.connect(self.save_reader)
+        rf.addRow("", b_save_r)
+        rf.addRow("", self.reader_status)
+        grid.addWidget(rd, 1, 0)
+
+        # camera, ledger, PIN
+        other = QGroupBox(tr("Camera, ledger and supervisor"))
+        of = QFormLayout(other)
+        self.camera = QLineEdit(str(s.value("camera/source", "0")))
+        self.camera.setToolTip(tr("Camera number (0 = first webcam) or a video file"))
+        self.ledger = QLineEdit(str(s.value("sync/ledger", "")))
+        self.ledger.setPlaceholderText("https://ledger.wo.run")
+        self.token = QLineEdit(str(s.value("sync/token", "")))
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_pin = QLineEdit()
+        self.new_pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_pin.setPlaceholderText(tr("new PIN (4+ digits)"))
+        for label, w in ((tr("Camera"), self.camera), (tr("Ledger URL"), self.ledger), (tr("Station token"), self.token),
+                         (tr("Supervisor PIN"), self.new_pin)):
+            w.setAccessibleName(label)
+            of.addRow(label, w)
+        self.pin_warning = QLabel(tr("The supervisor PIN is still the default 1234: set your own.")
+                                  if ctx.pin.is_default else "")
+        self.pin_warning.setStyleSheet("color: #c5221f; font-weight: 700;")
+        self.pin_warning.setWordWrap(True)
+        of.addRow("", self.pin_warning)
+        b_save_o = QPushButton(tr("Check and save"))
+        b_save_o.clicked.connect(self.save_other)
+        of.addRow("", b_save_o)
+        self.other_status = QLabel("")
+        self.other_status.setWordWrap(True)
+        of.addRow("", self.other_status)
+        grid.addWidget(other, 1, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+
+    # ------------------------------------------------------------------ station
+    def save_station(self) -> None:
+        s = self.ctx.settings
+        op = self.operator.text().strip()
+        if not op:
+            self.operator.setFocus()
+            self.operator.setPlaceholderText(tr("Who is at this station?"))
+            return
+        s.setValue("station/role", self.role.currentData())
+        s.setValue("station/desk", self.desk.text().strip() or "desk-1")
+        s.setValue("station/operator", op)
+        s.setValue("ui/language", self.lang.currentData())
+        s.setValue("ui/theme", self.theme.currentData())
+        s.setValue("ui/font_size", self.font_size.value())
+        s.setValue("ui/sound", self.sound.isChecked())
+        self.settings_changed.emit()
+
+    def set_event(self, ev: EventInfo) -> None:
+        if ev.id:
+            self.event_label.setText(tr("{name} ({date}, {tz}) — {n} race(s)").format(
+                name=ev.name, date=ev.date, tz=ev.timezone, n=len(ev.races)))
+        cur = self.r_point.currentData()
+        self.r_point.clear()
+        for pid, kind in ev.points:
+            self.r_point.addItem(f"{pid} ({tr(kind)})", pid)
+        if cur:
+            self.r_point.setCurrentIndex(max(0, self.r_point.findData(cur)))
+
+    # ------------------------------------------------------------------ event + import
+    def _busy(self, on: bool) -> None:
+        self.progress.setRange(0, 0 if on else 1)
+        self.progress.setValue(0 if on else 1)
+
+    def _problems(self, e: Any) -> None:
+        self._busy(False)
+        self.progress.setValue(0)
+        problems = list(getattr(e, "problems", None) or [])
+        self.import_status.setText(str(e))
+        self.errors.set_rows(problems)
+        self.import_finished.emit(False)
+
+    def load_event(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, tr("Load event file"), "", tr("Event file (*.toml)"))
+        if not path:
+            return
+        p = Path(path)
+        self._busy(True)
+        self.errors.set_rows([])
+
+        def done(what: str) -> None:
+            self._busy(False)
+            self.import_status.setText(tr("Event file {file}: {what}.").format(file=p.name, what=tr(what)))
+            self.import_finished.emit(True)
+
+        self.ctx.client.call(lambda d: load_event(d, p), done, self._problems)
+
+    def import_csv(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, tr("Import participants"), "", tr("Participants (*.csv)"))
+        if not path:
+            return
+        p = Path(path)
+        self._busy(True)
+        self.errors.set_rows([])
+        self.import_status.setText(tr("Importing {file}…").format(file=p.name))
+
+        def done(res: tuple[int, int]) -> None:
+            self._busy(False)
+            total, written = res
+            self.import_status.setText(tr("{file}: {n} participant(s); {w} new or changed.").format(
+                file=p.name, n=total, w=written))
+            self.import_finished.emit(True)
+
+        self.ctx.client.call(lambda d: import_participants(d, p), done, self._problems)
+
+    # ------------------------------------------------------------------ readers
+    def refresh_ports(self) -> None:
+        def done(ports: list[tuple[str, str]]) -> None:
+            cur = self.r_port.currentText()
+            self.r_port.clear()
+            for dev, desc in ports:
+                self.r_port.addItem(f"{dev}", dev)
+                self.r_port.setItemData(self.r_port.count() - 1, desc, Qt.ItemDataRole.ToolTipRole)
+            self.r_port.setEditText(cur)
+            self.reader_status.setText(tr("{n} serial port(s) found.").format(n=len(ports)))
+
+        self.ctx.client.call(list_ports, done, lambda e: self.reader_status.setText(error_text(e)))
+
+    def reader_payload(self) -> dict[str, Any]:
+        """The reader form as a `reader_config` payload, validated (raises UserError with the reason)."""
+        rid = self.r_id.text().strip()
+        if not rid:
+            raise UserError(tr("Give the reader an id, e.g. finish-1."))
+        port = self.r_port.currentText().strip() or None
+        listen = self.r_listen.text().strip() or None
+        if bool(port) == bool(listen):
+            raise UserError(tr("Give either a serial port or a TCP listen address, not both."))
+        baud_text = self.r_baud.currentText().strip()
+        if baud_text and not baud_text.isdigit():
+            raise UserError(tr("Baud must be a number, e.g. 9600."))
+        point = self.r_point.currentData()
+        if not point:
+            raise UserError(tr("Load the event first: a reader belongs to a timing point."))
+        b = ReaderBinding(id=rid, point=point, format=self.r_format.currentData(), role=self.r_role.currentData(),
+                          port=port, listen=listen, baud=int(baud_text) if baud_text else None)
+        b.validate()
+        return b.config_payload()
+
+    def save_reader(self) -> None:
+        try:
+            payload = self.reader_payload()
+        except UserError as e:
+            self.reader_status.setText(str(e))
+            return
+        self.ctx.client.call(lambda d: d.store.append("reader_config", payload, operator=d.operator).uuid,
+                             lambda _u: self.reader_status.setText(tr("Reader {id} saved.").format(id=payload["id"])),
+                             lambda e: self.reader_status.setText(error_text(e)))
+
+    # ------------------------------------------------------------------ camera, ledger, PIN
+    def save_other(self) -> None:
+        url = self.ledger.text().strip()
+        token = self.token.text().strip()
+        problems = []
+        if url and not url.startswith(("http://", "https://")):
+            problems.append(tr("The ledger URL must start with http:// or https://."))
+        if url and not token:
+            problems.append(tr("A ledger needs the station token."))
+        cam = self.camera.text().strip()
+        if cam and not cam.isdigit() and not Path(cam).exists():
+            problems.append(tr("Camera: give a number (0 = first webcam) or an existing video file."))
+        pin = self.new_pin.text().strip()
+        if pin and (len(pin) < 4 or not pin.isdigit()):
+            problems.append(tr("The PIN must be at least 4 digits."))
+        if problems:
+            self.other_status.setText("\n".join(problems))
+            return
+        s = self.ctx.settings
+        s.setValue("sync/ledger", url)
+        s.setValue("sync/token", token)
+        s.setValue("camera/source", cam or "0")
+        if pin:
+            if not self.ctx.supervisor(self, tr("Changing the supervisor PIN")):
+                return
+            self.ctx.pin.set(pin)
+            self.new_pin.clear()
+            self.pin_warning.setText("")
+        self.other_status.setText(tr("Saved."))
+        self.settings_changed.emit()
