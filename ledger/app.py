@@ -117,10 +117,12 @@ def create_app(db: Database | str) -> FastAPI:
         return JSONResponse({"acked_seq": acked})
 
     @app.get("/v1/events/{event}/entries")
-    async def pull(event: str, request: Request, cursor: str = "", limit: int = 5000) -> Response:
+    async def pull(event: str, request: Request, cursor: str = "", limit: int = 5000,
+                   exclude_own: bool = False) -> Response:
         g = await grant_of(request)
         for_event(g, event)
-        text, more, nxt = await run_in_threadpool(streams.pull, database, event, cursor, limit)
+        text, more, nxt = await run_in_threadpool(streams.pull, database, event, cursor, limit,
+                                                  g.station_id if exclude_own else None)
         body = f'{{"entries":{text},"cursor":"{nxt}","more":{"true" if more else "false"}}}'
         return Response(body.encode("utf-8"), media_type="application/json")
 

@@ -224,8 +224,13 @@ def push(db: Database, event_id: str, station_id: str, batch: list[InEntry]) -> 
         return acked
 
 
-def pull(db: Database, event_id: str, cursor: str | None, limit: int) -> tuple[str, bool, str]:
+def pull(db: Database, event_id: str, cursor: str | None, limit: int,
+         skip_station: str | None = None) -> tuple[str, bool, str]:
     """Entries after the cursor in (station, seq) order; returns (entries JSON text, more, next cursor).
+
+    `skip_station` (the caller's own stream, on request) is passed over: the cursor moves to its end
+    without sending entries the caller already holds — a station that just pushed 200,000 entries
+    need not download them again.
 
     The entries are rendered straight from the stored payload text: a pull of 200,000 entries must not
     parse and re-serialize every payload.
@@ -249,6 +254,9 @@ def pull(db: Database, event_id: str, cursor: str | None, limit: int) -> tuple[s
         for sid, acked in heads:
             after = vector.get(sid, 0)
             if acked <= after:
+                continue
+            if sid == skip_station:
+                vector[sid] = acked
                 continue
             if remaining <= 0:
                 more = True

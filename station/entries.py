@@ -38,7 +38,8 @@ payload of each kind (keys marked ? are optional):
     ``force`` ``{"target": uuid}`` — a manual_time entry counts even where main readers have a crossing
     (main crossings within the backup window of it are then dropped).
 ``checkin``, ``checkin_refused``, ``checkin_undo``, ``ticket_revoked``, ``chip_assigned``: see
-    `station.checkin`.
+    `station.checkin_state` (``chip_assigned`` ``{"registration_id", "chip"}`` gives that runner the chip;
+    the latest assignment wins).
 ``result_published`` ``{"registration_id", "bib", "race", "status", "gun_ms", "chip_ms", ...}``.
 """
 

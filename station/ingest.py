@@ -276,10 +276,19 @@ class Ingest:
         self._offset_samples: deque[int] = deque(maxlen=64)
         self._rate: deque[tuple[int, int]] = deque()
         self.resume = Resume()
+        if live:
+            # where this reader left off in an earlier run: a restarted station asks for what it missed
+            saved = store.get_state(self.resume_state_key) if hasattr(store, "get_state") else None
+            if saved and saved.isdigit():
+                self.resume.last_index = int(saved)
         self.latencies: deque[int] = deque(maxlen=100_000)
         self.confirmed_offset = latest_clock_offset(store, binding.id)
         self._side = _SideJournal(store, binding.id)
         self._record_binding()
+
+    @property
+    def resume_state_key(self) -> str:
+        return f"reader_resume:{self.b.id}"
 
     # ----------------------------------------------------------------- config
     def _record_binding(self) -> None:
@@ -598,6 +607,8 @@ class LiveReader:
         self._stop = threading.Event()
         self._monitor = threading.Thread(target=self._watch, name=f"watch {binding.id}", daemon=True)
         self._last_poll = 0.0
+        self._saved_index = self.ingest.resume.last_index
+        self._last_save = 0.0
 
     def start(self) -> LiveReader:
         b = self.binding
@@ -661,8 +672,20 @@ class LiveReader:
         while not self._stop.wait(0.25):
             self.tick()
 
+    def _save_resume(self) -> None:
+        idx = self.ingest.resume.last_index
+        if idx is not None and idx != self._saved_index:
+            try:
+                self.ingest.store.set_state(self.ingest.resume_state_key, str(idx))
+                self._saved_index = idx
+            except Exception as e:  # bookkeeping only: never stop a reader for it
+                log.warning("reader %s: cannot save its resume point: %s", self.binding.id, e)
+
     def tick(self) -> None:
         self.ingest.check_heartbeat()
+        if time.monotonic() - self._last_save >= 2.0:
+            self._last_save = time.monotonic()
+            self._save_resume()
         poll_s = self.ingest.protocol_class.poll_s
         if poll_s and time.monotonic() - self._last_poll >= poll_s:
             self._last_poll = time.monotonic()
@@ -682,4 +705,5 @@ class LiveReader:
         for s in list(self.sessions):
             s.on_close("station stopped")
         self.ingest.store.flush()
+        self._save_resume()
         self.ingest.close()

@@ -417,7 +417,8 @@ class SyncEngine:
         cursor = self.store.get_state(KEY_CURSOR, "") or ""
         path = f"/v1/events/{self._event}/entries"
         while not self._stop.is_set():
-            ans = self._request("GET", path, params={"cursor": cursor, "limit": self.pull_limit})
+            ans = self._request("GET", path, params={"cursor": cursor, "limit": self.pull_limit,
+                                                            "exclude_own": "true"})
             try:
                 got = [Entry.from_wire(d) for d in ans["entries"] if d.get("station_id") != sid]
                 nxt = str(ans["cursor"])

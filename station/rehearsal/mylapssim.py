@@ -86,7 +86,7 @@ class MylapsDecoderSim(threading.Thread):
                     if not data:
                         raise ConnectionError("station closed the connection")
                     buf += data
-                except (TimeoutError, socket.timeout):
+                except TimeoutError:
                     pass
                 *msgs, buf = buf.split(b"$")
                 for m in msgs:

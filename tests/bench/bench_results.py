@@ -86,7 +86,7 @@ def main() -> None:
              for i in range(n)}
     reads = []
     finish_reads = []
-    for reg, (chip, race, wave) in parts.items():
+    for _reg, (chip, race, wave) in parts.items():
         gun = cfg.races[race].wave(wave).start_ms
         start = gun + rng.randint(0, 240_000)
         dist = cfg.races[race].distance_m

@@ -54,7 +54,7 @@ class FakeUltra(threading.Thread):
     """An Ultra reader on `port`: sends `reads` (chip, wall_ms) paced at `baud`, replays on request."""
 
     def __init__(self, port: Path, reads: list[tuple[str, int]], *, baud: int = 115200,
-                 garbage_every: int = 0, heartbeat_every: int = 50) -> None:
+                 garbage_every: int = 0, heartbeat_every: int = 50, wait_for_start: bool = False) -> None:
         super().__init__(name="fake ultra", daemon=True)
         self.port = str(port)
         self.byte_rate = baud / 10  # 8N1: 10 bits per byte
@@ -67,9 +67,18 @@ class FakeUltra(threading.Thread):
         self.unsent = 0
         self.replays = 0
         self.done = threading.Event()
+        self.started = threading.Event()  # set when the station sent the start command `R`
+        self.wait_for_start = wait_for_start
         self._lock = threading.Lock()
         self._bytes = 0
         self._t0 = 0.0
+
+    def open(self) -> FakeUltra:
+        """Open the device end now (before the station starts, so no command of its is missed)."""
+        with self._lock:
+            if not self._open():
+                raise RuntimeError(f"cannot open {self.port}")
+        return self
 
     def _open(self) -> bool:
         try:
@@ -116,6 +125,8 @@ class FakeUltra(threading.Thread):
                 time.sleep(0.01)
                 continue
             buf += chunk
+            if b"R\r" in buf:
+                self.started.set()
             while True:
                 i = buf.find(b"800")
                 if i < 0:
@@ -137,7 +148,13 @@ class FakeUltra(threading.Thread):
         self._t0 = time.monotonic()
         self._next = 0
         cmd = threading.Thread(target=self._commands, daemon=True)
+        with self._lock:
+            if self.ser is None:
+                self._open()
         cmd.start()
+        if self.wait_for_start:
+            self.started.wait(15)
+        self._t0 = time.monotonic()
         for i, line in enumerate(self.log):
             self._next = i + 1
             if not self._write(line):

@@ -71,19 +71,17 @@ def test_every_line_reaches_the_journal(tmp_path):
     a, b = tmp_path / "ttyA", tmp_path / "ttyB"
     pair = SocatPair(a, b).start()
     data = tmp_path / "data"
+    # like a real Ultra, it streams once the station has sent the start command
+    dev = FakeUltra(a, race(400), garbage_every=40, heartbeat_every=25, wait_for_start=True).open()
     proc = subprocess.Popen(station_cmd(data, b), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=repo_env())
-    dev = None
     try:
-        assert wait_for(lambda: bool(rows(data, "reader_config")), 15), "station did not start"
-        dev = FakeUltra(a, race(400), garbage_every=40, heartbeat_every=25)
         dev.start()
         dev.join(30)
         assert wait_for(lambda: len(rows(data, "read")) >= 400, 10)
         out = stop_station(proc)
     finally:
-        if dev is not None:
-            dev.stop()
+        dev.stop()
         if proc.poll() is None:
             proc.kill()
         pair.stop()
@@ -103,12 +101,11 @@ def test_cable_pulled_mid_race_no_crash_no_loss_no_duplicate(tmp_path):
     a, b = tmp_path / "ttyA", tmp_path / "ttyB"
     pair = SocatPair(a, b).start()
     data = tmp_path / "data"
+    n = 600
+    dev = FakeUltra(a, race(n), heartbeat_every=0, wait_for_start=True).open()
     proc = subprocess.Popen(station_cmd(data, b), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=repo_env())
-    n = 600
-    dev = FakeUltra(a, race(n), heartbeat_every=0)
     try:
-        assert wait_for(lambda: bool(rows(data, "reader_config")), 15), "station did not start"
         dev.start()
         assert wait_for(lambda: len(rows(data, "read")) >= 150, 20)
         pair.stop()  # pull the cable

@@ -137,5 +137,5 @@ def test_json_output(ef: Any) -> None:
     assert doc["split_columns"] == ["split_km5_ms"]
     first = doc["results"][0]
     assert first["bib"] == "100" and first["overall_rank"] == 1 and first["chip_ms"] == 2_400_000
-    dns = [r for r in doc["results"] if r["status"] == "DNS"][0]
+    dns = next(r for r in doc["results"] if r["status"] == "DNS")
     assert dns["overall_rank"] is None and dns["gun_time"] is None

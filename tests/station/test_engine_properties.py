@@ -42,7 +42,7 @@ def scenarios(draw: Any, factory_cls: Any) -> list[Any]:
                                      3_030_000, 7_000_000]))
         t = gun + base + draw(st.integers(0, 8)) * 500
         if kind == "read":
-            e = ef.read(draw(st.sampled_from(CHIPS + ["UNKNOWN"])), draw(st.sampled_from(POINTS)), t,
+            e = ef.read(draw(st.sampled_from([*CHIPS, "UNKNOWN"])), draw(st.sampled_from(POINTS)), t,
                         rssi=draw(st.sampled_from([None, -40, -50, -60])),
                         role=draw(st.sampled_from(["main", "main", "backup"])),
                         reader=draw(st.sampled_from(["r1", "r2"])),

@@ -225,3 +225,12 @@ def test_lines_without_reads_go_to_the_side_journal(store):
     text = (store.data_dir / "journal" / "fin-u.log").read_text(encoding="utf-8")
     kept = [line.split("\t")[2] for line in text.splitlines()]
     assert kept == ["V=24.7", "S=1", "T=1480404600,250"]
+
+
+def test_restarted_station_asks_for_what_it_missed(store):
+    store.set_state("reader_resume:r", "41")
+    ing = Ingest(store, ReaderBinding("r", "finish", "ultra"), live=True)
+    from drivers.ultra import Ultra, cmd_replay_index
+
+    assert Ultra().on_connect(ing.resume) == [b"R\r", cmd_replay_index(42)]
+    assert Ingest(store, ReaderBinding("r", "finish", "ultra"), live=False).resume.last_index is None

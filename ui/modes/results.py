@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
 from station.config import parse_hms
 from station.errors import UserError
 from station.results.timefmt import fmt_duration
-from ui.assets import icon
 from ui.context import UiContext, error_text
 from ui.i18n import tr
 from ui.models import CrossingsModel, ResultsModel, StringListModel, status_text

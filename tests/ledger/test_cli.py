@@ -1,0 +1,78 @@
+"""`worun-station ledger …` and `worun-station sync` from the command line."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from ledger_testkit import Ledger, write_event
+
+from station.cli import main
+
+
+def test_ledger_admin_verbs(tmp_path: Path, capsys: Any) -> None:
+    db = f"sqlite:///{(tmp_path / 'l.sqlite3').as_posix()}"
+    ev = write_event(tmp_path)
+    assert main(["ledger", "event", "add", "--db", db, str(ev)]) == 0
+    assert "registered event wo-run-test: 10 points per km" in capsys.readouterr().out
+    assert main(["ledger", "event", "add", "--db", db, str(ev)]) == 0
+    assert "updated" in capsys.readouterr().out
+    assert main(["ledger", "token", "add", "--db", db, "--event", "wo-run-test", "--station", "s1",
+                 "--publish"]) == 0
+    tok = capsys.readouterr().out.strip()
+    assert tok.startswith("wrs_") and len(tok) > 40
+    # User errors: exit 1 with the reason; bad usage: exit 2.
+    assert main(["ledger", "token", "add", "--db", db, "--event", "nope", "--station", "s1"]) == 1
+    assert "not registered" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[event]\nid = 'x'\n", encoding="utf-8")
+    assert main(["ledger", "event", "add", "--db", db, str(bad)]) == 1
+    assert "points_per_km is missing" in capsys.readouterr().err
+    assert main(["ledger", "event", "add", "--db", db, str(tmp_path / "missing.toml")]) == 1
+    assert main(["ledger", "event", "add", "--db", "nosuchdialect://x", str(ev)]) == 1
+    assert "bad ledger database URL" in capsys.readouterr().err
+    assert main(["ledger"]) == 2
+    assert main(["ledger", "token", "add", "--db", db]) == 2
+    assert main(["ledger", "frobnicate"]) == 2
+
+
+def test_sync_forever_stops_cleanly_on_sigterm(sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    from station.store import Store
+
+    data = tmp_path / "st"
+    with Store(data) as s:
+        s.append_many([("read", {"chip": f"c{i}", "t": i}) for i in range(20)])
+        sid = s.station_id
+    tok = sqlite_ledger.token(sid)
+    proc = subprocess.Popen([sys.executable, "-m", "station.cli", "--data", str(data), "sync", "--ledger",
+                             sqlite_ledger.url, "--token", tok], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while sqlite_ledger.count("SELECT COUNT(*) FROM entries") < 20:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "sync: online; waiting 0" in err
+
+
+def test_exclude_own_skips_the_callers_stream(sqlite_ledger: Ledger) -> None:
+    led = sqlite_ledger
+    ta, tb = led.token("a"), led.token("b")
+    for s, t in (("a", ta), ("b", tb)):
+        httpx.post(f"{led.url}/v1/events/wo-run-test/stations/{s}/entries",
+                   json=[{"seq": 1, "uuid": f"u-{s}", "kind": "read", "payload": {}, "recorded_at": 1}],
+                   headers={"Authorization": f"Bearer {t}"}).raise_for_status()
+    r = httpx.get(f"{led.url}/v1/events/wo-run-test/entries", params={"exclude_own": "true"},
+                  headers={"Authorization": f"Bearer {ta}"}).json()
+    assert [e["station_id"] for e in r["entries"]] == ["b"]
+    r = httpx.get(f"{led.url}/v1/events/wo-run-test/entries",
+                  headers={"Authorization": f"Bearer {ta}"}).json()
+    assert [e["station_id"] for e in r["entries"]] == ["a", "b"]

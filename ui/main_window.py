@@ -1,0 +1,252 @@
+"""The main window: header (event, role, operator, clock, sync, reader lights) over the modes.
+
+Why the modes are rebuilt on a language switch: every text is produced by `tr()` when a widget is
+built, so rebuilding the central widget re-texts the whole UI in one place; the last snapshot of each
+kind is kept and replayed into the new screens, so nothing visible is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+
+from ui import theme
+from ui.assets import icon
+from ui.auth import SupervisorPin
+from ui.context import UiContext
+from ui.domain import DomainClient
+from ui.header import Header
+from ui.i18n import Language, tr
+from ui.models import Clock
+from ui.modes.checkin import CheckinMode
+from ui.modes.results import ResultsMode
+from ui.modes.setup import ROLES, SetupMode
+from ui.modes.sync import SyncMode
+from ui.modes.timing import TimingMode
+from ui.snapshots import EventInfo
+from ui.sounds import SoundPlayer
+
+log = logging.getLogger(__name__)
+
+MODES_BY_ROLE = {
+    "all": ("checkin", "timing", "results", "setup", "sync"),
+    "checkin": ("checkin", "setup", "sync"),
+    "timing": ("timing", "results", "setup", "sync"),
+    "results": ("results", "setup", "sync"),
+}
+MODE_TITLES = {"checkin": "Check-in", "timing": "Timing", "results": "Results", "setup": "Setup", "sync": "Sync"}
+
+
+class MainWindow(QMainWindow):
+    ready = Signal()
+
+    def __init__(self, data_dir: Path, settings: QSettings, *, language: Language,
+                 setup: Any = None, sounds_enabled: bool = True, demo: bool = False) -> None:
+        super().__init__()
+        self.settings = settings
+        self.language = language
+        self.demo = demo
+        self.setWindowIcon(icon("app"))
+        operator = str(settings.value("station/operator", "") or "") or ("demo" if demo else "")
+        desk = str(settings.value("station/desk", "desk-1"))
+        self.client = DomainClient(data_dir, operator, desk, setup, self)
+        self.ctx = UiContext(self.client, settings, SoundPlayer(sounds_enabled, self), Clock(),
+                             SupervisorPin(settings), operator=operator)
+        self.last: dict[str, Any] = {}
+        self.modes: dict[str, QWidget] = {}
+        self.tabs: QTabWidget | None = None
+        w = self.client.worker
+        w.opened.connect(self._opened)
+        w.failed.connect(self._failed)
+        w.event_changed.connect(self._event)
+        w.results.connect(lambda s: self._keep("results", s))
+        w.feed.connect(self._feed)
+        w.unknown.connect(lambda u: self._keep("unknown", u))
+        w.counts.connect(lambda c: self._keep("counts", c))
+        w.readers.connect(lambda r: self._keep("readers", r))
+        w.sync.connect(lambda s: self._keep("sync", s))
+        w.guns.connect(lambda g: self._keep("guns", g))
+        self.build()
+        geo = settings.value("window/geometry")
+        if isinstance(geo, QByteArray):
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1400, 900)
+        self._actions()
+        self.client.start()
+
+    # ------------------------------------------------------------------ building
+    def build(self) -> None:
+        """(Re)build header and modes in the current language and role."""
+        self.setWindowTitle(tr("WO.RUN Station") + (" — " + tr("Demo") if self.demo else ""))
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.header = Header(self.ctx.clock, self.ctx.now_ms)
+        self.header.reader_went_down.connect(self._reader_down)
+        self.ctx.offline_text = self.header.offline_text
+        lay.addWidget(self.header)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName(tr("Modes"))
+        self.tabs.setDocumentMode(True)
+        lay.addWidget(self.tabs, 1)
+        old = getattr(self, "modes", {})
+        for m in old.values():
+            if hasattr(m, "shutdown"):
+                m.shutdown()
+        self.modes = {}
+        role = str(self.settings.value("station/role", "all"))
+        makers = {"checkin": CheckinMode, "timing": TimingMode, "results": ResultsMode, "setup": SetupMode,
+                  "sync": SyncMode}
+        icons = {"checkin": "checkin", "timing": "timing", "results": "results", "setup": "setup", "sync": "sync"}
+        for key in MODES_BY_ROLE.get(role, MODES_BY_ROLE["all"]):
+            mode = makers[key](self.ctx)
+            mode.setObjectName(f"mode-{key}")
+            self.modes[key] = mode
+            i = self.tabs.addTab(mode, icon(icons[key]), tr(MODE_TITLES[key]))
+            self.tabs.setTabToolTip(i, tr("{mode} (Ctrl+{n})").format(mode=tr(MODE_TITLES[key]), n=i + 1))
+        if "setup" in self.modes:
+            self.modes["setup"].settings_changed.connect(self.apply_settings)  # type: ignore[attr-defined]
+        self.header.set_who(tr(ROLES.get(role, role)), self.ctx.operator)
+        self.setCentralWidget(central)
+        self._replay()
+
+    def _actions(self) -> None:
+        for n in range(1, 6):
+            a = QAction(self)
+            a.setShortcut(QKeySequence(f"Ctrl+{n}"))
+            a.triggered.connect(lambda _=False, i=n - 1: self.tabs and self.tabs.setCurrentIndex(i))
+            self.addAction(a)
+        for seq, step in (("Ctrl++", 1), ("Ctrl+=", 1), ("Ctrl+-", -1)):
+            a = QAction(self)
+            a.setShortcut(QKeySequence(seq))
+            a.triggered.connect(lambda _=False, s=step: self.zoom(s))
+            self.addAction(a)
+        a = QAction(self)
+        a.setShortcut(QKeySequence("Ctrl+Shift+D"))
+        a.triggered.connect(self.toggle_theme)
+        self.addAction(a)
+        a = QAction(self)
+        a.setShortcut(QKeySequence("Ctrl+Q"))
+        a.triggered.connect(self.close)
+        self.addAction(a)
+
+    def apply_settings(self) -> None:
+        s = self.settings
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.apply(app, str(s.value("ui/theme", "light")), int(s.value("ui/font_size", theme.DEFAULT_FS)))
+        self.ctx.sounds.enabled = bool(s.value("ui/sound", True, type=bool)) and self.ctx.sounds.enabled
+        op = str(s.value("station/operator", "") or self.ctx.operator)
+        desk = str(s.value("station/desk", "desk-1"))
+        if op != self.ctx.operator or True:
+            self.ctx.operator = op
+
+            def set_op(d: Any) -> None:
+                d.operator = op
+                d.desk.operator = op
+                d.desk.desk_id = desk
+
+            self.client.call(set_op)
+        lang = str(s.value("ui/language", "en"))
+        current = self.tabs.currentIndex() if self.tabs else 0
+        self.language.set(lang)
+        self.build()
+        if self.tabs:
+            self.tabs.setCurrentIndex(min(current, self.tabs.count() - 1))
+
+    def zoom(self, step: int) -> None:
+        fs = int(self.settings.value("ui/font_size", theme.DEFAULT_FS)) + step
+        fs = max(theme.MIN_FS, min(theme.MAX_FS, fs))
+        self.settings.setValue("ui/font_size", fs)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.apply(app, str(self.settings.value("ui/theme", "light")), fs)
+
+    def toggle_theme(self) -> None:
+        t = "dark" if str(self.settings.value("ui/theme", "light")) == "light" else "light"
+        self.settings.setValue("ui/theme", t)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.apply(app, t, int(self.settings.value("ui/font_size", theme.DEFAULT_FS)))
+
+    # ------------------------------------------------------------------ snapshots in
+    def _keep(self, kind: str, value: Any) -> None:
+        self.last[kind] = value
+        self._deliver(kind, value)
+
+    def _deliver(self, kind: str, value: Any) -> None:
+        m = self.modes
+        if kind == "results" and "results" in m:
+            m["results"].set_snapshot(value)  # type: ignore[attr-defined]
+        elif kind == "unknown" and "timing" in m:
+            m["timing"].unknown.set_unknown(value)  # type: ignore[attr-defined]
+        elif kind == "counts" and "checkin" in m:
+            m["checkin"].set_counts(value)  # type: ignore[attr-defined]
+        elif kind == "readers":
+            self.header.set_readers(value)
+            if "timing" in m:
+                m["timing"].set_readers(value)  # type: ignore[attr-defined]
+        elif kind == "sync":
+            self.header.set_sync(value)
+            if "sync" in m:
+                m["sync"].set_sync(value)  # type: ignore[attr-defined]
+        elif kind == "guns" and "timing" in m:
+            m["timing"].guns.set_rows(value)  # type: ignore[attr-defined]
+        elif kind == "event":
+            self.ctx.event = value
+            self.ctx.clock.set_zone(value.timezone)
+            self.header.set_event(value.name)
+            for mode in m.values():
+                if hasattr(mode, "set_event"):
+                    mode.set_event(value)
+
+    def _replay(self) -> None:
+        for kind in ("event", "results", "unknown", "counts", "readers", "sync", "guns"):
+            if kind in self.last:
+                self._deliver(kind, self.last[kind])
+        if "timing" in self.modes and self.last.get("feed_rows"):
+            self.modes["timing"].feed.add(self.last["feed_rows"])  # type: ignore[attr-defined]
+
+    def _feed(self, rows: Any) -> None:
+        kept = (self.last.get("feed_rows") or []) + list(rows)
+        self.last["feed_rows"] = kept[-500:]
+        if "timing" in self.modes:
+            self.modes["timing"].feed.add(rows)  # type: ignore[attr-defined]
+
+    def _opened(self, info: EventInfo) -> None:
+        self._keep("event", info)
+        self.ready.emit()
+
+    def _event(self, info: EventInfo) -> None:
+        self._keep("event", info)
+
+    def _failed(self, msg: str) -> None:
+        QMessageBox.critical(self, tr("The station cannot start"), msg)
+
+    def _reader_down(self, rid: str) -> None:
+        self.ctx.sounds.play("alarm")
+        self.statusBar().showMessage(tr("Reader {id} is down!").format(id=rid), 15_000)
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, ev: QCloseEvent) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        for m in self.modes.values():
+            if hasattr(m, "shutdown"):
+                m.shutdown()
+        if self.modes.get("results") is not None and self.modes["results"].board is not None:  # type: ignore[attr-defined]
+            self.modes["results"].board.close()  # type: ignore[attr-defined]
+        self.statusBar().showMessage(tr("Saving…"))
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.client.shutdown()
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.settings.sync()
+        super().closeEvent(ev)

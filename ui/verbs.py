@@ -1,0 +1,108 @@
+"""`worun-station app` and `worun-station demo`: entry points found by `station.cli` (entry points).
+
+Why they parse their own arguments: the dispatcher hands plugin verbs their argv untouched, and Qt is
+imported only here, so headless verbs never load it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"worun-station {prog}")
+    p.add_argument("--role", choices=["all", "checkin", "timing", "results"], help="screens shown")
+    p.add_argument("--operator", help="who is signed in at this station")
+    p.add_argument("--desk", help="check-in desk id (default desk-1)")
+    p.add_argument("--lang", choices=["en", "zh_CN"], help="language (default: the saved one)")
+    p.add_argument("--theme", choices=["light", "dark"])
+    p.add_argument("--quiet", action="store_true", help="no sounds")
+    p.add_argument("--settings", type=Path, help="settings file (default: the user's settings)")
+    return p
+
+
+def run_app(data_dir: Path, args: argparse.Namespace, stop: Any, *, setup: Any = None, demo: bool = False,
+            quit_after_s: float | None = None) -> int:
+    t0 = time.perf_counter()
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from ui import theme
+    from ui.i18n import Language
+    from ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("WO.RUN Station")
+    app.setOrganizationName("WO.RUN")
+    settings = (QSettings(str(args.settings), QSettings.Format.IniFormat) if args.settings
+                else QSettings("WO.RUN", "Station-demo" if demo else "Station"))
+    for key, val in (("station/role", args.role), ("station/operator", args.operator),
+                     ("station/desk", args.desk), ("ui/language", args.lang), ("ui/theme", args.theme)):
+        if val:
+            settings.setValue(key, val)
+    if demo and not settings.value("station/operator"):
+        settings.setValue("station/operator", "demo")
+    if not settings.value("station/operator"):
+        from PySide6.QtWidgets import QInputDialog
+
+        from ui.i18n import tr
+
+        name, ok = QInputDialog.getText(None, tr("Sign in"), tr("Your name (recorded with every entry):"))
+        if not ok or not name.strip():
+            return 1
+        settings.setValue("station/operator", name.strip())
+    lang = Language(app)  # type: ignore[arg-type]
+    lang.set(str(settings.value("ui/language", "en")))
+    theme.apply(app, str(settings.value("ui/theme", "light")), int(settings.value("ui/font_size", theme.DEFAULT_FS)))
+    win = MainWindow(data_dir, settings, language=lang, setup=setup, sounds_enabled=not args.quiet, demo=demo)
+    win.show()
+    log.info("first window in %.0f ms", (time.perf_counter() - t0) * 1000)
+    watch = QTimer()
+    watch.timeout.connect(lambda: win.close() if stop.is_set() else None)  # SIGINT/SIGTERM: close cleanly
+    watch.start(200)
+    if quit_after_s:
+        QTimer.singleShot(int(quit_after_s * 1000), win.close)
+    return int(app.exec())
+
+
+def app(argv: list[str], ctx: Any) -> int:
+    from station.cli import install_stop_handlers
+
+    args = _parser("app").parse_args(argv)
+    install_stop_handlers(ctx)
+    return run_app(Path(ctx.data_dir), args, ctx.stop)
+
+
+def demo(argv: list[str], ctx: Any) -> int:
+    """A generated race in `DATA/demo` (recreated each run), simulated readers and check-ins."""
+    from station.cli import install_stop_handlers
+
+    p = _parser("demo")
+    p.add_argument("--runners", type=int, default=300)
+    p.add_argument("--speed", type=float, default=20.0, help="race time runs this many times faster")
+    p.add_argument("--quit-after", type=float, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    install_stop_handlers(ctx)
+    folder = Path(ctx.data_dir) / "demo"
+    if folder.exists():
+        shutil.rmtree(folder)  # only generated data lives here
+
+    def setup(domain: Any) -> None:
+        from ui.demo import DemoRun, make_plan
+
+        plan = make_plan(int(time.time() * 1000), runners=args.runners, speed=args.speed)
+        run = DemoRun(domain.store, plan)
+        run.load()
+        domain.readers.update(run.readers)
+        domain.demo = run
+        run.start()
+
+    return run_app(folder, args, ctx.stop, setup=setup, demo=True, quit_after_s=args.quit_after)
