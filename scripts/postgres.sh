@@ -25,7 +25,7 @@ _worun_pg_setup() {
   local line ver name port status
   line=$(pg_lsclusters --no-header 2>/dev/null | head -n1 || true)
   if [ -z "$line" ]; then
-    ver=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n1)
+    ver=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n1 || true)
     if [ -z "$ver" ]; then
       echo "== PostgreSQL: no server binaries under /usr/lib/postgresql; PostgreSQL tests will skip" >&2
       return 0

@@ -156,33 +156,37 @@ class ZoneClock:
         return (d - dt.date(1970, 1, 1)).days * DAY_MS
 
 
-def latest_event_config(store: Any) -> dict[str, Any] | None:
-    best = None
-    for _, e in store.iter_rows(0, ["event_config"]):
-        if best is None or e.order > best.order:
-            best = e
-    return best.payload if best is not None else None
+@dataclass
+class StoredConfig:
+    """What the log says about a reader before it starts: the event, its binding, its clock offset."""
+
+    event: dict[str, Any] | None = None
+    reader: dict[str, Any] | None = None
+    clock_offset_ms: int | None = None
 
 
-def latest_reader_config(store: Any, reader_id: str) -> dict[str, Any] | None:
-    best = None
-    for _, e in store.iter_rows(0, ["reader_config"]):
-        if e.payload.get("id") == reader_id and (best is None or e.order > best.order):
-            best = e
-    return best.payload if best is not None else None
-
-
-def latest_clock_offset(store: Any, reader_id: str) -> int | None:
-    best = None
-    for _, e in store.iter_rows(0, ["clock_offset"]):
-        if e.payload.get("reader") == reader_id and (
-            best is None or (e.payload.get("from_ms", 0), e.order) > (best.payload.get("from_ms", 0), best.order)
-        ):
-            best = e
-    return int(best.payload["offset_ms"]) if best is not None else None
+def load_config(store: Any, reader_id: str) -> StoredConfig:
+    """One pass over the configuration entries (a station holding a million reads starts fast)."""
+    ev = rc = co = None
+    for _, e in store.iter_rows(0, ["event_config", "reader_config", "clock_offset"]):
+        p = e.payload
+        if e.kind == "event_config":
+            if ev is None or e.order > ev.order:
+                ev = e
+        elif p.get("id" if e.kind == "reader_config" else "reader") != reader_id:
+            continue
+        elif e.kind == "reader_config":
+            if rc is None or e.order > rc.order:
+                rc = e
+        elif co is None or (p.get("from_ms", 0), e.order) > (co.payload.get("from_ms", 0), co.order):
+            co = e
+    return StoredConfig(ev.payload if ev else None, rc.payload if rc else None,
+                        int(co.payload["offset_ms"]) if co else None)
 
 
 _SIDE_KINDS = (Heartbeat, Status, ClockReading)
+_RETRIES = 20
+_RETRY_S = 0.5
 
 
 class _SideJournal:
@@ -198,11 +202,18 @@ class _SideJournal:
         self._fh: Any = None
         self._lock = threading.Lock()
 
-    def write(self, rx: int, port: str, lines: list[str]) -> None:
+    def write(self, rx: int, port: str, lines: list[str], *, unsaved: bool = False) -> None:
+        """Append lines; `unsaved`: lines the database refused, kept in `<reader>.unsaved.log`."""
         if self.path is None:
             return
         with self._lock:
             try:
+                if unsaved:
+                    path = self.path.with_suffix(".unsaved.log")
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    with open(path, "a", encoding="utf-8", newline="\n") as fh:
+                        fh.write("".join(f"{rx}\t{x}\n" for x in lines))
+                    return
                 if self._fh is None:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                     self._fh = open(self.path, "a", encoding="utf-8", newline="\n")
@@ -243,8 +254,8 @@ class Ingest:
         self.heartbeat_grace = heartbeat_grace
         self.operator = operator
         self.protocol_class = type(protocol_for(binding.format))
-        cfg = latest_event_config(store) if event_zone is None or event_date is None else None
-        ev = (cfg or {}).get("event", {}) if cfg else {}
+        stored = load_config(store, binding.id)
+        ev = (stored.event or {}).get("event") or {}
         zone = binding.zone or event_zone or ev.get("timezone")
         self.zone_note = ""
         if not zone:
@@ -282,19 +293,18 @@ class Ingest:
             if saved and saved.isdigit():
                 self.resume.last_index = int(saved)
         self.latencies: deque[int] = deque(maxlen=100_000)
-        self.confirmed_offset = latest_clock_offset(store, binding.id)
+        self.confirmed_offset = stored.clock_offset_ms
         self._side = _SideJournal(store, binding.id)
-        self._record_binding()
+        self._record_binding(stored.reader)
 
     @property
     def resume_state_key(self) -> str:
         return f"reader_resume:{self.b.id}"
 
     # ----------------------------------------------------------------- config
-    def _record_binding(self) -> None:
+    def _record_binding(self, latest: dict[str, Any] | None) -> None:
         """A `reader_config` entry when this reader is first used with a binding that differs."""
         payload = self.b.config_payload()
-        latest = latest_reader_config(self.store, self.b.id)
         if latest != payload:
             self.store.append("reader_config", payload, operator=self.operator)
 
@@ -339,8 +349,12 @@ class Ingest:
         nread = nunp = ngun = 0
         last_chip = last_t = None
         side: list[str] | None = None
+        max_index = self.resume.last_index
+        sample = self._offset_samples.append if self.live else None
+        add = items.append
+        parse = protocol.parse
         for n, line in enumerate(lines):
-            recs = protocol.parse(line)
+            recs = parse(line)
             if recs and type(recs[0]) in _SIDE_KINDS:
                 if side is None:
                     side = []
@@ -379,14 +393,14 @@ class Ingest:
                         p["rewind"] = True
                     if gps:
                         p["gps"] = True
-                    items.append(("read", p, f"{rid}|{r.key if r.key is not None else r.raw}"))
+                    add(("read", p, f"{rid}|{r.key if r.key is not None else r.raw}"))
                     nread += 1
                     last_chip, last_t = chip, t
-                    if r.log_index is not None and (self.resume.last_index is None
-                                                    or r.log_index > self.resume.last_index):
-                        self.resume.last_index = r.log_index
-                    if self.live and not r.rewind and not r.dateless:
-                        self._offset_samples.append(rx - t)
+                    li = r.log_index
+                    if li is not None and (max_index is None or li > max_index):
+                        max_index = li
+                    if sample is not None and not r.rewind and not r.dateless:
+                        sample(rx - t)
                 elif tr is Unparsed:
                     if r.key is not None:
                         ukey: str | None = f"{rid}|{r.key}"
@@ -405,10 +419,11 @@ class Ingest:
                     else:
                         nunp += 1
                 elif tr is ClockReading:
-                    if self.live:
-                        self._offset_samples.append(rx - to_utc(r.wall_ms))
+                    if sample is not None:
+                        sample(rx - to_utc(r.wall_ms))
             if send is not None and recs and type(protocol).after_commit is not Protocol.after_commit:
                 acks.append((line, recs))
+        self.resume.last_index = max_index
         if side:
             self._side.write(rx, port, side)
         with self._lock:
@@ -427,8 +442,13 @@ class Ingest:
             if not items:
                 return None
             self.pending += len(items)
+        return self._submit(items, rx, protocol, acks, send, 0)
+
+    def _submit(self, items: list[tuple[str, dict[str, Any], str | None]], rx: int, protocol: Protocol,
+                acks: list[tuple[str, list[Record]]], send: Callable[[bytes], bool] | None,
+                attempt: int) -> Future[list[Any]]:
         fut = self.store.submit_batch(items, operator=self.operator)
-        fut.add_done_callback(lambda f: self._committed(f, len(items), rx, protocol, acks, send))
+        fut.add_done_callback(lambda f: self._committed(f, items, rx, protocol, acks, send, attempt))
         return fut
 
     def _gun(self, r: Impulse, rx: int, port: str) -> tuple[str, dict[str, Any], str | None]:
@@ -445,15 +465,26 @@ class Ingest:
             p["race"] = race
         return ("gun", p, key)
 
-    def _committed(self, fut: Future[list[Any]], n: int, rx: int, protocol: Protocol,
-                   acks: list[tuple[str, list[Record]]], send: Callable[[bytes], bool] | None) -> None:
+    def _committed(self, fut: Future[list[Any]], items: list[tuple[str, dict[str, Any], str | None]], rx: int,
+                   protocol: Protocol, acks: list[tuple[str, list[Record]]],
+                   send: Callable[[bytes], bool] | None, attempt: int) -> None:
         """On the writer thread, right after the commit: count, measure latency, send what was owed."""
+        n = len(items)
         try:
             res = fut.result()
-        except Exception as e:  # the batch was refused: nothing acknowledged, the decoder resends
-            log.error("reader %s: %d entries not stored: %s", self.b.id, n, e)
+        except Exception as e:
+            # The batch was refused (disk full, file locked…): nothing is acknowledged (a MYLAPS decoder
+            # resends); live data is retried, and in the end kept as text beside the database.
+            log.error("reader %s: %d entries not stored (attempt %d): %s", self.b.id, n, attempt + 1, e)
+            if self.live and attempt < _RETRIES:
+                t = threading.Timer(_RETRY_S, self._retry, (items, rx, protocol, acks, send, attempt + 1))
+                t.daemon = True
+                t.start()
+                return
             with self._lock:
                 self.pending -= n
+            if self.live:
+                self._side.write(rx, "UNSAVED", [str(p.get("raw", "")) for _, p, _ in items], unsaved=True)
             return
         done = self.clock()
         dups = sum(1 for e in res if e is None)
@@ -469,6 +500,16 @@ class Ingest:
 
     def close(self) -> None:
         self._side.close()
+
+    def _retry(self, items: list[tuple[str, dict[str, Any], str | None]], rx: int, protocol: Protocol,
+               acks: list[tuple[str, list[Record]]], send: Callable[[bytes], bool] | None, attempt: int) -> None:
+        try:
+            self._submit(items, rx, protocol, acks, send, attempt)
+        except RuntimeError as e:  # store closed or its writer died
+            log.critical("reader %s: %d entries cannot be stored: %s", self.b.id, len(items), e)
+            with self._lock:
+                self.pending -= len(items)
+            self._side.write(rx, "UNSAVED", [str(p.get("raw", "")) for _, p, _ in items], unsaved=True)
 
     # ----------------------------------------------------------------- status
     def set_connected(self, connected: bool, why: str = "") -> None:
@@ -706,4 +747,50 @@ class LiveReader:
             s.on_close("station stopped")
         self.ingest.store.flush()
         self._save_resume()
+        self.ingest.close()
+
+
+class SimulatedFeed:
+    """A simulated reader wired straight into the live path (no port): for the demo and rehearsals.
+
+    `race` is a `drivers.simulated.SimulatedRace`; its lines for `point`, in the binding's wire format,
+    are played in real time × `speed` into a `Session`, so they are framed, parsed, journaled and counted
+    exactly like bytes from a cable.
+    """
+
+    def __init__(self, store: Any, binding: ReaderBinding, race: Any, point: str | None = None, *,
+                 speed: float | None = None, **kw: Any) -> None:
+        self.ingest = Ingest(store, binding, live=True, **kw)
+        self.session = Session(self.ingest, f"sim://{binding.id}")
+        self.race = race
+        self.point = point if point is not None else binding.point
+        self.speed = speed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"sim {binding.id}", daemon=True)
+        self.sent = 0
+
+    def _run(self) -> None:
+        self.session.on_connect()
+        clock = self.ingest.clock
+        point = None if self.ingest.b.format == "timy" else self.point
+        self.sent = self.race.play(self.ingest.b.format, point,
+                                   lambda data: self.session.on_data(data, clock()),
+                                   speed=self.speed, stop=self._stop)
+
+    def start(self) -> SimulatedFeed:
+        self._thread.start()
+        return self
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def status(self) -> IngestStatus:
+        return self.ingest.status()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.session.on_close("stopped")
+        self.ingest.store.flush()
         self.ingest.close()

@@ -489,7 +489,13 @@ class Store:
                 if new is not None:
                     conn.exec_driver_sql("UPDATE entries SET payload=? WHERE id=?", (dumps(new), rid))
                     n += 1
-        with self._wengine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.exec_driver_sql("VACUUM")
+        # VACUUM and checkpoints cannot run inside a transaction: use a plain DBAPI connection.
+        raw = self._wengine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute("VACUUM")
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cur.close()
+        finally:
+            raw.close()
         return n

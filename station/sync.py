@@ -215,7 +215,15 @@ class SyncEngine:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                self.sync_once()
+                try:
+                    self.sync_once()
+                except SyncError:
+                    raise
+                except Exception as e:  # a local problem (disk full, …): report it, keep the thread
+                    log.exception("sync round failed")
+                    msg = f"sync failed on this station: {e}"
+                    self._set(state="error", last_error=msg)
+                    raise SyncError(msg) from e
             except SyncError as e:
                 self._failures += 1
                 if once and (e.fatal or (deadline is not None and time.monotonic() >= deadline)):
@@ -284,6 +292,8 @@ class SyncEngine:
             raise SyncError(f"the connection to the ledger at {self.url} was interrupted",
                             offline=True) from e
         if r.status_code == 200:
+            if not self._status.online:
+                self._set(online=True)
             try:
                 return r.json()
             except ValueError as e:

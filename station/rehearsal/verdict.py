@@ -19,10 +19,12 @@ class Row:
     expected: Any
     values: dict[str, Any]
     ok: bool | None  # None: informational
+    warn_only: bool = False  # a contract check outside "every count equal, every result identical"
 
     def cells(self) -> list[str]:
+        bad = "WARN" if self.warn_only else "FAIL"
         return [self.check, _fmt(self.expected), *(_fmt(self.values.get(c, "")) for c in COLS),
-                "" if self.ok is None else ("ok" if self.ok else "FAIL")]
+                "" if self.ok is None else ("ok" if self.ok else bad)]
 
 
 def _fmt(v: Any) -> str:
@@ -51,7 +53,11 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return all(r.ok is not False for r in self.rows)
+        return all(r.ok is not False for r in self.rows if not r.warn_only)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"{r.check}: {r.values}" for r in self.rows if r.warn_only and r.ok is False]
 
     @classmethod
     def build(cls, reh: Any, snap: dict[str, Any], pts: dict[str, Any], codes: dict[str, int | None],
@@ -121,7 +127,7 @@ class Verdict:
         # clean shutdown
         bad = {k: c for k, c in codes.items() if c not in (0, None)}
         v.rows.append(Row("clean shutdown (SIGTERM → exit 0)", f"{len(codes)} processes",
-                          {"ledger": "all 0" if not bad else json.dumps(bad)}, not bad))
+                          {"ledger": "all 0" if not bad else json.dumps(bad)}, not bad, warn_only=True))
         v.memory = {name: p.peak_kb for name, p in reh.procs.items()}
         v.faults = [{"name": f.name, "at_s": round(f.start - reh.clock.t0, 1),
                      "duration_s": round(f.end - f.start, 1) if f.end else None, "detail": f.detail}
@@ -159,13 +165,16 @@ class Verdict:
         out += (f"\n\n{i['runners']} runners, seed {i['seed']}, ledger on {i['ledger_db']}, race played in "
                 f"{i['race_seconds']} s ({i['speed']}x), whole rehearsal {i['wall_time_s']} s — "
                 f"VERDICT: {'ALL EQUAL' if self.ok else 'FAILED'}")
+        if self.warnings:
+            out += "\nWarnings: " + "; ".join(self.warnings)
         return out
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "checks": [{"check": r.check, "expected": r.expected, **{c: r.values.get(c) for c in COLS},
-                        "ok": r.ok} for r in self.rows],
+                        "ok": r.ok, "warn_only": r.warn_only} for r in self.rows],
+            "warnings": self.warnings,
             "peak_memory_kb": self.memory,
             "faults": self.faults,
             "info": self.info,

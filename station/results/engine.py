@@ -422,6 +422,10 @@ class Engine:
             if not lst:
                 continue
             swapped = chip in self._swaps
+            if not swapped:
+                base = self._chip_base.get(chip)
+                if base is None or base[1] != reg:
+                    continue  # the chip now belongs to a later participant row (latest wins)
             for t, rssi, pid, role, uuid, reader, dateless in lst:
                 kind = kinds.get(pid)
                 if kind is None:
@@ -642,6 +646,25 @@ class Engine:
         for lst in groups.values():
             lst.sort()
         self._groups = groups
+
+    def refresh_clock(self) -> set[str]:
+        """Rule 11 depends on the clock: re-check runners still `running` in races whose cutoff has
+        passed (live views call this every few seconds). Returns the registrations that changed."""
+        cfg = self.config
+        if cfg is None:
+            return set()
+        now = self.now_ms()
+        changed: set[str] = set()
+        for reg, r in list(self._results.items()):
+            if r.status != "running":
+                continue
+            race = cfg.races.get(r.race)
+            if race is None or race.cutoff_ms is None or r.gun_start_ms is None:
+                continue
+            if now > r.gun_start_ms + race.cutoff_ms:
+                self._update(reg)
+                changed.add(reg)
+        return changed
 
     def ranks(self, r: RunnerResult) -> tuple[int | None, int | None, int | None]:
         """(overall, gender, category) competition ranks: ties share a rank (1, 2, 2, 4)."""

@@ -61,18 +61,26 @@ def baseline(data: bytes, tmp: Path) -> float:
     return len(lines) / el
 
 
-def bench_capture(n: int, tmp: Path) -> tuple[float, float]:
+def bench_capture(n: int, tmp: Path, repeat: int) -> tuple[float, float]:
+    """Best of `repeat` runs for each side, alternating (the machine is shared: noise only slows)."""
     data = capture(n)
-    base = baseline(data, tmp)
     (tmp / "cap.txt").write_bytes(data)
-    with Store(tmp / "station") as store:
-        t = time.perf_counter()
-        with open(tmp / "cap.txt", "rb") as fh:
-            ing = import_file(store, ReaderBinding("fin-ultra", "finish", "ultra"), fh, "cap.txt")
-        el = time.perf_counter() - t
-        assert ing.status().stored == n, ing.status()
-    ours = n / el
-    print(f"capture ingest: {n:,} reads")
+    bases, ours_all = [], []
+    for k in range(repeat):
+        run = tmp / f"run{k}"
+        run.mkdir()
+        bases.append(baseline(data, run))
+        with Store(run / "station") as store:
+            t = time.perf_counter()
+            with open(tmp / "cap.txt", "rb") as fh:
+                ing = import_file(store, ReaderBinding("fin-ultra", "finish", "ultra"), fh, "cap.txt")
+            el = time.perf_counter() - t
+            assert ing.status().stored == n, ing.status()
+        ours_all.append(n / el)
+        shutil.rmtree(run, ignore_errors=True)
+    base, ours = max(bases), max(ours_all)
+    print(f"capture ingest: {n:,} reads, best of {repeat} (all runs: baseline "
+          f"{', '.join(f'{x:,.0f}' for x in bases)}; station {', '.join(f'{x:,.0f}' for x in ours_all)})")
     print(f"  baseline (str.split + executemany, one WAL txn): {base:12,.0f} reads/s")
     print(f"  station (parse + journal + durable commit):      {ours:12,.0f} reads/s   target ≥ 50,000  "
           f"{'OK' if ours >= 50_000 else 'BELOW'}")
@@ -162,6 +170,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller figures (a smoke run)")
     ap.add_argument("--only", choices=("capture", "serial", "memory"))
+    ap.add_argument("--repeat", type=int, default=3, help="capture runs per side (best is reported)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     try:
@@ -170,7 +179,7 @@ def main() -> int:
             # first, while the process is small: the peak RSS is this measurement's
             bench_memory(100_000 if args.quick else 1_000_000, tmp)
         if args.only in (None, "capture"):
-            bench_capture(50_000 if args.quick else 200_000, tmp)
+            bench_capture(50_000 if args.quick else 200_000, tmp, args.repeat)
         if args.only in (None, "serial"):
             bench_serial(3 if args.quick else 10, tmp)
     finally:

@@ -19,7 +19,7 @@ RUNNERS = 40
 
 def fill(store: Any) -> None:
     """Reads, then results: every runner finishes; r1..r5 are then DQ'd and r1 reinstated."""
-    store.append_many([("read", {"chip": f"c{i}", "t": i}) for i in range(3000)])
+    store.append_many([("read", {"chip": f"c{i}", "t": i}) for i in range(1000)])
     store.append_many([("result_published", result(f"r{i}", runner=f"R{i}")) for i in range(1, RUNNERS + 1)])
     store.append_many([("result_published", result(f"r{i}", "DQ", runner=f"R{i}")) for i in range(1, 6)])
     store.append("result_published", result("r1", runner="R1"))
@@ -29,7 +29,7 @@ def check_exactly_once(led: Ledger, store: Any, tok: str) -> None:
     local = {(e.seq, e.uuid) for e in store.entries()}
     with led.db.read.connect() as c:
         remote = c.exec_driver_sql("SELECT seq, uuid FROM entries WHERE station_id='res'").all()
-    assert len(remote) == len(local) == 3000 + RUNNERS + 6
+    assert len(remote) == len(local) == 1000 + RUNNERS + 6
     assert {(r[0], r[1]) for r in remote} == local
     # Per registration the lines alternate credit, reversal, credit … (never two live credits), and
     # end live exactly for the runners whose latest result is a finish. (How many lines a DQ'd runner
@@ -66,8 +66,8 @@ def test_fault_then_exactly_once(fault: str, ledger: Ledger, stations: Any) -> N
     tok = ledger.token("res", publish=True)
     store = stations("res")
     fill(store)
-    eng = SyncEngine(store, proxy.url, tok, push_batch=500, backoff_min=0.05, backoff_max=0.3,
-                     timeout_s=0.5 if fault == "slow_responses" else 10, auto_publish=False)
+    eng = SyncEngine(store, proxy.url, tok, push_batch=150, backoff_min=0.05, backoff_max=0.3,
+                     timeout_s=0.3 if fault == "slow_responses" else 10, auto_publish=False)
     errors: list[str] = []
     eng.add_listener(lambda s: errors.append(s.last_error) if s.last_error else None)
     during = None
@@ -76,10 +76,10 @@ def test_fault_then_exactly_once(fault: str, ledger: Ledger, stations: Any) -> N
     elif fault == "response_lost":
         proxy.drop_responses = 4
     else:
-        proxy.delay_s = 0.7
+        proxy.delay_s = 0.4
 
         def during() -> None:
-            time.sleep(1.5)
+            time.sleep(0.8)
             proxy.delay_s = 0.0
     try:
         assert run_with(eng, during)
@@ -103,12 +103,12 @@ def test_server_restarted_mid_batch(db_url: str, tmp_path: Path, stations: Any) 
         tok = led.token("res", publish=True)
         store = stations("res")
         fill(store)
-        eng = SyncEngine(store, led.url, tok, push_batch=200, backoff_min=0.05, backoff_max=0.5,
+        eng = SyncEngine(store, led.url, tok, push_batch=100, backoff_min=0.05, backoff_max=0.5,
                          timeout_s=10, auto_publish=False)
 
         def kill_and_restart() -> None:
             deadline = time.monotonic() + 10
-            while led.count("SELECT COUNT(*) FROM entries") < 400 and time.monotonic() < deadline:
+            while led.count("SELECT COUNT(*) FROM entries") < 300 and time.monotonic() < deadline:
                 time.sleep(0.01)
             led.stop(kill=True)
             time.sleep(0.3)

@@ -11,12 +11,13 @@ from ledger_testkit import Ledger, wire
 
 
 def test_two_processes_one_database(db_url: str, tmp_path: Path) -> None:
+    # Two server processes: this test process and a child process, each with its own connections.
     one = Ledger(db_url, tmp_path, subprocess_mode=True)
-    two = Ledger(db_url, tmp_path, subprocess_mode=True)
+    two = Ledger(db_url, tmp_path)
     try:
         toks = {s: one.token(s) for s in ("a", "b", "c")}
         reader = one.token("reader")
-        per_station = 300
+        per_station = 200
         batches = {s: [[wire(i) for i in range(k, k + 50)] for k in range(1, per_station + 1, 50)]
                    for s in toks}
         errors: list[str] = []

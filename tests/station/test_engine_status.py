@@ -207,6 +207,23 @@ def test_cutoff_counts_from_actual_gun(ef: Any) -> None:
     assert ef.result(ef.engine(now=ef.hms("09:35:01")), "R1").status == "DNF"
 
 
+def test_live_engine_turns_running_into_dnf_when_the_cutoff_passes(ef: Any) -> None:
+    """A live station never recomputes by itself: refresh_clock re-checks rule 11 as time passes."""
+    from station.results.engine import Engine
+
+    ef.participant("R1")
+    ef.participant("R2")
+    ef.read("C1", "start", ef.hms("07:30:03"))
+    now = [ef.hms("09:29:00")]
+    eng = Engine.from_entries(list(ef.entries), now_ms=lambda: now[0])
+    assert eng.result("R1").status == "running"
+    assert eng.refresh_clock() == set()
+    now[0] = ef.hms("09:30:01")
+    assert eng.refresh_clock() == {"R1"}
+    assert eng.result("R1").status == "DNF"
+    assert eng.result("R2").status == "DNS"
+
+
 def test_race_without_cutoff_stays_running(ef: Any) -> None:
     ef.participant("R1", race="5k")
     ef.read("C1", "start", ef.hms("07:30:03"))
@@ -382,3 +399,16 @@ def test_participant_chip_removed_returns_to_earlier_holder(ef: Any) -> None:
     rev = Engine.from_entries(list(reversed(ef.entries)), now_ms=lambda: 0)
     assert fwd.owner_of_chip("X", 0) == rev.owner_of_chip("X", 0) == "R1"
     assert fwd.result("R1").finish_ms == rev.result("R1").finish_ms == ef.hms("08:10:00")
+
+
+def test_chip_given_to_a_later_participant_row_leaves_the_earlier_holder(ef: Any) -> None:
+    """A chip handed to another runner at the desk (their row updated, the old row not): only the
+    latest row holding the chip gets its reads."""
+    ef.participant("R1", chips=["X"])
+    ef.participant("R2", chips=["C2"])
+    ef.participant("R2", chips=["C2", "X"])
+    ef.read("X", "finish", ef.hms("08:10:00"))
+    eng = ef.engine()
+    assert ef.result(eng, "R2").finish_ms == ef.hms("08:10:00")
+    assert ef.result(eng, "R1").status == "DNS"
+    assert eng.owner_of_chip("X") == "R2"

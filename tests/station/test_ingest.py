@@ -234,3 +234,51 @@ def test_restarted_station_asks_for_what_it_missed(store):
 
     assert Ultra().on_connect(ing.resume) == [b"R\r", cmd_replay_index(42)]
     assert Ingest(store, ReaderBinding("r", "finish", "ultra"), live=False).resume.last_index is None
+
+
+def test_simulated_feed_plays_a_race_into_the_store(store):
+    from drivers.simulated import SimPoint, SimulatedRace
+    from station.ingest import SimulatedFeed
+
+    event(store)
+    gun = utc_ms(2026, 11, 29, 7, 30, 0)
+    race = SimulatedRace({f"r{i}": [str(500 + i)] for i in range(30)}, gun,
+                         [SimPoint("start", 0, "start"), SimPoint("finish", 1000, "finish")], seed=3,
+                         zone="Asia/Shanghai", stray_reads=0)
+    feed = SimulatedFeed(store, ReaderBinding("sim-fin", "finish", "raceresult"), race, speed=50_000).start()
+    assert feed.wait(20)
+    feed.stop()
+    reads = of_kind(store, "read")
+    want = race.point_reads("finish")
+    assert len(reads) == len(want) == feed.status().reads
+    assert [(r["chip"], r["t"]) for r in reads] == [(w.chip, w.utc_ms) for w in want]
+
+
+def test_a_refused_commit_is_retried_for_live_data(store, monkeypatch):
+    """The writer refuses a batch (disk full for a moment): live reads are submitted again, not lost."""
+    from concurrent.futures import Future
+
+    import station.ingest as ingest_mod
+
+    monkeypatch.setattr(ingest_mod, "_RETRY_S", 0.01)
+    real = store.submit_batch
+    fails = [2]
+
+    def flaky(items, operator=""):
+        if fails[0] > 0 and any(k == "read" for k, _, _ in items):
+            fails[0] -= 1
+            f: Future = Future()
+            f.set_exception(OSError("database or disk is full"))
+            return f
+        return real(items, operator=operator)
+
+    monkeypatch.setattr(store, "submit_batch", flaky)
+    from drivers.ultra import Ultra
+
+    ing = Ingest(store, ReaderBinding("r", "finish", "ultra"), live=True)
+    ing.process([format_read("77", 315_532_800_000, log_id=5)], 1, "p", Ultra())
+    deadline = time.monotonic() + 5
+    while ing.status().stored < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [r["chip"] for r in of_kind(store, "read")] == ["77"]
+    assert ing.status().pending == 0

@@ -126,3 +126,24 @@ def test_second_process_appending_keeps_seq_unique_and_gap_free(tmp_path: Path) 
         assert len(manual) == 3
         assert {e.operator for e in manual} == {"proc2"}
         assert s.append("read", {"chip": "Z"}).seq == len(all_seqs) + 1
+
+
+def test_purge_removes_personal_data_keeps_results(tmp_path: Path) -> None:
+    from station.config import EventConfig
+    from station.participants import import_csv
+    from station.purge import purge_personal_data
+    from station.results.engine import Engine
+
+    with Store(tmp_path) as s:
+        payload = load_event_file(DATA / "event.toml")
+        s.append("event_config", payload)
+        cfg = EventConfig.from_payload(payload)
+        import_csv(s, DATA / "participants.csv", cfg)
+        before = Engine.from_store(s, now_ms=lambda: 0).rows()
+        assert purge_personal_data(s, cfg) == 3  # R4 has no birth date, phone or email
+        parts = {e.payload["registration_id"]: e.payload for e in s.entries(kinds=["participant"])}
+        assert all(p["birth_date"] is None and p.get("phone") is None for p in parts.values())
+        assert parts["R1"]["category"] == "M30-39"
+        assert Engine.from_store(s, now_ms=lambda: 0).rows() == before
+    raw = b"".join(f.read_bytes() for f in tmp_path.glob("station.sqlite3*"))
+    assert b"13812341234" not in raw and b"1990-05-01" not in raw
