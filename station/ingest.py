@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -624,10 +624,6 @@ def import_file(store: Any, binding: ReaderBinding, data: bytes | BinaryIO, sour
     store.flush()
     ing.close()
     return ing
-
-
-def binding_as_dict(b: ReaderBinding) -> dict[str, Any]:
-    return asdict(b)
 
 
 class LiveReader:

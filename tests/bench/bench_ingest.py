@@ -65,18 +65,19 @@ def bench_capture(n: int, tmp: Path, repeat: int) -> tuple[float, float]:
     """Best of `repeat` runs for each side, alternating (the machine is shared: noise only slows)."""
     data = capture(n)
     (tmp / "cap.txt").write_bytes(data)
-    bases, ours_all = [], []
+    bases, ours_all, cpu_all = [], [], []
     for k in range(repeat):
         run = tmp / f"run{k}"
         run.mkdir()
         bases.append(baseline(data, run))
         with Store(run / "station") as store:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             with open(tmp / "cap.txt", "rb") as fh:
                 ing = import_file(store, ReaderBinding("fin-ultra", "finish", "ultra"), fh, "cap.txt")
-            el = time.perf_counter() - t
+            el, cpu = time.perf_counter() - t, time.process_time() - c
             assert ing.status().stored == n, ing.status()
         ours_all.append(n / el)
+        cpu_all.append(cpu / n * 1e6)
         shutil.rmtree(run, ignore_errors=True)
     base, ours = max(bases), max(ours_all)
     print(f"capture ingest: {n:,} reads, best of {repeat} (all runs: baseline "
@@ -84,6 +85,8 @@ def bench_capture(n: int, tmp: Path, repeat: int) -> tuple[float, float]:
     print(f"  baseline (str.split + executemany, one WAL txn): {base:12,.0f} reads/s")
     print(f"  station (parse + journal + durable commit):      {ours:12,.0f} reads/s   target ≥ 50,000  "
           f"{'OK' if ours >= 50_000 else 'BELOW'}")
+    print(f"  station CPU per read (all threads, best run): {min(cpu_all):.1f} µs; load average now "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other processes slow every figure)")
     ratio = ours / base
     print(f"  ratio station/baseline: {ratio:.2f}   target ≥ 0.50  {'OK' if ratio >= 0.5 else 'BELOW'}")
     return ours, ratio
