@@ -365,6 +365,18 @@ class CheckinState:
             return sorted((r for u, r in self._checkins.items() if r.flagged and u not in self._undone),
                           key=lambda r: r.order)
 
+    def duplicate_checkins(self) -> list[CheckinRecord]:
+        """Second (and later) live check-ins of one runner — typically two offline desks that both
+        checked the runner in before syncing. Both entries are kept (nothing is merged away); every
+        one after the first, by entry order, is flagged here for the supervisor to review."""
+        with self._lock:
+            out: list[CheckinRecord] = []
+            for uuids in self._checkins_by_reg.values():
+                live = sorted((self._checkins[u] for u in uuids if u not in self._undone),
+                              key=lambda r: r.order)
+                out += live[1:]
+            return sorted(out, key=lambda r: r.order)
+
     def refused(self) -> list[Entry]:
         with self._lock:
             return sorted(self._refused.values(), key=lambda e: e.order)

@@ -142,8 +142,13 @@ def test_both_desks_offline_checkin_the_same_runner(tmp_path):
         time.sleep(0.01)
         assert CheckinDesk(b, "desk-B", "bob").scan(tok).status == "ok"
         b.store_foreign(a.store.own_entries_after(0, 1000))
-        v = CheckinDesk(b, "desk-B", "bob").scan(tok)
+        desk_b = CheckinDesk(b, "desk-B", "bob")
+        v = desk_b.scan(tok)
         assert v.status == "already" and v.previous.desk == "desk-A"  # the first check-in is reported
+        # Both check-ins are kept; the later one is flagged for review, never merged away.
+        assert len(b.entries(["checkin"])) == 2
+        [dup] = desk_b.state.duplicate_checkins()
+        assert dup.desk == "desk-B" and dup.station_id == "st-b"
     finally:
         a.store.close()
         b.close()
