@@ -61,14 +61,13 @@ def parse_read(line: str) -> TagRead:
         raise ValueError(f"field 3 (seconds since 1980): negative {secs}")
     try:
         ant: int | None = int(f[4])
-    except ValueError:
-        ant = None
-    try:
         rssi: int | None = int(f[5])
     except ValueError:
-        rssi = None
+        ant = int(f[4]) if f[4].strip().lstrip("-").isdigit() else None
+        rssi = int(f[5]) if f[5].strip().lstrip("-").isdigit() else None
+    rw = f[6]
     return TagRead(chip, (EPOCH_1980_S + secs) * 1000 + ms, line, f"{f[7]}/{f[8]}/{log_id}", ant, rssi,
-                   False, f[6] == "1" or f[6].strip() == "1", log_id)
+                   False, rw == "1" or (rw != "0" and rw.strip() == "1"), log_id)
 
 
 class Ultra(Protocol):
