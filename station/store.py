@@ -160,6 +160,7 @@ class Store:
             raise UserError(f"{self.db_path}: not a station database ({e.orig})") from e
         self._queue: queue.Queue[_Item | _Batch | _Foreign | None] = queue.Queue()
         self._listeners: list[Listener] = []
+        self._dkey_hashes: set[int] | None = None  # writer thread only
         self._closed = False
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="station-writer", daemon=True)
@@ -353,8 +354,16 @@ class Store:
         keyed = [it[4] for it in items if it[4] is not None]
         seen: set[str] = set()
         if keyed:
-            for i in range(0, len(keyed), 500):
-                chunk = keyed[i : i + 500]
+            # Resend check. An in-memory set of key hashes says "certainly new" for almost every
+            # read; only keys whose hash is known (a real resend, or a hash collision) are confirmed
+            # against the database, so a collision can never drop a read.
+            hashes = self._dkey_hashes
+            if hashes is None:
+                hashes = self._dkey_hashes = {
+                    hash(r[0]) for r in cur.execute("SELECT dkey FROM entries WHERE dkey IS NOT NULL")}
+            maybe = [k for k in keyed if hash(k) in hashes]
+            for i in range(0, len(maybe), 500):
+                chunk = maybe[i : i + 500]
                 q = "SELECT dkey FROM entries WHERE dkey IN ({})".format(",".join("?" * len(chunk)))
                 seen.update(r[0] for r in cur.execute(q, chunk))
         row = cur.execute(
@@ -383,6 +392,10 @@ class Store:
             " VALUES (?,?,?,?,?,?,?,?)",
             rows,
         )
+        if keyed and self._dkey_hashes is not None:
+            # Added before COMMIT: if the commit fails the set only holds extra hashes, which cost a
+            # confirming query later, never a lost read.
+            self._dkey_hashes.update(hash(k) for k in seen)
         return out
 
     def _insert_foreign(self, cur: Any, entries: list[Entry]) -> ForeignResult:
