@@ -44,6 +44,14 @@ def register(sub: Any) -> None:
     pl.add_argument("--framing", default="8N1", help="data bits, parity, stop bits (default 8N1)")
     pl.add_argument("--status-every", type=float, default=1.0, metavar="S", help="status line period")
     pl.set_defaults(func=run_listen)
+    pc = rs.add_parser("clock", help="confirm a reader's clock offset (a clock_offset entry)")
+    pc.add_argument("--reader", required=True, help="reader id (as in `reads listen --reader`)")
+    pc.add_argument("--offset-ms", type=int, required=True,
+                    help="station time minus reader time, in ms (the offset shown by `reads listen`)")
+    pc.add_argument("--from", dest="from_time", default=None,
+                    help="apply to reads at or after this time of day HH:MM:SS (default: every read)")
+    pc.add_argument("--operator", help="who confirms (default: $WORUN_OPERATOR or your login)")
+    pc.set_defaults(func=run_clock)
     p.set_defaults(func=lambda a, c: (p.print_help(sys.stderr), 2)[1])
 
 
@@ -106,4 +114,25 @@ def run_listen(args: Any, ctx: Any) -> int:
                   f"{st.duplicates} already stored, {st.unparsed} unparsed — all flushed", flush=True)
     finally:
         store.close()
+    return 0
+
+
+def run_clock(args: Any, ctx: Any) -> int:
+    """The timer confirms an offset: only then does it change results (DESIGN rule 2)."""
+    from station.cli_core import current_config, operator_name, time_of_day_ms
+
+    with ctx.open_store() as store:
+        gps = False
+        for e in store.entries(kinds=["reader_config"]):
+            if e.payload.get("id") == args.reader:
+                gps = bool(e.payload.get("gps"))
+        if gps:
+            raise UserError(f"reader {args.reader} is GPS-synced: its clock is never corrected")
+        from_ms = 0
+        if args.from_time:
+            from_ms = time_of_day_ms(current_config(store), args.from_time)
+        store.append("clock_offset", {"reader": args.reader, "offset_ms": args.offset_ms, "from_ms": from_ms},
+                     operator=operator_name(args))
+    print(f"clock offset confirmed: reader {args.reader} {args.offset_ms:+d} ms"
+          f"{' from ' + args.from_time if args.from_time else ''}")
     return 0
