@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -228,20 +229,22 @@ class Postgres:
             raise UserError("no PostgreSQL found: set WORUN_TEST_PG_URL, install PostgreSQL (initdb), "
                             "or run with --sqlite")
         self._bindir = Path(initdb).parent
-        self._cluster = self.workdir / "pg"
-        self._cluster.mkdir(parents=True, exist_ok=True)
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # its own temp folder: the output folder may sit where the postgres user cannot go (pytest's)
+        self._cluster = Path(tempfile.mkdtemp(prefix="worun-rehearsal-pg-"))
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # initdb refuses root: run as postgres
+            os.chmod(self._cluster, 0o755)
             shutil.chown(self._cluster, "postgres", "postgres")
             self._runas = ["runuser", "-u", "postgres", "--"]
-            os.chmod(self.workdir, 0o755)
         port = free_port()
         data = self._cluster / "data"
-        subprocess.run([*self._runas, initdb, "-D", str(data), "-A", "trust", "-U", "worun", "-E", "UTF8"],
-                       check=True, capture_output=True)
-        subprocess.run([*self._runas, str(self._bindir / "pg_ctl"), "-D", str(data), "-l",
-                        str(self._cluster / "server.log"), "-w", "-o",
-                        f"-p {port} -k {self._cluster} -c listen_addresses=127.0.0.1 -c fsync=off",
-                        "start"], check=True, capture_output=True)
+        for argv in ([initdb, "-D", str(data), "-A", "trust", "-U", "worun", "-E", "UTF8"],
+                     [str(self._bindir / "pg_ctl"), "-D", str(data), "-l", str(self._cluster / "server.log"),
+                      "-w", "-o", f"-p {port} -k {self._cluster} -c listen_addresses=127.0.0.1 -c fsync=off",
+                      "start"]):
+            cp = subprocess.run([*self._runas, *argv], capture_output=True, text=True)
+            if cp.returncode != 0:
+                raise UserError(f"cannot start a throwaway PostgreSQL ({Path(argv[0]).name}: "
+                                f"{(cp.stderr or cp.stdout).strip()[-400:]}); set WORUN_TEST_PG_URL or use --sqlite")
         self.origin = f"throwaway cluster {data} (port {port})"
         return f"postgresql+psycopg://worun@127.0.0.1:{port}/postgres"
 

@@ -196,6 +196,12 @@ def run_soak(o: SoakOptions) -> SoakResult:
         ser.close()
 
     if pair:
+        ul = next(p for p in procs if p.name == "listen-ultra")
+        end = time.monotonic() + 60
+        while "] connected" not in ul.log.read_text(encoding="utf-8", errors="replace"):
+            if time.monotonic() > end or not ul.alive():
+                raise RuntimeError(f"the Ultra listener did not open its port:\n{ul.tail()}")
+            time.sleep(0.1)
         threading.Thread(target=feed_ultra, daemon=True).start()
     db_path = out / "station" / paths.DB_FILENAME
     client = httpx.Client(base_url=f"http://127.0.0.1:{lport}", timeout=30,
@@ -231,11 +237,36 @@ def run_soak(o: SoakOptions) -> SoakResult:
                  "rss_kb": {p.name: current_rss_kb(p.pid) for p in procs if p.pid}}
             res.samples.append(s)
             say(json.dumps(s))
+        # drain: the feeders stop; everything sent must reach the journal and then the ledger
+        stop.set()
+        dec.stop_event.set()
+        dec.join(5)
+        sent = dec.sent + ultra_sent[0]
+        drain_end = time.monotonic() + 120
+        while time.monotonic() < drain_end:
+            time.sleep(2)
+            con = sqlite3.connect(f"file:{db_path.as_posix()}?mode=ro", uri=True, timeout=30)
+            try:
+                res.journaled = con.execute("SELECT count(*) FROM entries WHERE kind='read'").fetchone()[0]
+            finally:
+                con.close()
+            try:
+                while True:
+                    r = client.get(f"/v1/events/{sc.event_id}/entries", params={"cursor": cursor, "limit": 5000})
+                    doc = r.json()
+                    ledger_reads += sum(1 for e in doc["entries"] if e["kind"] == "read")
+                    cursor = doc["cursor"]
+                    if not doc.get("more"):
+                        break
+            except httpx.HTTPError:
+                pass
+            res.on_ledger = ledger_reads
+            if sent == res.journaled == res.on_ledger:
+                break
     finally:
         stop.set()
         dec.stop_event.set()
         dec.join(5)
-        time.sleep(3)
         codes = {p.name: p.stop() for p in reversed(procs)}
         sampler.stop_event.set()
         watch.stop_event.set()
@@ -245,8 +276,6 @@ def run_soak(o: SoakOptions) -> SoakResult:
         if pg:
             pg.stop()
     res.sent = dec.sent + ultra_sent[0]
-    res.journaled = res.samples[-1]["journaled"] if res.samples else 0
-    res.on_ledger = res.samples[-1]["on_ledger"] if res.samples else 0
     _judge(res, codes)
     return res
 
