@@ -7,6 +7,7 @@ Found by `station.cli` through the `worun_station.verbs` entry point and called 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -98,10 +99,33 @@ def _token_add(args: argparse.Namespace, _ctx: Any) -> int:
     return 0
 
 
+def _quiet_server_class() -> Any:
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """A uvicorn server that stops gracefully on SIGINT/SIGTERM and then returns normally."""
+
+        def run(self, sockets: Any = None) -> None:
+            super().run(sockets)
+            self._captured_signals.clear()
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:
+            with super().capture_signals():
+                try:
+                    yield
+                finally:
+                    self._captured_signals.clear()
+
+    return QuietServer
+
+
 def _serve(args: argparse.Namespace, ctx: Any) -> int:
     import uvicorn
 
     from ledger.app import ENV_DB, create_app
+
+    _QuietServer = _quiet_server_class()
     from ledger.db import normalize_url, open_database
 
     if not 0 < args.port < 65536:
@@ -121,8 +145,13 @@ def _serve(args: argparse.Namespace, ctx: Any) -> int:
         else:
             # uvicorn installs its own SIGINT/SIGTERM handlers: it finishes requests in flight and
             # returns, so everything acknowledged is committed before we exit 0.
-            uvicorn.run(create_app(db), host=args.host, port=args.port, log_level="warning",
-                        timeout_graceful_shutdown=10)
+            # uvicorn finishes requests in flight on SIGINT/SIGTERM, so everything acknowledged is
+            # committed; but it then re-raises the signal, which would make the exit status -15
+            # instead of the 0 DESIGN.md asks for. The signals are swallowed once handled.
+            config = uvicorn.Config(create_app(db), host=args.host, port=args.port, log_level="warning",
+                                    timeout_graceful_shutdown=10)
+            server = _QuietServer(config)
+            server.run()
     except OSError as e:
         raise UserError(f"cannot listen on {args.host}:{args.port}: {e.strerror}") from e
     finally:

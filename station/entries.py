@@ -22,7 +22,8 @@ payload of each kind (keys marked ? are optional):
     "raw", "key"?, "dateless"?, "gps"?}``. ``t`` is the reader's time converted to UTC ms through the
     reader's zone (no clock offset applied: rule 2 applies offsets when computing results); ``rx`` the
     station's receive time; ``raw`` the line it came from; ``key`` the protocol's resend key (Ultra
-    reader/box/log id …); ``dateless`` true when the reader sent no date (rule 2 places it).
+    reader/box/log id …); ``idx`` the reader's own running index where the protocol has one (gap
+    recovery); ``dateless`` true when the reader sent no date (rule 2 places it).
 ``unparsed``      a line a reader sent that could not be parsed: ``{"reader", "point", "rx", "raw",
     "error"}``. Kept and counted, never fatal.
 ``manual_time``   ``{"bib"|"registration_id", "point", "t"}``: a hand-timed crossing (fills gaps only).

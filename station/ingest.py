@@ -292,6 +292,12 @@ class Ingest:
             saved = store.get_state(self.resume_state_key) if hasattr(store, "get_state") else None
             if saved and saved.isdigit():
                 self.resume.last_index = int(saved)
+            # The saved point may be up to a few seconds old (a station killed outright): the reads
+            # themselves carry the reader's index, so take the highest one already stored too.
+            stored_idx = _stored_max_index(store, binding.id)
+            if stored_idx is not None and (self.resume.last_index is None
+                                           or stored_idx > self.resume.last_index):
+                self.resume.last_index = stored_idx
         self.latencies: deque[int] = deque(maxlen=100_000)
         self.confirmed_offset = stored.clock_offset_ms
         self._side = _SideJournal(store, binding.id)
@@ -391,6 +397,8 @@ class Ingest:
                         p["dateless"] = True
                     if r.rewind:
                         p["rewind"] = True
+                    if r.log_index is not None:
+                        p["idx"] = r.log_index
                     if gps:
                         p["gps"] = True
                     add(("read", p, f"{rid}|{r.key if r.key is not None else r.raw}"))
@@ -744,6 +752,17 @@ class LiveReader:
         self.ingest.store.flush()
         self._save_resume()
         self.ingest.close()
+
+
+def _stored_max_index(store: Any, reader_id: str) -> int | None:
+    """The highest reader index among this reader's most recent stored reads (gap recovery)."""
+    if not hasattr(store, "max_read_index"):
+        return None
+    try:
+        return store.max_read_index(reader_id)
+    except Exception as e:  # bookkeeping only: never stop a reader for it
+        log.warning("reader %s: cannot read its last stored index: %s", reader_id, e)
+        return None
 
 
 class SimulatedFeed:

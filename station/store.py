@@ -473,6 +473,16 @@ class Store:
             rows = conn.exec_driver_sql("SELECT kind, COUNT(*) FROM entries GROUP BY kind").fetchall()
         return {k: n for k, n in rows}
 
+    def max_read_index(self, reader_id: str, window: int = 5000) -> int | None:
+        """Highest reader index (`idx`) among the reader's `window` most recent reads: where a
+        restarted station asks the reader to replay from, even if it was killed outright."""
+        with self._rengine.connect() as conn:
+            v = conn.exec_driver_sql(
+                "SELECT MAX(idx) FROM (SELECT json_extract(payload, '$.idx') AS idx FROM entries"
+                " WHERE kind='read' AND json_extract(payload, '$.reader')=? ORDER BY id DESC LIMIT ?)",
+                (reader_id, window)).scalar()
+        return int(v) if v is not None else None
+
     def get_state(self, key: str, default: str | None = None) -> str | None:
         with self._rengine.connect() as conn:
             v = conn.exec_driver_sql("SELECT value FROM sync_state WHERE key=?", (key,)).scalar()

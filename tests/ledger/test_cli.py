@@ -76,3 +76,28 @@ def test_exclude_own_skips_the_callers_stream(sqlite_ledger: Ledger) -> None:
     r = httpx.get(f"{led.url}/v1/events/wo-run-test/entries",
                   headers={"Authorization": f"Bearer {ta}"}).json()
     assert [e["station_id"] for e in r["entries"]] == ["a", "b"]
+
+
+def test_ledger_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """DESIGN: long-running verbs exit 0 on SIGTERM (uvicorn alone would re-raise the signal)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "station.cli", "ledger", "serve", "--db",
+                             f"sqlite:///{(tmp_path / 'l.db').as_posix()}", "--port", str(port)],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err

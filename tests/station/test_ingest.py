@@ -282,3 +282,23 @@ def test_a_refused_commit_is_retried_for_live_data(store, monkeypatch):
         time.sleep(0.01)
     assert [r["chip"] for r in of_kind(store, "read")] == ["77"]
     assert ing.status().pending == 0
+
+
+def test_restarted_reader_resumes_from_the_highest_stored_index(tmp_path):
+    """A station killed outright may not have saved its resume point: the stored reads tell."""
+    from drivers.records import civil_to_wall_ms
+    from drivers.ultra import format_read
+    from station.ingest import Ingest, ReaderBinding, import_file
+    from station.store import Store
+
+    b = ReaderBinding(id="fin-ultra", point="finish", format="ultra")
+    lines = "".join(format_read("C1", civil_to_wall_ms(2026, 11, 29, 8, 0, i, 0), log_id=100 + i) + "\r\n"
+                    for i in range(5))
+    with Store(tmp_path) as store:
+        import_file(store, b, lines.encode(), "cap")
+        assert store.max_read_index("fin-ultra") == 104
+        ing = Ingest(store, b, live=True)
+        try:
+            assert ing.resume.last_index == 104
+        finally:
+            ing.close()
