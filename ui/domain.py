@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 TICK_MS = 100
 STATUS_EVERY_S = 0.5
+COUNTS_EVERY_S = 1.0
 FEED_WINDOW_MS = 2000  # reads of one chip at one point closer than this are one crossing
 CHECKIN_KINDS = {"checkin", "checkin_undo", "participant"}
 
@@ -135,6 +136,7 @@ class DomainWorker(QObject):
         self._results_interval = 0.25
         self._last_results = 0.0
         self._last_status = 0.0
+        self._last_counts = 0.0
         self._version = 0
         self._last_seen: dict[tuple[str, str], int] = {}
         self._unknown: dict[str, list[Any]] = {}
@@ -207,7 +209,7 @@ class DomainWorker(QObject):
     def execute(self, job: tuple[int, Callable[[Domain], Any]]) -> None:
         jid, fn = job
         if self.domain is None:
-            self.job_done.emit(jid, False, "the station is not open")
+            self.job_done.emit(jid, False, ["the station is not open"])
             return
         try:
             out = fn(self.domain)
@@ -215,9 +217,9 @@ class DomainWorker(QObject):
             if not isinstance(e, (ValueError, LookupError)) and type(e).__name__ not in (
                     "UserError", "CheckinError", "InputErrors"):
                 log.exception("job failed")
-            self.job_done.emit(jid, False, e)
+            self.job_done.emit(jid, False, [e])
             return
-        self.job_done.emit(jid, True, out)
+        self.job_done.emit(jid, True, [out])  # boxed: never pass a bare None through a signal
         self.tick()
 
     # ------------------------------------------------------------------ periodic work
@@ -244,6 +246,7 @@ class DomainWorker(QObject):
         changed = eng.apply(entries)
         if changed:
             self._results_dirty = True
+            self._counts_dirty = True  # started / finished per race
         feed: list[FeedRow] = []
         config_changed = eng.config is not had_config
         for e in entries:
@@ -360,7 +363,8 @@ class DomainWorker(QObject):
             last = d.store.get_state("sync.last_sync_ms")
             self.sync.emit(SyncInfo(False, "off", False, max(0, d.store.last_seq() - acked),
                                     int(last) if last else None, None))
-        if self._counts_dirty:
+        if self._counts_dirty and time.monotonic() - self._last_counts >= COUNTS_EVERY_S:
+            self._last_counts = time.monotonic()
             self._counts_dirty = False
             self.counts.emit(self.build_counts(d))
 
@@ -418,7 +422,8 @@ class DomainClient(QObject):
         return self._next
 
     @Slot(int, bool, object)
-    def _done(self, jid: int, ok: bool, value: object) -> None:
+    def _done(self, jid: int, ok: bool, boxed: object) -> None:
+        value = boxed[0]  # type: ignore[index]
         on_done, on_error = self._callbacks.pop(jid, (None, None))
         if ok and on_done is not None:
             on_done(value)

@@ -52,7 +52,8 @@ class CatalogTranslator(QTranslator):
             return source
         got = self.catalog.get(source)
         if got is None:
-            self.missing.add(source)
+            if context == "ui":  # Qt's own strings (its contexts) are not ours to translate
+                self.missing.add(source)
             return ""  # empty: Qt falls back to the source text
         return got
 

@@ -64,13 +64,15 @@ class MainWindow(QMainWindow):
         w.opened.connect(self._opened)
         w.failed.connect(self._failed)
         w.event_changed.connect(self._event)
-        w.results.connect(lambda s: self._keep("results", s))
+        # Bound methods of this (GUI-thread) object: Qt queues the calls onto the GUI thread. A lambda
+        # would have no receiver and run on the worker thread.
+        w.results.connect(self._on_results)
         w.feed.connect(self._feed)
-        w.unknown.connect(lambda u: self._keep("unknown", u))
-        w.counts.connect(lambda c: self._keep("counts", c))
-        w.readers.connect(lambda r: self._keep("readers", r))
-        w.sync.connect(lambda s: self._keep("sync", s))
-        w.guns.connect(lambda g: self._keep("guns", g))
+        w.unknown.connect(self._on_unknown)
+        w.counts.connect(self._on_counts)
+        w.readers.connect(self._on_readers)
+        w.sync.connect(self._on_sync)
+        w.guns.connect(self._on_guns)
         self.build()
         geo = settings.value("window/geometry")
         if isinstance(geo, QByteArray):
@@ -177,6 +179,24 @@ class MainWindow(QMainWindow):
             theme.apply(app, t, int(self.settings.value("ui/font_size", theme.DEFAULT_FS)))
 
     # ------------------------------------------------------------------ snapshots in
+    def _on_results(self, v: Any) -> None:
+        self._keep("results", v)
+
+    def _on_unknown(self, v: Any) -> None:
+        self._keep("unknown", v)
+
+    def _on_counts(self, v: Any) -> None:
+        self._keep("counts", v)
+
+    def _on_readers(self, v: Any) -> None:
+        self._keep("readers", v)
+
+    def _on_sync(self, v: Any) -> None:
+        self._keep("sync", v)
+
+    def _on_guns(self, v: Any) -> None:
+        self._keep("guns", v)
+
     def _keep(self, kind: str, value: Any) -> None:
         self.last[kind] = value
         self._deliver(kind, value)

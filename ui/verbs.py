@@ -59,6 +59,9 @@ def run_app(data_dir: Path, args: argparse.Namespace, stop: Any, *, setup: Any =
         if not ok or not name.strip():
             return 1
         settings.setValue("station/operator", name.strip())
+    from ui.gcguard import GuiThreadGc
+
+    gc_guard = GuiThreadGc(parent=app)
     lang = Language(app)  # type: ignore[arg-type]
     lang.set(str(settings.value("ui/language", "en")))
     theme.apply(app, str(settings.value("ui/theme", "light")), int(settings.value("ui/font_size", theme.DEFAULT_FS)))
@@ -70,7 +73,9 @@ def run_app(data_dir: Path, args: argparse.Namespace, stop: Any, *, setup: Any =
     watch.start(200)
     if quit_after_s:
         QTimer.singleShot(int(quit_after_s * 1000), win.close)
-    return int(app.exec())
+    code = int(app.exec())
+    gc_guard.stop()
+    return code
 
 
 def app(argv: list[str], ctx: Any) -> int:

@@ -52,6 +52,28 @@ VERDICT_STYLE = {
 }
 
 
+# Refusal reasons by problem code (station.tickets / station.checkin), so the desk speaks its language;
+# an unknown code falls back to the core's English reason.
+PROBLEMS = {
+    "bad_signature": "Signature does not match: the ticket was altered or forged",
+    "empty": "Empty code",
+    "garbage": "Not a WO.RUN ticket (damaged or unreadable code)",
+    "missing_claim": "The ticket is missing information",
+    "no_kid": "The ticket names no signing key",
+    "unknown_kid": "The ticket was signed with a key this event does not know",
+    "revoked_key": "The ticket's signing key was revoked",
+    "other_event": "This ticket is for another event",
+    "expired": "The ticket has expired",
+    "not_yet_valid": "The ticket is not valid yet",
+    "revoked": "This ticket was revoked",
+}
+
+
+def reason_text(v: Any) -> str:
+    key = PROBLEMS.get(v.problem)
+    return tr(key) if key else v.reason
+
+
 def looks_like_ticket(text: str) -> bool:
     """A JWT typed or pasted slowly is still a ticket, not a name."""
     return text.count(".") == 2 and len(text) > 40 and " " not in text
@@ -146,7 +168,7 @@ class VerdictPanel(QFrame):
             lines.append(tr("Checked in at {t} at desk {desk} by {op}").format(
                 t=v.previous.at_text, desk=v.previous.desk, op=v.previous.operator or "—"))
         elif status == "invalid":
-            lines.append(tr("Reason: {r}").format(r=v.reason))
+            lines.append(tr("Reason: {r}").format(r=reason_text(v)))
         elif status == "unknown":
             lines.append(tr("Registration {reg} is not in this station's list.").format(reg=v.claims.get("sub", "")))
         lines += list(v.differences)
@@ -259,7 +281,7 @@ class CheckinMode(QWidget):
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         self.camera_view = CameraView()
-        rl.addWidget(self.camera_view, 3)
+        rl.addWidget(self.camera_view, 2)
         self.counts = CountsModel(self)
         self.counts_view = QTableView()
         self.counts_view.setAccessibleName(tr("Checked in per race"))
@@ -272,6 +294,7 @@ class CheckinMode(QWidget):
         grid.addWidget(QLabel(tr("Checked in per race")), 0, 0)
         grid.addWidget(self.total, 0, 1, Qt.AlignmentFlag.AlignRight)
         rl.addLayout(grid)
+        self.counts_view.setMinimumHeight(120)
         rl.addWidget(self.counts_view, 1)
         split.addWidget(right)
         split.setSizes([600, 500])
@@ -281,7 +304,7 @@ class CheckinMode(QWidget):
         self.input.query.connect(self.search)
         self.camera.frame.connect(self.camera_view.show_frame)
         self.camera.scanned.connect(self._camera_scan)
-        self.camera.error.connect(lambda msg: self.camera_view.set_message(msg))
+        self.camera.error.connect(self.camera_view.set_message)
         QShortcut(QKeySequence("Ctrl+Z"), self, activated=self.undo_last)
         QShortcut(QKeySequence("F6"), self, activated=self.toggle_camera)
         QShortcut(QKeySequence("Escape"), self, activated=self._escape)
@@ -324,9 +347,16 @@ class CheckinMode(QWidget):
         p = v.participant
         name = p.name if p else ""
         race = p.race if p else str(v.claims.get("race") or "")
-        detail = v.reason if v.status in ("invalid", "already") else " ".join(v.differences)
+        if v.status == "already" and v.previous is not None:
+            detail = tr("Checked in at {t} at desk {desk} by {op}").format(
+                t=v.previous.at_text, desk=v.previous.desk, op=v.previous.operator or "—")
+        elif v.status == "invalid":
+            detail = reason_text(v)
+        else:
+            detail = " ".join(v.differences)
         uuid = v.entry_uuid if v.status in ("ok", "unknown") else ""
         self.recent.add(ScanRow(self.ctx.now_ms(), v.status, v.bib, name, race, detail, uuid))
+        self.recent_view.resizeColumnsToContents()
         self.last_ok_reg = (p.registration_id if p else str(v.claims.get("sub") or "")) \
             if v.status in ("ok", "unknown") else None
         if self.last_ok_reg and self.handout.isChecked():

@@ -13,7 +13,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -164,6 +164,36 @@ class ResultsBoard(QWidget):
     def _step(self) -> None:
         sb = self.view.verticalScrollBar()
         sb.setValue(0 if sb.value() >= sb.maximum() else sb.value() + max(1, sb.pageStep() // 2))
+
+
+class ReportRun(QObject):
+    """Progress dialog for one report; its slots receive the task's signals on the GUI thread."""
+
+    done = Signal(str)
+
+    def __init__(self, title: str, total: int, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.dlg = QProgressDialog(title, tr("Cancel"), 0, max(1, total), parent)
+        self.dlg.setWindowModality(Qt.WindowModality.WindowModal)
+        self.dlg.setMinimumDuration(300)
+
+    def attach(self, task: BackgroundTask) -> None:
+        task.progress.connect(self.on_progress)
+        task.finished.connect(self.on_finished)
+        task.failed.connect(self.on_failed)
+        self.dlg.canceled.connect(task.cancel)
+
+    def on_progress(self, done: int, total: int) -> None:
+        self.dlg.setMaximum(max(1, total))
+        self.dlg.setValue(done)
+
+    def on_finished(self, out: object) -> None:
+        self.dlg.reset()
+        self.done.emit(tr("Saved {file}.").format(file=out))
+
+    def on_failed(self, msg: str) -> None:
+        self.dlg.reset()
+        self.done.emit(tr("Not saved: {m}").format(m=msg))
 
 
 class ResultsMode(QWidget):
@@ -398,14 +428,10 @@ class ResultsMode(QWidget):
 
         def fetched(payload: tuple[list[dict[str, Any]], dict[str, Any], list[str]]) -> None:
             rows, event, split_keys = payload
-            dlg = QProgressDialog(title, tr("Cancel"), 0, max(1, len(rows)), self)
-            dlg.setWindowModality(Qt.WindowModality.WindowModal)
-            dlg.setMinimumDuration(300)
+            self.report = ReportRun(title, len(rows), self)
+            self.report.done.connect(self.status.setText)
             task = BackgroundTask(lambda prog: render(rows, event, split_keys, prog), self)
-            task.progress.connect(lambda done, total: (dlg.setMaximum(max(1, total)), dlg.setValue(done)))
-            dlg.canceled.connect(task.cancel)
-            task.finished.connect(lambda out: (dlg.reset(), self.status.setText(tr("Saved {file}.").format(file=out))))
-            task.failed.connect(lambda msg: (dlg.reset(), self.status.setText(tr("Not saved: {m}").format(m=msg))))
+            self.report.attach(task)
             self.task = task.start()
 
         def job(d: Any) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:

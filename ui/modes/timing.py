@@ -88,8 +88,8 @@ def confirm_clock(d: Any, rid: str) -> dict[str, Any]:
 class ManualEntry(QLineEdit):
     """Space stamps a time; digits + Enter give the oldest open stamp its bib."""
 
-    stamped = Signal(int)
-    completed = Signal(int, str)  # t, bib
+    stamped = Signal(object)  # UTC ms (beyond 32-bit int)
+    completed = Signal(object, str)  # t (UTC ms), bib
 
     def __init__(self, now_ms: Any) -> None:
         super().__init__()
@@ -132,6 +132,7 @@ class TimingMode(QWidget):
         rl = QVBoxLayout(rbox)
         self.readers = ReadersModel(ctx.clock, ctx.now_ms, self)
         self.readers_view = _table(self.readers, tr("Readers"))
+        self.readers_view.setMinimumHeight(150)
         rl.addWidget(self.readers_view)
         btns = QHBoxLayout()
         self.b_start = QPushButton(icon("reader"), tr("Connect / start"))
@@ -199,7 +200,8 @@ class TimingMode(QWidget):
         gl.addWidget(self.guns_view)
         bl.addWidget(gbox, 2)
         split.addWidget(bottom)
-        split.setSizes([220, 420, 260])
+        split.setSizes([260, 380, 260])
+        split.setStretchFactor(1, 1)
         outer.addWidget(split)
 
     # ------------------------------------------------------------------ event + snapshots

@@ -1,0 +1,80 @@
+"""Results (filters, detail, corrections with the PIN, export) and Setup (event, import with errors)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ui.snapshots import R_BIB, R_STATUS
+
+
+def _finish(qtbot: Any, win: Any, bib: str) -> None:
+    t = win.modes["timing"]
+    t.save_manual(win.ctx.now_ms(), bib)
+    qtbot.waitUntil(lambda: any(r[R_BIB] == bib and r[R_STATUS] == "finished"
+                                for r in win.modes["results"].model.all), timeout=10_000)
+
+
+def test_filters_detail_and_dq(qtbot: Any, window: Any, tmp_path: Path) -> None:
+    _finish(qtbot, window, "1002")
+    res = window.modes["results"]
+    window.tabs.setCurrentWidget(res)
+    assert res.model.rowCount() > 0
+    res.search.setText("1002")
+    assert res.model.rowCount() == 1
+    res.view.selectRow(0)
+    with qtbot.waitSignal(res.detail_ready, timeout=10_000) as sig:
+        res.open_detail(show=False)
+    data = sig.args[0]
+    assert data["bib"] == "1002" and data["status"] == "finished"
+    assert any(c["source"] == "manual" for c in data["crossings"])
+    res.status_correction("dq", reason="cut the course")
+    qtbot.waitUntil(lambda: res.model.rowCount() == 1 and res.model.row(0)[R_STATUS] == "DQ", timeout=10_000)
+    res.search.setText("")
+    res.gender.setCurrentIndex(1)
+    g = res.gender.currentData()
+    assert all(res.model.row(i)[4] == g for i in range(res.model.rowCount()))
+    out = tmp_path / "results.csv"
+    res.export(str(out))
+    qtbot.waitUntil(lambda: out.exists() and "Saved" in res.status.text(), timeout=20_000)
+    assert "1002" in out.read_text(encoding="utf-8")
+
+
+def test_import_with_errors_shows_the_list(qtbot: Any, window: Any, tmp_path: Path) -> None:
+    setup = window.modes["setup"]
+    bad = tmp_path / "people.csv"
+    bad.write_text("registration_id,bib,name,gender,birth_date,race,wave,chips\n"
+                   "X1,8001,张三,M,1990-01-01,10k,A,\n"
+                   "X2,8002,李四,Q,1990-13-01,marathon,A,\n", encoding="utf-8")
+    with qtbot.waitSignal(setup.import_finished, timeout=10_000) as sig:
+        setup.import_csv(str(bad))
+    assert sig.args == [False]
+    problems = setup.errors.rows
+    assert len(problems) >= 2 and all(":3:" in p for p in problems)
+    assert setup.errors_view.model().rowCount() == len(problems)
+    good = tmp_path / "good.csv"
+    good.write_text("registration_id,bib,name,gender,birth_date,race,wave,chips\n"
+                    "X1,8001,张三,M,1990-01-01,10k,A,\n", encoding="utf-8")
+    with qtbot.waitSignal(setup.import_finished, timeout=10_000) as sig:
+        setup.import_csv(str(good))
+    assert sig.args == [True] and setup.errors.rowCount() == 0
+    assert "1 participant" in setup.import_status.text()
+
+
+def test_event_file_errors_and_reader_validation(qtbot: Any, window: Any, tmp_path: Path) -> None:
+    setup = window.modes["setup"]
+    f = tmp_path / "event.toml"
+    f.write_text('[event]\nid = "x y"\nname = "A"\ndate = "2026-13-01"\ntimezone = "Mars/Base"\n', encoding="utf-8")
+    with qtbot.waitSignal(setup.import_finished, timeout=10_000) as sig:
+        setup.load_event(str(f))
+    assert sig.args == [False] and setup.errors.rowCount() >= 3
+    setup.r_id.setText("finish-9")
+    setup.r_port.setEditText("loop://")
+    setup.r_listen.setText("0.0.0.0:3097")
+    setup.save_reader()
+    assert "not both" in setup.reader_status.text()
+    setup.r_listen.setText("")
+    setup.r_point.setCurrentIndex(setup.r_point.findData("finish"))
+    setup.save_reader()
+    qtbot.waitUntil(lambda: "saved" in setup.reader_status.text(), timeout=5000)
+    qtbot.waitUntil(lambda: any(s.id == "finish-9" for s in window.modes["timing"].readers.rows), timeout=5000)
