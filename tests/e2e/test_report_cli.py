@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -15,7 +16,9 @@ import pytest
 
 from station.cli import main
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+# In CI (CI=true) a missing pdftotext must fail, not skip: scripts/test.sh installs poppler-utils.
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None and os.environ.get("CI") != "true",
+                                reason="poppler-utils not installed")
 
 EVENT = """\
 [event]
