@@ -15,10 +15,13 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from station.config import EventConfig, Race
@@ -88,6 +91,19 @@ class Trace:
     notes: list[str] = field(default_factory=list)
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Any:
+    """Bulk passes allocate hundreds of thousands of small acyclic objects; the cyclic collector
+    would walk them again and again for nothing (~25% of a full recompute)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _latest(store: dict[Any, tuple[Order, Any]], key: Any, order: Order, value: Any) -> bool:
     cur = store.get(key)
     if cur is None or order > cur[0]:
@@ -124,6 +140,7 @@ class Engine:
         self._adjust: dict[str, dict[str, int]] = {}  # reg → {uuid: delta}
         self._results: dict[str, RunnerResult] = {}
         self._race_cache: dict[str, _RaceCtx] = {}
+        self._xcache: dict[str, tuple[dict[str, list[tuple]], bool, list[int]]] = {}
         self._groups: dict[tuple[str, ...], list[int]] = {}
         self.entry_count = 0
 
@@ -131,8 +148,9 @@ class Engine:
     @classmethod
     def from_entries(cls, entries: Iterable[Entry], now_ms: Callable[[], int] | None = None) -> Engine:
         eng = cls(now_ms)
-        eng.apply(entries, recompute=False)
-        eng.recompute_all()
+        with _gc_paused():
+            eng.apply(entries, recompute=False)
+            eng.recompute_all()
         return eng
 
     @classmethod
@@ -144,12 +162,15 @@ class Engine:
         """Take in entries; returns the registration ids whose result may have changed."""
         dirty: set[str] = set()
         full = False
+        keep_crossings = True  # False: something every runner's crossings depend on changed
         for e in entries:
             self.entry_count += 1
             k = e.kind
             p = e.payload
             if k == "read":
-                full |= self._add_read(e, p, dirty)
+                if self._add_read(e, p, dirty):
+                    full = True
+                    keep_crossings = False
             elif k == "manual_time":
                 t = int(p["t"])
                 pt = str(p.get("point", ""))
@@ -172,6 +193,7 @@ class Engine:
                     self._cat_cache.clear()
                     self._race_cache.clear()
                     full = True
+                    keep_crossings = False
             elif k == "gun":
                 race = p.get("race") or None
                 if _latest(self._guns, (race, str(p.get("wave", ""))), e.order, int(p["t"])):
@@ -184,11 +206,15 @@ class Engine:
                 lst = self._offsets.setdefault(str(p["reader"]), [])
                 insort(lst, (int(p.get("from_ms", 0)), e.order, int(p["offset_ms"])))
                 full = True
+                keep_crossings = False
             elif k == "reader_config":
-                if _latest(self._gps, str(p.get("id")), e.order, bool(p.get("gps", False))):
-                    full = full or bool(self._offsets)
+                if _latest(self._gps, str(p.get("id")), e.order, bool(p.get("gps", False))) and self._offsets:
+                    full = True
+                    keep_crossings = False
             elif k == "correction":
-                full |= self._add_correction(e, p, dirty)
+                if self._add_correction(e, p, dirty):
+                    full = True
+                    keep_crossings = False
             elif k == "chip_assigned":
                 reg = str(p["registration_id"])
                 chip = str(p["chip"])
@@ -197,6 +223,11 @@ class Engine:
                 if _latest(self._chip_base, chip, e.order, reg) and old:
                     dirty.add(old[1])
                 dirty.add(reg)
+        if keep_crossings:
+            for reg in dirty:
+                self._xcache.pop(reg, None)
+        else:
+            self._xcache.clear()
         if not recompute:
             return dirty
         if full:
@@ -394,7 +425,7 @@ class Engine:
         race = cfg.races.get(p.get("race"))
         if race is None:
             return None
-        rc = self._race_ctx(race)
+        rc = self._race_cache.get(race.id) or self._race_ctx(race)
         wave_id = p.get("wave") or rc.first_wave
         gun = rc.guns.get(wave_id)
         if gun is None:
@@ -408,71 +439,8 @@ class Engine:
                               cfg.age_basis)
             self._cat_cache[reg] = cat
         res = RunnerResult(reg, str(p.get("bib", "")), p.get("name") or "", p.get("gender") or "X", cat,
-                           race.id, wave_id, "DNS", gun_start_ms=gun)
-        kinds = rc.kinds
-        points = cfg.points
-        main: dict[str, list[tuple[int, Any, str]]] = {}
-        backup: dict[str, list[tuple[int, Any, str]]] | None = None
-        activity = False
-        start_reads: list[int] = []
-        offsets = self._offsets
-        reads = self._reads
-        for chip in self.chips_of(reg):
-            lst = reads.get(chip)
-            if not lst:
-                continue
-            swapped = chip in self._swaps
-            if not swapped:
-                base = self._chip_base.get(chip)
-                if base is None or base[1] != reg:
-                    continue  # the chip now belongs to a later participant row (latest wins)
-            for t, rssi, pid, role, uuid, reader, dateless in lst:
-                kind = kinds.get(pid)
-                if kind is None:
-                    continue
-                if dateless:
-                    t += round((gun - t) / DAY_MS) * DAY_MS
-                if swapped and self._owner_at(chip, t) != reg:
-                    continue
-                if offsets and reader in offsets:
-                    t = self._correct(reader, t)
-                activity = True
-                if role == "main":
-                    lst2 = main.get(pid)
-                    if lst2 is None:
-                        main[pid] = [(t, rssi, uuid)]
-                    else:
-                        lst2.append((t, rssi, uuid))
-                else:
-                    if backup is None:
-                        backup = {}
-                    backup.setdefault(pid, []).append((t, rssi, uuid))
-                if kind == "start" or kind == "start_finish":
-                    start_reads.append(t)
-        manual: dict[str, list[tuple[int, str]]] | None = None
-        for src in (self._manual_by_reg.get(reg), self._manual_by_bib.get(res.bib)):
-            if src:
-                for t, pid, uuid in src:
-                    if pid not in kinds:
-                        continue
-                    activity = True
-                    if manual is None:
-                        manual = {}
-                    manual.setdefault(pid, []).append((t, uuid))
-        ignore = self._ignore
-        # Crossings are tuples (time, first, last, uuids, source, point) in the hot path.
-        crossings: dict[str, list[tuple]] = {}
-        if backup is None and manual is None:
-            for pid, rs in main.items():
-                pt = points[pid]
-                cs = _crossings(rs, pt.window_ms, pt.pick, "main", pid)
-                if ignore:
-                    cs = _drop_ignored(cs, ignore, trace)
-                crossings[pid] = cs
-        else:
-            for pid in set(main) | set(backup or ()) | set(manual or ()):
-                crossings[pid] = self._fill_gaps(pid, main.get(pid, ()), (backup or {}).get(pid, ()),
-                                                 (manual or {}).get(pid, ()), trace)
+                           race.id, wave_id, "DNS", gun, None, None, None, None, {})
+        crossings, activity, start_reads = self._crossings_of(reg, p, rc, gun, trace)
         if trace is not None:
             for cs in crossings.values():
                 trace.crossings.extend(Crossing(*c) for c in cs)
@@ -554,6 +522,91 @@ class Engine:
             res.rank_key = res.chip_ms if race.ranking == "chip" else res.gun_ms
         return res
 
+    def _crossings_of(self, reg: str, p: dict[str, Any], rc: _RaceCtx, gun: int,
+                      trace: Trace | None) -> tuple[dict[str, list[tuple]], bool, list[int]]:
+        """Rules 2, 3 and 7 for one runner: their reads (owned chips, serving points, clock
+        corrected), chained into crossings per point, gaps filled by backup and manual entries.
+        Cached per runner (only reads, chips, corrections or configuration change it)."""
+        cached = self._xcache.get(reg) if trace is None else None
+        if cached is not None:
+            return cached
+        cfg = self.config
+        assert cfg is not None
+        dateless_seen = False
+        kinds = rc.kinds
+        points = cfg.points
+        main: dict[str, list[tuple[int, Any, str]]] = {}
+        backup: dict[str, list[tuple[int, Any, str]]] | None = None
+        activity = False
+        start_reads: list[int] = []
+        offsets = self._offsets
+        reads = self._reads
+        if self._assigned or self._swapped_to:
+            chips = self.chips_of(reg)
+        else:
+            chips = p.get("chips") or ()
+        for chip in chips:
+            lst = reads.get(chip)
+            if not lst:
+                continue
+            swapped = chip in self._swaps
+            if not swapped:
+                base = self._chip_base.get(chip)
+                if base is None or base[1] != reg:
+                    continue  # the chip now belongs to a later participant row (latest wins)
+            for t, rssi, pid, role, uuid, reader, dateless in lst:
+                kind = kinds.get(pid)
+                if kind is None:
+                    continue
+                if dateless:
+                    t += round((gun - t) / DAY_MS) * DAY_MS
+                    dateless_seen = True
+                if swapped and self._owner_at(chip, t) != reg:
+                    continue
+                if offsets and reader in offsets:
+                    t = self._correct(reader, t)
+                activity = True
+                if role == "main":
+                    lst2 = main.get(pid)
+                    if lst2 is None:
+                        main[pid] = [(t, rssi, uuid)]
+                    else:
+                        lst2.append((t, rssi, uuid))
+                else:
+                    if backup is None:
+                        backup = {}
+                    backup.setdefault(pid, []).append((t, rssi, uuid))
+                if kind == "start" or kind == "start_finish":
+                    start_reads.append(t)
+        manual: dict[str, list[tuple[int, str]]] | None = None
+        for src in (self._manual_by_reg.get(reg), self._manual_by_bib.get(str(p.get("bib", "")))):
+            if src:
+                for t, pid, uuid in src:
+                    if pid not in kinds:
+                        continue
+                    activity = True
+                    if manual is None:
+                        manual = {}
+                    manual.setdefault(pid, []).append((t, uuid))
+        ignore = self._ignore
+        # Crossings are tuples (time, first, last, uuids, source, point) in the hot path.
+        crossings: dict[str, list[tuple]] = {}
+        if backup is None and manual is None:
+            for pid, rs in main.items():
+                pt = points[pid]
+                cs = _crossings(rs, pt.window_ms, pt.pick, "main", pid)
+                if ignore:
+                    cs = _drop_ignored(cs, ignore, trace)
+                crossings[pid] = cs
+        else:
+            for pid in set(main) | set(backup or ()) | set(manual or ()):
+                crossings[pid] = self._fill_gaps(pid, main.get(pid, ()), (backup or {}).get(pid, ()),
+                                                 (manual or {}).get(pid, ()), trace)
+        out = (crossings, activity, start_reads)
+        if trace is None and not dateless_seen:
+            self._xcache[reg] = out  # dateless reads move with the gun: never cached
+        return out
+
     def _fill_gaps(self, pid: str, mains_r: Any, backup_r: Any, manual_r: Any,
                    trace: Trace | None) -> list[tuple]:
         """Rule 7: backup readers and manual entries count only where main readers have nothing
@@ -628,6 +681,10 @@ class Engine:
                 insort(self._groups.setdefault(g, []), new.rank_key)
 
     def recompute_all(self) -> None:
+        with _gc_paused():
+            self._recompute_all()
+
+    def _recompute_all(self) -> None:
         self._results = {}
         groups: dict[tuple[str, ...], list[int]] = {}
         compute = self.compute
@@ -715,30 +772,47 @@ class Engine:
 
     def ordered(self, race: str | None = None) -> list[RunnerResult]:
         """Results in the CSV contract order (races in file order; ranked by rank then bib; then
-        running, DNF, DQ, DNS, each by bib)."""
+        running, DNF, DQ, DNS, each by bib). Bibs sort as numbers when all are ASCII digits."""
         cfg = self.config
         if cfg is None:
             return []
-        bibs = [r.bib for r in self._results.values()]
-        numeric = all(b.isascii() and b.isdigit() for b in bibs)  # "²".isdigit() but int("²") fails
-
-        def bib_key(b: str) -> Any:
-            return (int(b), b) if numeric else b
-
+        results = self._results.values()
+        # "²".isdigit() is true but int("²") fails: only ASCII digits count as numbers.
+        numeric = all(r.bib.isascii() and r.bib.isdigit() for r in results)
         by_race: dict[str, list[RunnerResult]] = {}
-        for r in self._results.values():
-            by_race.setdefault(r.race, []).append(r)
+        for r in results:
+            lst = by_race.get(r.race)
+            if lst is None:
+                by_race[r.race] = [r]
+            else:
+                lst.append(r)
         out: list[RunnerResult] = []
-        for rc in sorted(cfg.races.values(), key=lambda x: x.index):
+        by_bib = attrgetter("bib")
+        for rc in sorted(cfg.races.values(), key=attrgetter("index")):
             if race is not None and rc.id != race:
                 continue
             rs = by_race.get(rc.id, [])
-            rs.sort(key=lambda r: (0, r.rank_key, bib_key(r.bib)) if r.rank_key is not None
-                    else (1 + STATUS_ORDER.get(r.status, 9), 0, bib_key(r.bib)))
-            out += rs
+            # Stable sorts, least significant key first: bib text, bib number, then rank/status.
+            rs.sort(key=by_bib)
+            if numeric:
+                rs.sort(key=_bib_number)
+            ranked = [r for r in rs if r.rank_key is not None]
+            ranked.sort(key=_rank_key)
+            others = [r for r in rs if r.rank_key is None]
+            others.sort(key=_status_key)
+            out += ranked
+            out += others
         return out
 
-    def row(self, r: RunnerResult, split_cols: list[str] | None = None) -> dict[str, Any]:
+    def ranked(self, race: str | None = None) -> list[tuple[RunnerResult, tuple[int | None, int | None,
+                                                                                 int | None]]]:
+        """`ordered()` with each runner's (overall, gender, category) ranks: one call for views."""
+        with _gc_paused():
+            ranks = self.ranks
+            return [(r, ranks(r)) for r in self.ordered(race)]
+
+    def row(self, r: RunnerResult, split_cols: list[str] | None = None,
+            _fmt: dict[int, str] | None = None) -> dict[str, Any]:
         """One Results CSV row (contract columns, then registration_id, club and flags)."""
         key = r.rank_key
         if key is not None:
@@ -747,7 +821,12 @@ class Engine:
             g = bisect_left(groups.get(("g", r.race, r.gender), ()), key) + 1
             c = bisect_left(groups.get(("c", r.race, r.category), ()), key) + 1
             gun_ms, chip_ms = r.gun_ms, r.chip_ms
-            gun_t, chip_t = fmt_duration(gun_ms), fmt_duration(chip_ms)
+            if _fmt is None:
+                gun_t, chip_t = fmt_duration(gun_ms), fmt_duration(chip_ms)
+            else:
+                gs, cs = -(-gun_ms // 1000), -(-chip_ms // 1000)  # type: ignore[operator]
+                gun_t = _fmt.get(gs) or _fmt.setdefault(gs, fmt_duration(gs * 1000))
+                chip_t = _fmt.get(cs) or _fmt.setdefault(cs, fmt_duration(cs * 1000))
         else:
             o = g = c = gun_ms = chip_ms = gun_t = chip_t = ""  # type: ignore[assignment]
         row: dict[str, Any] = {
@@ -756,20 +835,44 @@ class Engine:
             "gun_time": gun_t, "chip_time": chip_t, "gun_ms": gun_ms, "chip_ms": chip_ms,
         }
         splits = r.splits
-        for col in split_cols if split_cols is not None else self.split_columns():
-            row[col] = splits.get(col[6:-3], "") if splits else ""
+        cols = split_cols if split_cols is not None else self.split_columns()
+        if splits:
+            for col in cols:
+                row[col] = splits.get(col[6:-3], "")
+        else:
+            for col in cols:
+                row[col] = ""
         cur = self._participants.get(r.registration_id)
         p = cur[1] if cur else {}
         row["registration_id"] = r.registration_id
         row["club"] = p.get("club") or ""
         row["runner_id"] = p.get("runner_id") or ""
         row["wave"] = r.wave
-        row["flags"] = " ".join(r.flags)
+        row["flags"] = " ".join(r.flags) if r.flags else ""
         return row
+
+    def club(self, reg: str) -> str:
+        """The participant's club (empty when none): for views that show it beside a result."""
+        cur = self._participants.get(reg)
+        return (cur[1].get("club") or "") if cur else ""
 
     def rows(self, race: str | None = None) -> list[dict[str, Any]]:
         cols = self.split_columns()
-        return [self.row(r, cols) for r in self.ordered(race)]
+        fmt: dict[int, str] = {}  # many runners share a displayed second
+        with _gc_paused():
+            return [self.row(r, cols, fmt) for r in self.ordered(race)]
+
+
+def _bib_number(r: RunnerResult) -> int:
+    return int(r.bib)
+
+
+def _rank_key(r: RunnerResult) -> int:
+    return r.rank_key  # type: ignore[return-value]
+
+
+def _status_key(r: RunnerResult) -> int:
+    return STATUS_ORDER.get(r.status, 9)
 
 
 def _by_time(c: tuple) -> int:
