@@ -365,6 +365,17 @@ class CheckinState:
             return sorted((r for u, r in self._checkins.items() if r.flagged and u not in self._undone),
                           key=lambda r: r.order)
 
+    def counts_by_race(self) -> dict[str, tuple[int, int]]:
+        """race id → (checked in, registered): the desk's per-race counters in one pass."""
+        with self._lock:
+            out: dict[str, list[int]] = {}
+            for reg, p in self._people.items():
+                c = out.setdefault(str(p.get("race") or ""), [0, 0])
+                c[1] += 1
+                if self.active_checkin(reg) is not None:
+                    c[0] += 1
+            return {k: (v[0], v[1]) for k, v in out.items()}
+
     def duplicate_checkins(self) -> list[CheckinRecord]:
         """Second (and later) live check-ins of one runner — typically two offline desks that both
         checked the runner in before syncing. Both entries are kept (nothing is merged away); every

@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -195,11 +195,27 @@ def changed_rows(rows: list[dict[str, Any]], existing: dict[str, dict[str, Any]]
     return out
 
 
-def import_csv(store: Any, path: Path, config: EventConfig, operator: str = "") -> tuple[int, int]:
-    """Validate the file, then append changed rows in one transaction. Returns (rows, written)."""
+Progress = Callable[[str, int, int], None]
+
+
+def import_csv(store: Any, path: Path, config: EventConfig, operator: str = "",
+               progress: Progress | None = None) -> tuple[int, int]:
+    """Validate the file, then append changed rows in one transaction. Returns (rows, written).
+
+    `progress(stage, done, total)` is called with stage "reading", "checking" and "saving" so an
+    app can show a real progress bar (the import itself stays all-or-nothing).
+    """
+    def report(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
+    report("reading", 0, 3)
     existing = latest_participants(store.entries(kinds=["participant"]))
+    report("checking", 1, 3)
     rows = parse_csv(path, config, existing)
     todo = changed_rows(rows, existing)
+    report("saving", 2, 3)
     if todo:
         store.submit_batch([("participant", r, None) for r in todo], operator=operator).result(600)
+    report("saving", 3, 3)
     return len(rows), len(todo)

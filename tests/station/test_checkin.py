@@ -363,3 +363,14 @@ def test_state_is_a_function_of_the_entries(env, tmp_path):
     assert fresh.active_checkin("R001") is not None and fresh.active_checkin("R002") is None
     assert fresh.chip_owner("C77") == "R001" and fresh.checked_in_count() == 1
     assert fresh.participant_count() == len(PEOPLE)
+
+
+def test_counts_by_race(env):
+    desk = CheckinDesk(env.store, "desk-1", "alice")
+    before = desk.state.counts_by_race()
+    assert sum(n for _, n in before.values()) == desk.state.participant_count()
+    assert all(c == 0 for c, _ in before.values())
+    assert desk.scan(env.ticket("R001")).status == "ok"
+    after = desk.state.counts_by_race()
+    race = desk.state.participant("R001")["race"]
+    assert after[race][0] == 1

@@ -170,3 +170,16 @@ def test_reimport_conflict_with_participant_not_in_file(tmp_path: Path, cfg: Eve
     assert any(":2: bib: '1' already belongs to registration 'R1'" in p for p in probs)
     assert any(":2: chips: chip 'C1' already belongs to bib '1'" in p for p in probs)
     assert len(store.entries(kinds=["participant"])) == 4
+
+
+def test_import_reports_progress(tmp_path):
+    from station.participants import import_csv
+    from station.store import Store
+
+    seen = []
+    with Store(tmp_path / "st") as s:
+        payload = load_event_file(DATA / "event.toml")
+        s.append("event_config", payload)
+        import_csv(s, DATA / "participants.csv", EventConfig.from_payload(payload),
+                   progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert seen[0] == ("reading", 0, 3) and seen[-1] == ("saving", 3, 3)
