@@ -213,21 +213,7 @@ def run_soak(o: SoakOptions) -> SoakResult:
     try:
         while time.monotonic() < t_end:
             time.sleep(o.sample_s)
-            con = sqlite3.connect(f"file:{db_path.as_posix()}?mode=ro", uri=True, timeout=30)
-            try:
-                journaled = con.execute("SELECT count(*) FROM entries WHERE kind='read'").fetchone()[0]
-            finally:
-                con.close()
-            try:
-                while True:
-                    r = client.get(f"/v1/events/{sc.event_id}/entries", params={"cursor": cursor, "limit": 5000})
-                    doc = r.json()
-                    ledger_reads += sum(1 for e in doc["entries"] if e["kind"] == "read")
-                    cursor = doc["cursor"]
-                    if not doc.get("more"):
-                        break
-            except httpx.HTTPError:
-                pass
+            journaled, ledger_reads, cursor = _count_reads(db_path, client, sc.event_id, ledger_reads, cursor)
             sent = dec.sent + ultra_sent[0]
             rate_now = max(1.0, o.rate)
             s = {"t": round(time.monotonic() - t_start, 1), "sent": sent, "journaled": journaled,
@@ -245,21 +231,8 @@ def run_soak(o: SoakOptions) -> SoakResult:
         drain_end = time.monotonic() + 120
         while time.monotonic() < drain_end:
             time.sleep(2)
-            con = sqlite3.connect(f"file:{db_path.as_posix()}?mode=ro", uri=True, timeout=30)
-            try:
-                res.journaled = con.execute("SELECT count(*) FROM entries WHERE kind='read'").fetchone()[0]
-            finally:
-                con.close()
-            try:
-                while True:
-                    r = client.get(f"/v1/events/{sc.event_id}/entries", params={"cursor": cursor, "limit": 5000})
-                    doc = r.json()
-                    ledger_reads += sum(1 for e in doc["entries"] if e["kind"] == "read")
-                    cursor = doc["cursor"]
-                    if not doc.get("more"):
-                        break
-            except httpx.HTTPError:
-                pass
+            res.journaled, ledger_reads, cursor = _count_reads(db_path, client, sc.event_id, ledger_reads,
+                                                               cursor)
             res.on_ledger = ledger_reads
             if sent == res.journaled == res.on_ledger:
                 break
@@ -347,3 +320,25 @@ def _judge(res: SoakResult, codes: dict[str, Any]) -> None:
                        res.sent == res.journaled == res.on_ledger))
     bad = {k: v for k, v in codes.items() if v not in (0, None)}
     res.checks.append(("clean shutdown", "all 0" if not bad else json.dumps(bad), True))
+
+
+def _count_reads(db_path: Path, client: httpx.Client, event_id: str, ledger_reads: int,
+                 cursor: Any) -> tuple[int, int, Any]:
+    """Reads journaled by the station (read-only look at its file) and reads on the ledger so far
+    (pulled incrementally from `cursor`): the two sides of the soak's lag figures."""
+    con = sqlite3.connect(f"file:{db_path.as_posix()}?mode=ro", uri=True, timeout=30)
+    try:
+        journaled = con.execute("SELECT count(*) FROM entries WHERE kind='read'").fetchone()[0]
+    finally:
+        con.close()
+    try:
+        while True:
+            r = client.get(f"/v1/events/{event_id}/entries", params={"cursor": cursor, "limit": 5000})
+            doc = r.json()
+            ledger_reads += sum(1 for e in doc["entries"] if e["kind"] == "read")
+            cursor = doc["cursor"]
+            if not doc.get("more"):
+                break
+    except httpx.HTTPError:
+        pass
+    return journaled, ledger_reads, cursor
