@@ -74,7 +74,10 @@ class RaceResult(Protocol):
     baud = 19200
 
     def __init__(self) -> None:
-        self._resume_after: int | None = None
+        # The next passing number we expect. A live passing beyond it, or a PASSINGS count beyond it,
+        # means passings were missed (cable pulled, station down, a command lost on the line):
+        # they are fetched by index at once. Fetched passings are resends, stored once.
+        self._next: int | None = None
 
     def parse_line(self, line: str) -> list[Record]:
         s = line.strip()
@@ -103,24 +106,31 @@ class RaceResult(Protocol):
         return [Unparsed(line, "not a RACE RESULT passing or command reply")]
 
     def on_connect(self, resume: Resume) -> list[bytes]:
-        self._resume_after = resume.last_index
+        self._next = resume.last_index + 1 if resume.last_index is not None else None
         cmds = [CMD_GETTIME]
         if resume.last_index is not None:
             cmds.append(CMD_PASSINGS)
         return cmds
 
     def poll(self) -> list[bytes]:
-        return [CMD_GETTIME]
+        # PASSINGS too: a gap at the end (no later live passing to reveal it) is still found.
+        return [CMD_GETTIME, CMD_PASSINGS] if self._next is not None else [CMD_GETTIME]
 
     def replies(self, line: str, records: list[Record]) -> list[bytes]:
+        out: list[bytes] = []
         for r in records:
-            if isinstance(r, Status) and r.info.startswith("passings:") and self._resume_after is not None:
+            if isinstance(r, TagRead) and r.log_index is not None:
+                n = r.log_index
+                if self._next is None or n >= self._next:
+                    if self._next is not None and n > self._next:
+                        out.append(cmd_fetch(self._next, n - self._next))
+                    self._next = n + 1
+            elif isinstance(r, Status) and r.info.startswith("passings:"):
                 total = int(r.info.split(":")[1])
-                first = self._resume_after + 1
-                self._resume_after = None
-                if total >= first:
-                    return [cmd_fetch(first, total - first + 1)]
-        return []
+                if self._next is not None and total >= self._next:
+                    out.append(cmd_fetch(self._next, total - self._next + 1))
+                    self._next = total + 1
+        return out
 
 
 def format_passing(number: int, chip: str, wall_ms: int, *, rssi: int = -60, box: str = "D1",

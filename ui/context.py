@@ -37,6 +37,17 @@ class UiContext:
     approve_pin: Any = None
     #: tests set this to answer confirmations: fn(question) -> bool
     confirm: Any = None
+    #: tests set this to fill a dialog instead of running its modal loop: fn(dialog) -> accepted
+    dialog_hook: Any = None
+    #: open a finished PDF with the system viewer (off in tests)
+    open_files: bool = True
+
+    def run_dialog(self, dlg: Any) -> bool:
+        if callable(self.dialog_hook):
+            return bool(self.dialog_hook(dlg))
+        from PySide6.QtWidgets import QDialog
+
+        return dlg.exec() == QDialog.DialogCode.Accepted
 
     def ask(self, parent: QWidget, question: str) -> bool:
         if callable(self.confirm):

@@ -4,7 +4,14 @@ Why it goes through the real paths: the simulated mats render Ultra wire lines (
 and feed them into `station.ingest` sessions exactly as a serial port would, and simulated desks scan
 signed tickets through `CheckinDesk`. What the demo shows is therefore what a race day shows —
 reader lights, reads/s, a cable pulled out and plugged back in, unknown chips, "already" verdicts from
-another desk. Time runs `speed` times faster than the wall clock from the moment the demo starts.
+another desk.
+
+Time: by default the race plays on the station's wall clock (`speed` 1) and started some minutes before
+the demo (`make_plan(now - elapsed)`), so finishers arrive at once and the readers' clocks agree with
+the station's (offsets near 0 ms). Reads that "happened" before the demo started, or while a cable was
+out, reach the station as the reader's stored reads (Ultra rewind lines), as they would on a race day;
+they do not count toward the measured clock offset. With `speed` above 1 the simulated readers' clocks
+really do run fast, and the readers table shows that drift truthfully.
 """
 
 from __future__ import annotations
@@ -115,17 +122,20 @@ class SimReader:
         self.ingest = Ingest(store, self.binding, live=True, event_zone=zone, event_date=date, operator="demo")
         self.session = Session(self.ingest, f"sim://{rid}")
         self.ingest.set_connected(True)
-        self.held: list[bytes] = []  # lines "read while the cable was out", sent on reconnect
+        self.held: list[str] = []  # lines "read while the cable was out", sent on reconnect (as rewind)
 
     def status(self) -> Any:
         self.ingest.check_heartbeat()
         return self.ingest.status()
 
     def feed(self, lines: list[str]) -> None:
-        data = b"".join(s.encode() + b"\r\n" for s in lines)
         if not self.ingest.connected:
-            self.held.append(data)
+            self.held += lines
             return
+        self._send(lines)
+
+    def _send(self, lines: list[str]) -> None:
+        data = b"".join(s.encode() + b"\r\n" for s in lines)
         self.session.on_data(data, int(time.time() * 1000))
 
     def unplug(self) -> None:
@@ -134,14 +144,23 @@ class SimReader:
     def plug(self) -> None:
         self.ingest.set_connected(True)
         held, self.held = self.held, []
-        for data in held:  # the reader's stored reads are replayed on reconnect
-            self.session.on_data(data, int(time.time() * 1000))
+        # the reader's stored reads are replayed on reconnect, flagged as rewind (Ultra field 7)
+        self._send([as_rewind(s) for s in held])
 
     def stop(self) -> None:
         rest = self.session.framer.flush()
         if rest:
             self.ingest.process(rest, int(time.time() * 1000), self.session.port, self.session.protocol, None)
         self.ingest.store.flush()
+
+
+def as_rewind(line: str) -> str:
+    """An Ultra read line as its rewind replay (is_rewind = 1); other lines unchanged."""
+    f = line.split(",")
+    if len(f) == 12 and f[0] == "0":
+        f[6] = "1"
+        return ",".join(f)
+    return line
 
 
 class DemoRun:
@@ -220,13 +239,17 @@ class DemoRun:
         rnd = random.Random(3)
         scanned: list[dict[str, Any]] = []
         guns_done: set[tuple[str, str]] = set()
-        while not self.stop_event.wait(0.05):
+        first = True
+        while first or not self.stop_event.wait(0.05):
             el = time.monotonic() - t0
             now = self.sim_now()
             batch: dict[str, list[str]] = {}
             while i < len(self._lines) and self._lines[i][0] <= now:
-                batch.setdefault(self._lines[i][1], []).append(self._lines[i][2])
+                line = self._lines[i][2]
+                # before the demo started: the reader's memory, fetched as rewind when the station connects
+                batch.setdefault(self._lines[i][1], []).append(as_rewind(line) if first else line)
                 i += 1
+            first = False
             for rid, lines in batch.items():
                 self.readers[rid].feed(lines)
             if el - last_hb >= 3:

@@ -69,6 +69,9 @@ class Domain:
     sync: Any = None
     demo: Any = None
     stopped: dict[str, Any] = field(default_factory=dict)  # reader id → binding of a stopped reader
+    #: set by a job that changed check-ins (a scan, an undo, a walk-up): the desk's counters are sent
+    #: right after the job, not at the next periodic status
+    counts_now: bool = False
 
     def reader_configs(self) -> dict[str, dict[str, Any]]:
         """Latest `reader_config` per reader id (latest = greatest entry order)."""
@@ -220,6 +223,9 @@ class DomainWorker(QObject):
             self.job_done.emit(jid, False, [e])
             return
         self.job_done.emit(jid, True, [out])  # boxed: never pass a bare None through a signal
+        if self.domain is not None and self.domain.counts_now:
+            self.domain.counts_now = False
+            self._emit_counts(self.domain)
         self.tick()
 
     # ------------------------------------------------------------------ periodic work
@@ -321,16 +327,13 @@ class DomainWorker(QObject):
             return ResultsSnapshot((), (), self._version)
         split_pts = tuple(p.id for p in cfg.split_points())
         rows = []
-        ranks = eng.ranks
-        parts = eng._participants  # read-only peek for the club column (no copy of 40,000 dicts)
-        for r in eng.ordered():
-            o, g, c = ranks(r)
+        club = eng.club
+        for r, (o, g, c) in eng.ranked():
             ranked = r.rank_key is not None
             sp = r.splits
-            pc = parts.get(r.registration_id)
             rows.append((r.race, o, r.bib, r.name, r.gender, r.category, c, g, r.status,
                          r.chip_ms if ranked else None, r.gun_ms if ranked else None, r.registration_id,
-                         tuple(sp.get(p) for p in split_pts), (pc[1].get("club") or "") if pc else "",
+                         tuple(sp.get(p) for p in split_pts), club(r.registration_id),
                          " ".join(r.flags), STATUS_ORDER.get(r.status, 9)))
         self._version += 1
         return ResultsSnapshot(tuple(rows), split_pts, self._version)
@@ -364,27 +367,25 @@ class DomainWorker(QObject):
             self.sync.emit(SyncInfo(False, "off", False, max(0, d.store.last_seq() - acked),
                                     int(last) if last else None, None))
         if self._counts_dirty and time.monotonic() - self._last_counts >= COUNTS_EVERY_S:
-            self._last_counts = time.monotonic()
-            self._counts_dirty = False
-            self.counts.emit(self.build_counts(d))
+            self._emit_counts(d)
+
+    def _emit_counts(self, d: Domain) -> None:
+        self._last_counts = time.monotonic()
+        self._counts_dirty = False
+        self.counts.emit(self.build_counts(d))
 
     def build_counts(self, d: Domain) -> Counts:
-        by: dict[str, list[int]] = {}
-        total_in = 0
-        results = d.engine.results()
-        for reg, p in d.engine.participants().items():
-            c = by.setdefault(str(p.get("race", "")), [0, 0, 0, 0])
-            c[0] += 1
-            if d.state.active_checkin(reg) is not None:
-                c[1] += 1
-                total_in += 1
-            r = results.get(reg)
-            if r is not None and r.status != "DNS":
-                c[2] += 1
+        """Per race: (registered, checked in, started, finished); check-ins from the desk's state."""
+        started: dict[str, list[int]] = {}
+        for r in d.engine.results().values():
+            if r.status != "DNS":
+                c = started.setdefault(r.race, [0, 0])
+                c[0] += 1
                 if r.status == "finished":
-                    c[3] += 1
-        return Counts({k: (v[0], v[1], v[2], v[3]) for k, v in by.items()}, total_in,
-                      sum(v[0] for v in by.values()))
+                    c[1] += 1
+        by = d.state.counts_by_race()
+        out = {race: (reg, cin, *started.get(race, [0, 0])) for race, (cin, reg) in by.items()}
+        return Counts(out, sum(v[1] for v in out.values()), sum(v[0] for v in out.values()))
 
 
 class DomainClient(QObject):

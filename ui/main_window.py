@@ -13,7 +13,18 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QMainWindow,
+    QMessageBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui import theme
 from ui.assets import icon
@@ -39,6 +50,24 @@ MODES_BY_ROLE = {
     "timing": ("timing", "results", "setup", "sync"),
     "results": ("results", "setup", "sync"),
 }
+SHORTCUTS = (
+    ("F1", "This list of shortcuts"),
+    ("Ctrl+1 … Ctrl+5", "Switch screens (check-in, timing, results, setup, sync)"),
+    ("Ctrl++ / Ctrl+-", "Larger / smaller text"),
+    ("Ctrl+Shift+D", "Light / dark theme"),
+    ("Ctrl+Q", "Quit (everything received is saved first)"),
+    ("Enter", "Check-in: scan, or search the bib or name typed"),
+    ("Ctrl+Z", "Check-in: undo this desk's last check-in"),
+    ("F2", "Check-in: walk-up registration"),
+    ("F3", "Check-in: change the runner's bib, race or wave"),
+    ("F4", "Check-in: reprint the runner's ticket"),
+    ("F6", "Check-in: start or stop the camera"),
+    ("Esc", "Check-in: skip the chip, close the search list"),
+    ("Ctrl+F", "Results: search a bib, name or club"),
+    ("F11", "Results: the announcer board (Esc closes it)"),
+    ("Space", "Timing, manual entry: stamp the time a runner crosses"),
+    ("Bib + Enter", "Timing, manual entry: give the oldest stamp its bib"),
+)
 MODE_TITLES = {"checkin": "Check-in", "timing": "Timing", "results": "Results", "setup": "Setup", "sync": "Sync"}
 
 
@@ -135,9 +164,39 @@ class MainWindow(QMainWindow):
         a.triggered.connect(self.toggle_theme)
         self.addAction(a)
         a = QAction(self)
+        a.setShortcut(QKeySequence("F1"))
+        a.triggered.connect(self.show_help)
+        self.addAction(a)
+        a = QAction(self)
         a.setShortcut(QKeySequence("Ctrl+Q"))
         a.triggered.connect(self.close)
         self.addAction(a)
+
+    def help_dialog(self) -> QDialog:
+        """F1: every keyboard shortcut of the station, in the current language."""
+        dlg = QDialog(self)
+        dlg.setWindowTitle(tr("Keyboard shortcuts"))
+        lay = QVBoxLayout(dlg)
+        table = QTableWidget(len(SHORTCUTS), 2, dlg)
+        table.setObjectName("shortcuts")
+        table.setHorizontalHeaderLabels([tr("Key"), tr("What it does")])
+        table.verticalHeader().hide()
+        table.horizontalHeader().setStretchLastSection(True)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for i, (key, what) in enumerate(SHORTCUTS):
+            table.setItem(i, 0, QTableWidgetItem(key))
+            table.setItem(i, 1, QTableWidgetItem(tr(what)))
+        table.resizeColumnsToContents()
+        lay.addWidget(table)
+        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        bb.button(QDialogButtonBox.StandardButton.Close).setText(tr("Close"))
+        bb.rejected.connect(dlg.reject)
+        lay.addWidget(bb)
+        dlg.resize(640, 560)
+        return dlg
+
+    def show_help(self) -> None:
+        self.help_dialog().exec()
 
     def apply_settings(self) -> None:
         s = self.settings

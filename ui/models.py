@@ -44,6 +44,7 @@ from ui.snapshots import (
 
 Index = QModelIndex | QPersistentModelIndex
 ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 ALIGN_CENTER = int(Qt.AlignmentFlag.AlignCenter)
 BIG = 1 << 62
 
@@ -170,6 +171,10 @@ class ResultsModel(QAbstractTableModel):
             return tr("Club")
         return None
 
+    def is_numeric(self, c: int) -> bool:
+        """Ranks, bib, times and splits (right-aligned); name, gender, category, status, club are text."""
+        return c in (0, 1, 5, 7, 8) or len(self.BASE) <= c < len(self.BASE) + len(self.split_points)
+
     def row(self, r: int) -> ResultRow:
         return self.all[self.view[r]]
 
@@ -192,9 +197,7 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, c)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if c in (0, 1, 5) or c >= 7:
-                return ALIGN_RIGHT
-            return None
+            return ALIGN_RIGHT if self.is_numeric(c) else ALIGN_LEFT
         if role == Qt.ItemDataRole.ForegroundRole and row[R_STATUS] in ("DQ", "DNF", "DNS"):
             return QBrush(QColor("#b00020"))
         if role == Qt.ItemDataRole.UserRole:

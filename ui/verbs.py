@@ -30,7 +30,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 
 
 def run_app(data_dir: Path, args: argparse.Namespace, stop: Any, *, setup: Any = None, demo: bool = False,
-            quit_after_s: float | None = None) -> int:
+            quit_after_s: float | None = None, preset: dict[str, Any] | None = None,
+            screenshots: Path | None = None) -> int:
     t0 = time.perf_counter()
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
@@ -48,6 +49,8 @@ def run_app(data_dir: Path, args: argparse.Namespace, stop: Any, *, setup: Any =
                      ("station/desk", args.desk), ("ui/language", args.lang), ("ui/theme", args.theme)):
         if val:
             settings.setValue(key, val)
+    for key, val in (preset or {}).items():
+        settings.setValue(key, val)
     if demo and not settings.value("station/operator"):
         settings.setValue("station/operator", "demo")
     if not settings.value("station/operator"):
@@ -72,10 +75,27 @@ def run_app(data_dir: Path, args: argparse.Namespace, stop: Any, *, setup: Any =
     watch.timeout.connect(lambda: win.close() if stop.is_set() else None)  # SIGINT/SIGTERM: close cleanly
     watch.start(200)
     if quit_after_s:
+        if screenshots is not None:
+            QTimer.singleShot(int(max(0.0, quit_after_s - 1) * 1000), lambda: grab_screens(win, screenshots))
         QTimer.singleShot(int(quit_after_s * 1000), win.close)
     code = int(app.exec())
     gc_guard.stop()
     return code
+
+
+def grab_screens(win: Any, folder: Path) -> None:
+    """Hidden `--screenshots DIR`: every mode as the screen shows it (the real window, e.g. under Xvfb)."""
+    from PySide6.QtWidgets import QApplication
+
+    folder.mkdir(parents=True, exist_ok=True)
+    screen = win.screen() or QApplication.primaryScreen()
+    lang = win.language.lang
+    theme = str(win.settings.value("ui/theme", "light"))
+    for i in range(win.tabs.count()):
+        win.tabs.setCurrentIndex(i)
+        QApplication.processEvents()
+        key = win.tabs.widget(i).objectName().removeprefix("mode-")
+        screen.grabWindow(0).save(str(folder / f"{lang}-{theme}-{key}.png"))
 
 
 def app(argv: list[str], ctx: Any) -> int:
@@ -92,22 +112,32 @@ def demo(argv: list[str], ctx: Any) -> int:
 
     p = _parser("demo")
     p.add_argument("--runners", type=int, default=300)
-    p.add_argument("--speed", type=float, default=20.0, help="race time runs this many times faster")
+    p.add_argument("--minutes", type=float, default=40.0,
+                   help="the 10 km started this many minutes before the demo (default 40: finishers arrive)")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="race time runs this many times faster (above 1 the simulated reader clocks run fast)")
     p.add_argument("--quit-after", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--screenshots", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     install_stop_handlers(ctx)
     folder = Path(ctx.data_dir) / "demo"
     if folder.exists():
         shutil.rmtree(folder)  # only generated data lives here
+    from station.tickets import write_private_key
+    from ui.demo import DemoRun, make_plan
+
+    now = int(time.time() * 1000)
+    plan = make_plan(now - int(args.minutes * 60_000 / args.speed), runners=args.runners, speed=args.speed,
+                     lead_s=0)
+    key = folder / "demo-signing-key.pem"  # so the desk can reprint demo tickets
+    write_private_key(key, plan.signer.key, overwrite=True)
 
     def setup(domain: Any) -> None:
-        from ui.demo import DemoRun, make_plan
-
-        plan = make_plan(int(time.time() * 1000), runners=args.runners, speed=args.speed)
         run = DemoRun(domain.store, plan)
         run.load()
         domain.readers.update(run.readers)
         domain.demo = run
         run.start()
 
-    return run_app(folder, args, ctx.stop, setup=setup, demo=True, quit_after_s=args.quit_after)
+    return run_app(folder, args, ctx.stop, setup=setup, demo=True, quit_after_s=args.quit_after,
+                   preset={"tickets/key": str(key)}, screenshots=args.screenshots)

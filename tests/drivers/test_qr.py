@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import cv2
 import numpy as np
 import pytest
@@ -23,8 +21,11 @@ from station import tickets
 @pytest.fixture(scope="module")
 def ticket(tmp_path_factory):
     """A real signed ticket and its PNG, as `tickets issue` writes it."""
-    key = tickets.generate_private_key()
-    now = int(time.time())
+    # A fixed key and time: the same QR every run, so image-difficulty tests are repeatable.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    now = 1_795_000_000
     claims = tickets.ticket_claims("wo-run-shanghai-2026", {"registration_id": "R00042", "bib": "10042",
                                                             "race": "21k", "runner_id": "U123456"},
                                    iat=now, exp=now + 86400 * 7)

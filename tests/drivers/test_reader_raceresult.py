@@ -51,7 +51,24 @@ def test_gap_recovery_conversation():
     (st,) = rr.parse("PASSINGS;25")
     assert isinstance(st, Status)
     assert rr.replies("PASSINGS;25", [st]) == [cmd_fetch(11, 15)]
-    assert rr.poll() == [CMD_GETTIME]
+    # The poll asks for the count too, so a gap at the end is found without a later passing.
+    assert rr.poll() == [CMD_GETTIME, CMD_PASSINGS]
+    assert rr.replies("PASSINGS;25", rr.parse("PASSINGS;25")) == []  # nothing new
+
+
+def test_live_passing_beyond_the_next_number_fetches_the_gap():
+    """A command lost on the line (the decoder not listening yet when the station reconnected) must
+    not lose passings: the first live passing after the gap reveals it."""
+    rr = RaceResult()
+    rr.on_connect(Resume(last_index=100))
+    w = civil_to_wall_ms(2026, 11, 29, 8, 0, 0, 0)
+    line = format_passing(101, "7", w)
+    assert rr.replies(line, rr.parse(line)) == []
+    line = format_passing(150, "7", w)
+    assert rr.replies(line, rr.parse(line)) == [cmd_fetch(102, 48)]
+    # fetched passings (lower numbers) ask for nothing more
+    line = format_passing(120, "7", w)
+    assert rr.replies(line, rr.parse(line)) == []
 
 
 def test_round_trip():

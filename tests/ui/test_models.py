@@ -41,6 +41,12 @@ def test_results_model(qtmodeltester: Any) -> None:
     assert all(m.row(i)[0] == "10k" for i in range(m.rowCount()))
     m.sort(7, Qt.SortOrder.DescendingOrder)
     qtmodeltester.check(m, force_py=True)
+    align = Qt.ItemDataRole.TextAlignmentRole
+    left, right = Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag.AlignRight
+    heads = [m.headerData(c, Qt.Orientation.Horizontal) for c in range(m.columnCount())]
+    for title, want in (("Name", left), ("Club", left), ("Status", left), ("Rank", right), ("Bib", right),
+                        ("Chip time", right), ("km5", right)):
+        assert int(m.data(m.index(0, heads.index(title)), align)) & int(want), title
 
 
 def test_list_models(qtmodeltester: Any) -> None:

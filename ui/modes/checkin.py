@@ -12,14 +12,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -41,7 +42,9 @@ from ui.camera import CameraBridge, CameraView
 from ui.context import UiContext, error_text
 from ui.i18n import tr
 from ui.models import CountsModel, RecentScansModel, ScanRow
+from ui.modes import desk_actions as acts
 from ui.snapshots import Counts
+from ui.workers import BackgroundTask
 
 VERDICT_STYLE = {
     "ok": ("#1e8e3e", "#ffffff", "OK — hand over the bib"),
@@ -72,6 +75,12 @@ PROBLEMS = {
 def reason_text(v: Any) -> str:
     key = PROBLEMS.get(v.problem)
     return tr(key) if key else v.reason
+
+
+def desk_scan(d: Any, code: str, method: str) -> Any:
+    """Worker job: one scan; the desk's counters go out right after it."""
+    d.counts_now = True
+    return d.desk.scan(code, method=method)
 
 
 def looks_like_ticket(text: str) -> bool:
@@ -211,6 +220,7 @@ class NoTicketDialog(QDialog):
 
 class CheckinMode(QWidget):
     verdict_shown = Signal(object)
+    action_done = Signal(str)  # "walk_up", "change", "revoke", "reprint"
 
     def __init__(self, ctx: UiContext) -> None:
         super().__init__()
@@ -236,6 +246,26 @@ class CheckinMode(QWidget):
         self.verdict = VerdictPanel()
         outer.addWidget(self.verdict, 3)
 
+        # race-day actions: on the runner last shown (scan or search pick), or a new one (walk-up)
+        acts_row = QHBoxLayout()
+        self.current = None  # ParticipantView of the runner the action buttons act on
+        self.b_walkup = QPushButton(tr("Walk-up registration (F2)"))
+        self.b_change = QPushButton(tr("Change bib / race (F3)"))
+        self.b_reprint = QPushButton(tr("Reprint ticket (F4)"))
+        self.b_revoke = QPushButton(tr("Revoke tickets"))
+        for b, fn in ((self.b_walkup, self.walk_up), (self.b_change, self.change_runner),
+                      (self.b_reprint, self.reprint_ticket), (self.b_revoke, self.revoke_tickets)):
+            b.setAccessibleName(b.text())
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the scan input keeps the focus
+            b.clicked.connect(lambda _=False, f=fn: f())
+            acts_row.addWidget(b)
+        self.current_label = QLabel("")
+        self.current_label.setObjectName("hint")
+        self.current_label.setAccessibleName(tr("Selected runner"))
+        acts_row.addWidget(self.current_label, 1)
+        outer.addLayout(acts_row)
+        self._set_current(None)
+
         chip_row = QHBoxLayout()
         self.chip_label = QLabel(tr("Chip for this runner:"))
         self.chip_input = QLineEdit()
@@ -256,6 +286,7 @@ class CheckinMode(QWidget):
         self.search_list = QListWidget()
         self.search_list.setAccessibleName(tr("Search results"))
         self.search_list.itemActivated.connect(self._search_pick)
+        self.search_list.currentItemChanged.connect(self._search_current)
         self.search_list.hide()
         ll.addWidget(self.search_list)
         rec_head = QHBoxLayout()
@@ -307,6 +338,9 @@ class CheckinMode(QWidget):
         self.camera.error.connect(self.camera_view.set_message)
         QShortcut(QKeySequence("Ctrl+Z"), self, activated=self.undo_last)
         QShortcut(QKeySequence("F6"), self, activated=self.toggle_camera)
+        QShortcut(QKeySequence("F2"), self, activated=self.walk_up)
+        QShortcut(QKeySequence("F3"), self, activated=self.change_runner)
+        QShortcut(QKeySequence("F4"), self, activated=self.reprint_ticket)
         QShortcut(QKeySequence("Escape"), self, activated=self._escape)
         app = QApplication.instance()
         if isinstance(app, QApplication):
@@ -335,7 +369,7 @@ class CheckinMode(QWidget):
     # ------------------------------------------------------------------ scanning
     def scan(self, code: str, method: str = "scan") -> None:
         self.search_list.hide()
-        self.ctx.client.call(lambda d: d.desk.scan(code, method=method), self.show_verdict, self._error)
+        self.ctx.client.call(lambda d: desk_scan(d, code, method), self.show_verdict, self._error)
 
     def _camera_scan(self, code: str, points: Any) -> None:
         self.camera_view.show_code(points)
@@ -354,6 +388,8 @@ class CheckinMode(QWidget):
             detail = reason_text(v)
         else:
             detail = " ".join(v.differences)
+        if p is not None:
+            self._set_current(p)
         uuid = v.entry_uuid if v.status in ("ok", "unknown") else ""
         self.recent.add(ScanRow(self.ctx.now_ms(), v.status, v.bib, name, race, detail, uuid))
         self.recent_view.resizeColumnsToContents()
@@ -402,8 +438,11 @@ class CheckinMode(QWidget):
         reason, checked = dlg.reason.currentText(), dlg.id_checked.isChecked()
         reg = p.registration_id
         self.search_list.hide()
-        self.ctx.client.call(lambda d: d.desk.checkin_by_search(reg, reason=reason, id_checked=checked),
-                             self.show_verdict, self._error)
+        def job(d: Any) -> Any:
+            d.counts_now = True
+            return d.desk.checkin_by_search(reg, reason=reason, id_checked=checked)
+
+        self.ctx.client.call(job, self.show_verdict, self._error)
 
     # ------------------------------------------------------------------ undo, chips, camera
     def undo_last(self) -> None:
@@ -411,7 +450,11 @@ class CheckinMode(QWidget):
             self.recent.mark_undone(rec.uuid)
             self.verdict.show_message("idle", tr("Check-in undone"), f"{tr('Bib')} {rec.bib}")
 
-        self.ctx.client.call(lambda d: d.desk.undo_last(), done, self._error)
+        def job(d: Any) -> Any:
+            d.counts_now = True
+            return d.desk.undo_last()
+
+        self.ctx.client.call(job, done, self._error)
 
     def save_chip(self) -> None:
         chip, reg = self.chip_input.text().strip(), self.last_ok_reg
@@ -451,3 +494,120 @@ class CheckinMode(QWidget):
 
     def shutdown(self) -> None:
         self.camera.stop()
+
+    # ------------------------------------------------------------------ race-day actions
+    def _set_current(self, p: Any) -> None:
+        self.current = p
+        if p is None:
+            self.current_label.setText(tr("Scan or search a runner to change, revoke or reprint."))
+        else:
+            self.current_label.setText(tr("Runner: bib {bib} · {name} · {race} {wave}").format(
+                bib=p.bib, name=p.name, race=p.race, wave=p.wave).strip())
+        for b in (self.b_change, self.b_reprint, self.b_revoke):
+            b.setEnabled(p is not None)
+
+    def _search_current(self, item: QListWidgetItem | None, _prev: Any = None) -> None:
+        if item is not None:
+            self._set_current(item.data(Qt.ItemDataRole.UserRole))
+
+    def _done_message(self, title: str, detail: str, action: str) -> None:
+        self.verdict.show_message("idle", title, detail)
+        self.action_done.emit(action)
+        self.focus_input()
+
+    def walk_up(self) -> None:
+        if not self.ctx.event.races:
+            self.verdict.show_message("invalid", tr("No event loaded."))
+            return
+        dlg = acts.WalkUpDialog(self.ctx.event, self)
+        if not self.ctx.run_dialog(dlg):
+            return
+        values = dlg.values()
+
+        def done(v: Any) -> None:
+            self.show_verdict(v)
+            self.verdict.detail.setText(tr("Walk-up registered: hand over bib {bib}.").format(bib=v.bib))
+            self.action_done.emit("walk_up")
+
+        self.ctx.client.call(lambda d: acts.walk_up(d, values), done, self._error)
+
+    def change_runner(self) -> None:
+        p = self.current
+        if p is None:
+            return
+        dlg = acts.ChangeDialog(self.ctx.event, p, self)
+        if not self.ctx.run_dialog(dlg):
+            return
+        ch = dlg.changes()
+        if ch["bib"] is None and ch["race"] is None and ch["wave"] is None:
+            self.verdict.show_message("idle", tr("Nothing changed."))
+            return
+        if not self.ctx.supervisor(self, tr("Changing bib {bib} ({name})").format(bib=p.bib, name=p.name)):
+            return
+        reg = p.registration_id
+
+        def done(new: Any) -> None:
+            self._set_current(new)
+            self._done_message(tr("Changed — hand over bib {bib}").format(bib=new.bib),
+                               f"{new.name} · {new.race} {new.wave}", "change")
+
+        self.ctx.client.call(lambda d: acts.change(d, reg, **ch), done, self._error)
+
+    def revoke_tickets(self) -> None:
+        p = self.current
+        if p is None:
+            return
+        dlg = acts.ReasonDialog(
+            tr("Revoke tickets"),
+            tr("Every ticket of bib {bib} ({name}) issued until now will be refused. A ticket reprinted "
+               "afterwards still works.").format(bib=p.bib, name=p.name), tr("Revoke"), self)
+        if not self.ctx.run_dialog(dlg):
+            return
+        if not self.ctx.supervisor(self, tr("Revoking the tickets of bib {bib}").format(bib=p.bib)):
+            return
+        reason = dlg.reason.text().strip() or tr("revoked at the desk")
+        reg, now_s = p.registration_id, self.ctx.now_ms() // 1000
+
+        def done(_r: Any) -> None:
+            self._done_message(tr("Tickets revoked"), f"{tr('Bib')} {p.bib} · {p.name}", "revoke")
+
+        self.ctx.client.call(lambda d: acts.revoke(d, reg, reason, now_s), done, self._error)
+
+    def reprint_ticket(self, path: str | None = None) -> None:
+        """Sign a new ticket (earlier ones are revoked: PIN), render its sheet off the GUI thread."""
+        p = self.current
+        if p is None:
+            return
+        key = str(self.ctx.settings.value("tickets/key", "") or "")
+        if not key:
+            self.verdict.show_message("invalid", tr("Cannot reprint"),
+                                      tr("Set the organizer's signing key file in Setup first."))
+            return
+        if not self.ctx.supervisor(self, tr("Reprinting the ticket of bib {bib} (earlier tickets are revoked)")
+                                   .format(bib=p.bib)):
+            return
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, tr("Save the ticket"), f"ticket-{p.bib}.pdf", "PDF (*.pdf)")
+        if not path:
+            return
+        out, reg = str(path), p.registration_id
+        names = bool(self.ctx.settings.value("tickets/show_names", False, type=bool))
+
+        def signed(res: tuple[dict[str, Any], str, dict[str, Any]]) -> None:
+            part, token, event = res
+            self.last_ticket = token
+            self.verdict.show_message("idle", tr("Printing the ticket…"), f"{tr('Bib')} {p.bib}")
+            task = BackgroundTask(lambda prog: acts.render_ticket(out, part, token, event, names, prog), self)
+            task.finished.connect(self._reprinted)
+            task.failed.connect(self._reprint_failed)
+            self.reprint_task = task.start()
+
+        self.ctx.client.call(lambda d: acts.reprint(d, reg, key), signed, self._error)
+
+    def _reprinted(self, path: str) -> None:
+        self._done_message(tr("Ticket ready"), tr("Saved to {path}").format(path=path), "reprint")
+        if self.ctx.open_files:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+    def _reprint_failed(self, msg: str) -> None:
+        self.verdict.show_message("invalid", tr("Cannot reprint"), msg)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QTableView,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +43,55 @@ from ui.snapshots import EventInfo
 from ui.theme import MAX_FS, MIN_FS, THEMES
 
 ROLES = {"all": "All screens", "checkin": "Check-in", "timing": "Timing", "results": "Results"}
+TIMY_CHANNELS = tuple(f"C{i}" for i in range(9))
+
+
+class ChannelWaves(QTableWidget):
+    """ALGE Timy: which wave's gun each channel's impulse fires (`ReaderBinding.channel_waves`)."""
+
+    def __init__(self) -> None:
+        super().__init__(len(TIMY_CHANNELS), 2)
+        self.setHorizontalHeaderLabels([tr("Channel"), tr("Gun of wave")])
+        self.verticalHeader().hide()
+        self.horizontalHeader().setStretchLastSection(True)
+        self.setAccessibleName(tr("Timy channels"))
+        self.combos: dict[str, QComboBox] = {}
+        for i, ch in enumerate(TIMY_CHANNELS):
+            it = QTableWidgetItem(ch)
+            it.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.setItem(i, 0, it)
+            cb = QComboBox()
+            cb.setAccessibleName(tr("Wave for channel {ch}").format(ch=ch))
+            self.setCellWidget(i, 1, cb)
+            self.combos[ch] = cb
+        self.set_event(EventInfo())
+
+    def set_event(self, ev: EventInfo) -> None:
+        for cb in self.combos.values():
+            cur = cb.currentData()
+            cb.clear()
+            cb.addItem(tr("(not used)"), "")
+            for r in ev.races:
+                for w, _ in r.waves:
+                    cb.addItem(tr("{race} wave {wave}").format(race=r.name, wave=w), f"{r.id}/{w}")
+            cb.setCurrentIndex(max(0, cb.findData(cur)) if cur else 0)
+
+    def set_channel(self, ch: str, value: str) -> None:
+        cb = self.combos[ch]
+        cb.setCurrentIndex(max(0, cb.findData(value)))
+
+    def mapping(self) -> dict[str, str]:
+        """The channel → "race/wave" map, validated (raises UserError with the reason)."""
+        out = {ch: str(cb.currentData()) for ch, cb in self.combos.items() if cb.currentData()}
+        if not out:
+            raise UserError(tr("A Timy needs at least one channel mapped to a wave's gun."))
+        seen: dict[str, str] = {}
+        for ch, wave in out.items():
+            if wave in seen:
+                raise UserError(tr("Channels {a} and {b} both fire the gun of {wave}: map each wave once.")
+                                .format(a=seen[wave], b=ch, wave=wave))
+            seen[wave] = ch
+        return out
 
 
 def load_event(d: Any, path: Path) -> str:
@@ -58,12 +109,27 @@ def load_event(d: Any, path: Path) -> str:
     return "loaded"
 
 
-def import_participants(d: Any, path: Path) -> tuple[int, int]:
+def import_participants(d: Any, path: Path, progress: Any = None) -> tuple[int, int]:
+    """Worker job; `progress(stage, done, total)` is called on the worker thread (see `ImportProgress`)."""
     from station.participants import import_csv
 
     if d.engine.config is None:
         raise UserError(tr("Load the event file first."))
-    return import_csv(d.store, path, d.engine.config, operator=d.operator)
+    d.counts_now = True
+    return import_csv(d.store, path, d.engine.config, operator=d.operator, progress=progress)
+
+
+class ImportProgress(QObject):
+    """Lives on the GUI thread; `report` is called on the domain worker and its signal is queued to the GUI."""
+
+    changed = Signal(str, int, int)
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        self.changed.emit(stage, done, total)
+
+
+STAGES = {"reading": "Reading the participants already stored…", "checking": "Checking every row…",
+          "saving": "Saving…"}
 
 
 def list_ports(_d: Any) -> list[tuple[str, str]]:
@@ -138,7 +204,10 @@ class SetupMode(QWidget):
         self.progress.setAccessibleName(tr("Import progress"))
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setTextVisible(True)
         el.addWidget(self.progress)
+        self.import_progress = ImportProgress(self)
+        self.import_progress.changed.connect(self._on_progress)
         self.import_status = QLabel("")
         self.import_status.setWordWrap(True)
         el.addWidget(self.import_status)
@@ -177,6 +246,10 @@ class SetupMode(QWidget):
         self.r_role = QComboBox()
         self.r_role.addItem(tr("main"), "main")
         self.r_role.addItem(tr("backup"), "backup")
+        self.r_channels = ChannelWaves()
+        self.r_channels.setMinimumHeight(160)
+        self.r_channels_label = QLabel(tr("Timy channels"))
+        self.r_format.currentIndexChanged.connect(self._format_changed)
         for label, w in ((tr("Reader id"), self.r_id), (tr("Protocol"), self.r_format), (tr("Baud"), self.r_baud),
                          (tr("Timing point"), self.r_point), (tr("Role"), self.r_role),
                          (tr("Listen (TCP)"), self.r_listen)):
@@ -184,6 +257,8 @@ class SetupMode(QWidget):
             rf.addRow(label, w)
         self.r_port.setAccessibleName(tr("Serial port"))
         rf.insertRow(1, tr("Serial port"), prow)
+        rf.addRow(self.r_channels_label, self.r_channels)
+        self._format_changed()
         self.reader_status = QLabel("")
         self.reader_status.setWordWrap(True)
         b_save_r = QPushButton(tr("Check and save reader"))
@@ -199,12 +274,18 @@ class SetupMode(QWidget):
         self.camera.setToolTip(tr("Camera number (0 = first webcam) or a video file"))
         self.ledger = QLineEdit(str(s.value("sync/ledger", "")))
         self.ledger.setPlaceholderText("https://ledger.wo.run")
-        self.token = QLineEdit(str(s.value("sync/token", "")))
+        self.token = QLineEdit()  # never shown again once saved (ui.tokens)
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self._token_hint()
+        self.ticket_key = QLineEdit(str(s.value("tickets/key", "") or ""))
+        self.ticket_key.setPlaceholderText(tr("organizer key file (.pem) for reprinting tickets"))
+        self.ticket_names = QCheckBox(tr("Print runners' names on tickets"))
+        self.ticket_names.setChecked(bool(s.value("tickets/show_names", False, type=bool)))
         self.new_pin = QLineEdit()
         self.new_pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.new_pin.setPlaceholderText(tr("new PIN (4+ digits)"))
         for label, w in ((tr("Camera"), self.camera), (tr("Ledger URL"), self.ledger), (tr("Station token"), self.token),
+                         (tr("Ticket signing key"), self.ticket_key), (tr("Tickets"), self.ticket_names),
                          (tr("Supervisor PIN"), self.new_pin)):
             w.setAccessibleName(label)
             of.addRow(label, w)
@@ -244,6 +325,7 @@ class SetupMode(QWidget):
         if ev.id:
             self.event_label.setText(tr("{name} ({date}, {tz}) — {n} race(s)").format(
                 name=ev.name, date=ev.date, tz=ev.timezone, n=len(ev.races)))
+        self.r_channels.set_event(ev)
         cur = self.r_point.currentData()
         self.r_point.clear()
         for pid, kind in ev.points:
@@ -258,6 +340,7 @@ class SetupMode(QWidget):
 
     def _problems(self, e: Any) -> None:
         self._busy(False)
+        self.progress.setFormat("%p%")
         self.progress.setValue(0)
         problems = list(getattr(e, "problems", None) or [])
         self.import_status.setText(str(e))
@@ -290,14 +373,25 @@ class SetupMode(QWidget):
         self.errors.set_rows([])
         self.import_status.setText(tr("Importing {file}…").format(file=p.name))
 
+        self.progress.setRange(0, 3)
+        self.progress.setValue(0)
+        self.progress.setFormat(tr("Starting…"))
+        prog = self.import_progress
+
         def done(res: tuple[int, int]) -> None:
             self._busy(False)
+            self.progress.setFormat("%p%")
             total, written = res
             self.import_status.setText(tr("{file}: {n} participant(s); {w} new or changed.").format(
                 file=p.name, n=total, w=written))
             self.import_finished.emit(True)
 
-        self.ctx.client.call(lambda d: import_participants(d, p), done, self._problems)
+        self.ctx.client.call(lambda d: import_participants(d, p, prog.report), done, self._problems)
+
+    def _on_progress(self, stage: str, done: int, total: int) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.progress.setFormat(tr(STAGES.get(stage, stage)) + " %p%")
 
     # ------------------------------------------------------------------ readers
     def refresh_ports(self) -> None:
@@ -327,10 +421,19 @@ class SetupMode(QWidget):
         point = self.r_point.currentData()
         if not point:
             raise UserError(tr("Load the event first: a reader belongs to a timing point."))
-        b = ReaderBinding(id=rid, point=point, format=self.r_format.currentData(), role=self.r_role.currentData(),
-                          port=port, listen=listen, baud=int(baud_text) if baud_text else None)
+        fmt = self.r_format.currentData()
+        b = ReaderBinding(id=rid, point=point, format=fmt, role=self.r_role.currentData(),
+                          port=port, listen=listen, baud=int(baud_text) if baud_text else None,
+                          channel_waves=self.r_channels.mapping() if fmt == "timy" else {})
         b.validate()
         return b.config_payload()
+
+    def _format_changed(self, *_a: Any) -> None:
+        timy = self.r_format.currentData() == "timy"
+        self.r_channels.setVisible(timy)
+        self.r_channels_label.setVisible(timy)
+        if timy and not self.r_baud.currentText().strip():
+            self.r_baud.setEditText("9600")  # ALGE Timy RS-232: 9600 8N1
 
     def save_reader(self) -> None:
         try:
@@ -343,13 +446,21 @@ class SetupMode(QWidget):
                              lambda e: self.reader_status.setText(error_text(e)))
 
     # ------------------------------------------------------------------ camera, ledger, PIN
+    def _token_hint(self) -> None:
+        saved = bool(self.ctx.settings.value("sync/token_saved", False, type=bool)) or \
+            bool(self.ctx.settings.value("sync/token", ""))
+        self.token.setPlaceholderText(tr("saved (hidden) — type a new token to replace it") if saved
+                                      else tr("from the ledger's `token add`"))
+
     def save_other(self) -> None:
         url = self.ledger.text().strip()
+        from ui.tokens import load_token, save_token
+
         token = self.token.text().strip()
         problems = []
         if url and not url.startswith(("http://", "https://")):
             problems.append(tr("The ledger URL must start with http:// or https://."))
-        if url and not token:
+        if url and not token and not load_token(self.ctx.settings):
             problems.append(tr("A ledger needs the station token."))
         cam = self.camera.text().strip()
         if cam and not cam.isdigit() and not Path(cam).exists():
@@ -357,12 +468,20 @@ class SetupMode(QWidget):
         pin = self.new_pin.text().strip()
         if pin and (len(pin) < 4 or not pin.isdigit()):
             problems.append(tr("The PIN must be at least 4 digits."))
+        key = self.ticket_key.text().strip()
+        if key and not Path(key).is_file():
+            problems.append(tr("Ticket signing key: no such file."))
         if problems:
             self.other_status.setText("\n".join(problems))
             return
         s = self.ctx.settings
         s.setValue("sync/ledger", url)
-        s.setValue("sync/token", token)
+        if token:
+            save_token(s, token)
+            self.token.clear()
+            self._token_hint()
+        s.setValue("tickets/key", key)
+        s.setValue("tickets/show_names", self.ticket_names.isChecked())
         s.setValue("camera/source", cam or "0")
         if pin:
             if not self.ctx.supervisor(self, tr("Changing the supervisor PIN")):

@@ -69,7 +69,9 @@ class SyncMode(QWidget):
 
     def start(self) -> None:
         url = str(self.ctx.settings.value("sync/ledger", "") or "")
-        token = str(self.ctx.settings.value("sync/token", "") or "")
+        from ui.tokens import load_token
+
+        token = load_token(self.ctx.settings)
         if not url or not token:
             self.error.setText(tr("Set the ledger URL and station token in Setup first."))
             return

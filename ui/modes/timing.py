@@ -54,15 +54,22 @@ def _table(model: Any, name: str) -> QTableView:
 
 
 # ------------------------------------------------------------------------------- reader jobs (worker)
+def binding_from_config(cfg: dict[str, Any]) -> ReaderBinding:
+    """A `reader_config` payload (latest per reader) as a binding: live start and capture replay alike."""
+    fields = {k: cfg.get(k) for k in ("id", "point", "format", "role", "port", "listen", "baud", "zone",
+                                       "gps", "chip_format")}
+    fields["id"], fields["point"], fields["format"] = str(cfg["id"]), str(cfg["point"]), str(cfg["format"])
+    fields["role"] = fields["role"] or "main"
+    fields["gps"] = bool(fields["gps"])
+    fields["channel_waves"] = dict(cfg.get("channel_waves") or {})
+    return ReaderBinding(**fields)
+
+
 def start_reader(d: Any, cfg: dict[str, Any]) -> str:
     rid = str(cfg["id"])
     if rid in d.readers:
         return rid
-    fields = {k: cfg.get(k) for k in ("id", "point", "format", "role", "port", "listen", "baud", "zone",
-                                       "gps", "chip_format")}
-    fields["role"] = fields["role"] or "main"
-    fields["gps"] = bool(fields["gps"])
-    b = ReaderBinding(**fields)
+    b = binding_from_config(cfg)
     if not b.port and not b.listen:
         raise UserError(tr("Reader {id} has no port or listen address: set one in Setup.").format(id=rid))
     d.readers[rid] = LiveReader(d.store, b, operator=d.operator).start()
@@ -284,9 +291,7 @@ class TimingMode(QWidget):
             path, _ = QFileDialog.getOpenFileName(self, tr("Replay capture file"))
         if not path:
             return
-        b = ReaderBinding(id=str(cfg["id"]), point=str(cfg["point"]), format=str(cfg["format"]),
-                          role=str(cfg.get("role") or "main"), gps=bool(cfg.get("gps")),
-                          chip_format=cfg.get("chip_format"))
+        b = binding_from_config({**cfg, "port": None, "listen": None})
         p = Path(path)
 
         def job(d: Any) -> int:
