@@ -590,6 +590,19 @@ class Session:
             for cmd in self.protocol.on_connect(self.ingest.resume):
                 self.send(cmd)
 
+    def request_replay(self, from_index: int) -> bool:
+        """Ask the reader to send again what it stored from `from_index` on (Ultra replay by log
+        index, RACE RESULT fetch by passing number). Resends are stored once, so asking for too much
+        is safe. False when the protocol has no replay or nothing can be sent on this session."""
+        if self.send is None:
+            return False
+        cmds = self.protocol.on_connect(Resume(last_index=from_index - 1))
+        if len(cmds) < 2:  # only the greeting: this protocol cannot replay (Ipico, Timy, MYLAPS)
+            return False
+        for cmd in cmds:
+            self.send(cmd)
+        return True
+
     def on_close(self, why: str) -> None:
         rest = self.framer.flush()
         if rest:
@@ -739,6 +752,12 @@ class LiveReader:
 
     def status(self) -> IngestStatus:
         return self.ingest.status()
+
+    def request_replay(self, from_index: int = 1) -> int:
+        """The timer's "replay gap": ask the reader to resend its stored reads from `from_index` (by
+        default everything it holds). Returns how many connections were asked (0: no replay in this
+        protocol, or the reader is not connected)."""
+        return sum(1 for s in list(self.sessions) if s.request_replay(from_index))
 
     def stop(self) -> None:
         """Stop reading, keep whatever was half-received, and wait until everything is durable."""

@@ -103,3 +103,36 @@ def test_reconnect_and_fetch_missed_passings(tmp_path):
     assert dec.connections >= 2
     assert "21:15" in dec.commands  # fetched exactly what was missed
     assert st.clock_offset_ms is not None  # measured from the GETTIME answer
+
+
+def test_timer_replay_gap_asks_for_everything_and_stores_it_once(tmp_path):
+    """The Timing screen's "Replay gap": the reader resends all it holds; nothing is stored twice and a
+    passing the station never saw (sent while nobody listened) is recovered."""
+    dec = FakeDecoder()
+    dec.add(5, push=False)  # stored in the decoder before the station connected
+    dec.start()
+    with Store(tmp_path / "d") as store:
+        live = LiveReader(store, ReaderBinding("rr", "finish", "raceresult", port=f"socket://127.0.0.1:{dec.port}"))
+        live.start()
+        try:
+            deadline = time.monotonic() + 5
+            while dec.conn is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            dec.add(3, push=True)  # 6..8 live; 1..5 were sent before anyone listened
+            while live.status().stored < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert live.request_replay() == 1
+            deadline = time.monotonic() + 5
+            while "1:8" not in dec.commands and time.monotonic() < deadline:
+                time.sleep(0.02)
+            deadline = time.monotonic() + 5
+            while live.status().duplicates < 3 and time.monotonic() < deadline:
+                time.sleep(0.02)  # 6..8 come again and are recognised as resends
+            st = live.status()
+        finally:
+            live.stop()
+            dec.stop.set()
+        chips = [e.payload["chip"] for e in store.entries(["read"])]
+    assert sorted(chips) == sorted(str(7000 + k) for k in range(1, 9))
+    assert "1:8" in dec.commands
+    assert st.stored == 8 and st.duplicates >= 3

@@ -92,6 +92,19 @@ def confirm_clock(d: Any, rid: str) -> dict[str, Any]:
     return h.ingest.confirm_clock_offset()
 
 
+def ask_resend(d: Any, rid: str) -> int:
+    """The reader resends everything it stored (resends are stored once): fills any gap."""
+    h = d.readers.get(rid)
+    if h is None:
+        raise UserError(tr("Start reader {id} first.").format(id=rid))
+    ask = getattr(h, "request_replay", None)
+    n = ask() if ask is not None else 0
+    if not n:
+        raise UserError(tr("Reader {id} cannot resend its stored reads (this protocol has no replay, or it "
+                           "is not connected): replay a capture file instead.").format(id=rid))
+    return n
+
+
 class ManualEntry(QLineEdit):
     """Space stamps a time; digits + Enter give the oldest open stamp its bib."""
 
@@ -146,10 +159,14 @@ class TimingMode(QWidget):
         self.b_stop = QPushButton(tr("Stop"))
         self.b_clock = QPushButton(tr("Set clock offset"))
         self.b_clock.setToolTip(tr("Confirm the measured clock offset of the selected reader"))
+        self.b_resend = QPushButton(tr("Ask reader to resend"))
+        self.b_resend.setToolTip(tr("Fill a gap: the reader sends all its stored reads again; reads already "
+                                    "stored are recognised and kept once"))
         self.b_replay = QPushButton(tr("Replay capture file…"))
         self.b_replay.setToolTip(tr("Fill a gap from the reader's stored reads (capture file)"))
         for b, fn in ((self.b_start, self.start_selected), (self.b_stop, self.stop_selected),
-                      (self.b_clock, self.clock_selected), (self.b_replay, self.replay_selected)):
+                      (self.b_clock, self.clock_selected), (self.b_resend, self.resend_selected),
+                      (self.b_replay, self.replay_selected)):
             b.setAccessibleName(b.text())
             b.clicked.connect(fn)
             btns.addWidget(b)
@@ -279,6 +296,14 @@ class TimingMode(QWidget):
             self.ctx.client.call(lambda d: confirm_clock(d, rid),
                                  lambda p: self._report(tr("Clock offset {ms:+d} ms confirmed for {id}.")
                                                         .format(ms=p["offset_ms"], id=rid)),
+                                 lambda e: self._report(error_text(e)))
+
+    def resend_selected(self) -> None:
+        rid = self.selected_reader()
+        if rid:
+            self.ctx.client.call(lambda d: ask_resend(d, rid),
+                                 lambda n: self._report(tr("Reader {id} asked to resend its stored reads.")
+                                                        .format(id=rid)),
                                  lambda e: self._report(error_text(e)))
 
     def replay_selected(self, path: str | None = None) -> None:
