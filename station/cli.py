@@ -102,7 +102,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(verb: str | None) -> argparse.ArgumentParser:
-    p = _Parser(prog="worun-station", description="WO.RUN Station: check-in and timing.")
+    epilog = None
+    if verb is None:
+        names = sorted(_plugins())
+        if names:
+            epilog = ("also: " + ", ".join(names) + " (the desktop app, the demo race, the reference "
+                      "ledger; `worun-station VERB --help`). No verb opens the app.")
+    p = _Parser(prog="worun-station", description="WO.RUN Station: check-in and timing.", epilog=epilog)
     p.add_argument("--data", help="folder holding the station's database")
     sub = p.add_subparsers(dest="verb", parser_class=_Parser)
     modules = sorted(set(VERB_MODULES.values())) if verb is None else [VERB_MODULES[verb]]
