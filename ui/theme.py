@@ -51,3 +51,4 @@ def apply(app: QApplication, theme: str, fs: int) -> None:
     f.setPixelSize(fs)
     app.setFont(f)
     app.setStyleSheet(stylesheet(theme, fs))
+    app.setProperty("worun_theme", theme)  # widgets that paint their own colours follow it

@@ -53,6 +53,7 @@ VERDICT_STYLE = {
     "unknown": ("#1a73e8", "#ffffff", "NOT IN LIST — accepted, flagged"),
     "idle": ("#e8eaed", "#202124", "Scan a ticket or type a bib or name"),
 }
+IDLE_DARK = ("#2a2d33", "#e8eaed")  # the neutral panel in the dark theme (verdict colours stay)
 
 
 # Refusal reasons by problem code (station.tickets / station.checkin), so the desk speaks its language;
@@ -146,6 +147,9 @@ class VerdictPanel(QFrame):
 
     def _paint(self, status: str) -> None:
         bg, fg, _ = VERDICT_STYLE[status]
+        app = QApplication.instance()
+        if status == "idle" and app is not None and app.property("worun_theme") == "dark":
+            bg, fg = IDLE_DARK
         self.status = status
         self.setStyleSheet(f"QFrame {{ background: {bg}; border-radius: 10px; }} QLabel {{ color: {fg}; }}")
         fs = QApplication.font().pixelSize() if QApplication.font().pixelSize() > 0 else 16
