@@ -441,6 +441,7 @@ class ScanRow:
     detail: str
     uuid: str
     undone: bool = False
+    participant: Any = None  # the runner (a view), so a click on the row selects them for desk actions
 
 
 VERDICT_TEXT = {"ok": "OK", "already": "ALREADY", "invalid": "INVALID", "unknown": "UNKNOWN"}
@@ -471,7 +472,8 @@ class RecentScansModel(ListTableModel):
     def mark_undone(self, uuid: str) -> None:
         for i, r in enumerate(self.rows):
             if r.uuid == uuid:
-                self.rows[i] = ScanRow(r.at_ms, r.status, r.bib, r.name, r.race, r.detail, r.uuid, True)
+                self.rows[i] = ScanRow(r.at_ms, r.status, r.bib, r.name, r.race, r.detail, r.uuid, True,
+                                       r.participant)
                 self.dataChanged.emit(self.index(i, 0), self.index(i, self.columnCount() - 1))
 
     def extra(self, row: int, col: int, role: int) -> Any:

@@ -140,3 +140,17 @@ def test_reprint_without_a_key_says_what_to_do(qtbot: Any, window: Any, plan: An
         _wedge(qtbot, mode, ticket(plan, plan.participants[2], int(time.time() * 1000)))
     mode.reprint_ticket("/nonexistent/x.pdf")
     assert mode.verdict.status == "invalid" and "signing key" in mode.verdict.detail.text()
+
+
+def test_clicking_a_recent_scan_selects_that_runner(qtbot: Any, window: Any, plan: Any) -> None:
+    mode = _mode(window)
+    first, second = plan.participants[10], plan.participants[11]
+    for p in (first, second):
+        _wedge(qtbot, mode, ticket(plan, p, int(time.time() * 1000)))
+        qtbot.waitUntil(lambda p=p: mode.current is not None and mode.current.bib == p["bib"], timeout=10_000)
+    # the older scan is the second row; a click makes it the runner the desk actions act on
+    idx = mode.recent.index(1, 0)
+    rect = mode.recent_view.visualRect(idx)
+    qtbot.mouseClick(mode.recent_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert mode.current.bib == first["bib"]
+    assert first["bib"] in mode.current_label.text()

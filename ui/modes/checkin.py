@@ -310,6 +310,7 @@ class CheckinMode(QWidget):
         self.recent_view.verticalHeader().hide()
         self.recent_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.recent_view.horizontalHeader().setStretchLastSection(True)
+        self.recent_view.clicked.connect(self._recent_clicked)
         ll.addWidget(self.recent_view)
         split.addWidget(left)
         right = QWidget()
@@ -395,7 +396,7 @@ class CheckinMode(QWidget):
         if p is not None:
             self._set_current(p)
         uuid = v.entry_uuid if v.status in ("ok", "unknown") else ""
-        self.recent.add(ScanRow(self.ctx.now_ms(), v.status, v.bib, name, race, detail, uuid))
+        self.recent.add(ScanRow(self.ctx.now_ms(), v.status, v.bib, name, race, detail, uuid, False, p))
         self.recent_view.resizeColumnsToContents()
         self.last_ok_reg = (p.registration_id if p else str(v.claims.get("sub") or "")) \
             if v.status in ("ok", "unknown") else None
@@ -509,6 +510,14 @@ class CheckinMode(QWidget):
                 bib=p.bib, name=p.name, race=p.race, wave=p.wave).strip())
         for b in (self.b_change, self.b_reprint, self.b_revoke):
             b.setEnabled(p is not None)
+
+    def _recent_clicked(self, index: Any) -> None:
+        """A click on a recent scan selects that runner for the desk actions (change, reprint…)."""
+        if index.isValid() and 0 <= index.row() < len(self.recent.rows):
+            p = self.recent.rows[index.row()].participant
+            if p is not None:
+                self._set_current(p)
+        self.input.setFocus()
 
     def _search_current(self, item: QListWidgetItem | None, _prev: Any = None) -> None:
         if item is not None:
