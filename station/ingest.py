@@ -35,6 +35,7 @@ from drivers.base import Protocol, Resume
 from drivers.framing import DelimFramer, LineFramer
 from drivers.records import DAY_MS, ClockReading, Heartbeat, Impulse, Record, Status, TagRead, Unparsed
 from station.errors import UserError
+from station.reads import ReadRun
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +230,63 @@ class _SideJournal:
                 self._fh = None
 
 
+@dataclass
+class _Pending:
+    """What one `process` call queued: kept until durable (retries, acks after commit)."""
+
+    run: ReadRun | None
+    items: list[tuple[str, dict[str, Any], str | None]]
+    rx: int
+    acks: list[tuple[str, list[Record]]]
+
+    def size(self) -> int:
+        return (len(self.run) if self.run is not None else 0) + len(self.items)
+
+    def raw_lines(self) -> list[str]:
+        return (list(self.run.raw) if self.run is not None else []) + [str(p.get("raw", ""))
+                                                                        for _, p, _ in self.items]
+
+
+def _finish_run(run: ReadRun, keys: list[str | None], rssis: list[int | None], ants: list[int | None],
+                idxs: list[int | None], dateless: list[bool], rewind: list[bool]) -> None:
+    """Attach the optional columns that carry something, and the resend keys.
+
+    A key with a running index (`…/<index>`, the reader's own log number) is checked by the store as
+    `stream#index` intervals; a run whose keys are one consecutive stretch of one stream is checked
+    at once (the usual case: a reader's log, read in order)."""
+    n = len(run.chip)
+    if keys.count(None) != n:
+        run.key = keys
+    if rssis.count(None) != n:
+        run.rssi = rssis
+    if ants.count(None) != n:
+        run.ant = ants
+    if idxs.count(None) != n:
+        run.idx = idxs
+    if True in dateless:
+        run.dateless = dateless
+    if True in rewind:
+        run.rewind = rewind
+    rid = run.reader
+    if run.idx is not None and None not in idxs and None not in keys:
+        ks: list[str] = keys  # type: ignore[assignment]
+        ix: list[int] = idxs  # type: ignore[assignment]
+        head, _, tail = ks[0].rpartition("/")
+        first = ix[0]
+        if (tail == str(first) and ks[-1].endswith(f"/{ix[-1]}") and ix == list(range(first, first + n))
+                and all(k.rpartition("/")[0] == head for k in ks)):
+            run.index_stream, run.index_first = f"{rid}|{head}", first
+            return
+    dk: list[str | None] = []
+    for k, i, raw in zip(keys, idxs, run.raw, strict=True):
+        if k is None:
+            dk.append(f"{rid}|{raw}")
+            continue
+        head, _, tail = k.rpartition("/")
+        dk.append(f"{rid}|{head}#{tail}" if i is not None and tail.isdigit() else f"{rid}|{k}")
+    run.dkey = dk
+
+
 class Ingest:
     """Turns one reader's records into entries and keeps its live counters."""
 
@@ -341,23 +399,26 @@ class Ingest:
         protocol: Protocol,
         send: Callable[[bytes], bool] | None = None,
         line_key: str | None = None,
-    ) -> Future[list[Any]] | None:
+    ) -> Future[Any] | None:
         """Parse framed lines received at `rx` and queue their entries; returns the store's future.
 
-        `line_key` (imports: source and first line number) gives unparsed lines a key too, so importing
-        the same capture twice stores nothing new; live garbage has no key (each arrival is kept).
+        Reads go to the store as one `ReadRun` (columns, one packed row); unparsed lines and guns as
+        single entries. `line_key` (imports: source and first line number) gives unparsed lines a key
+        too, so importing the same capture twice stores nothing new; live garbage has no key (each
+        arrival is kept).
         """
         b = self.b
-        rid, point, role, hexchips, gps = b.id, b.point, b.role, b.chip_format == "hex", b.gps
+        rid, hexchips = b.id, b.chip_format == "hex"
         to_utc = self.zclock.to_utc
         items: list[tuple[str, dict[str, Any], str | None]] = []
         acks: list[tuple[str, list[Record]]] = []
-        nread = nunp = ngun = 0
-        last_chip = last_t = None
+        run = ReadRun(rid, b.point, b.role, rx, port, b.gps)
+        chips, ts, raws, keys, rssis, ants, idxs = run.chip, run.t, run.raw, [], [], [], []
+        dateless: list[bool] = []
+        rewind: list[bool] = []
+        nunp = ngun = 0
         side: list[str] | None = None
-        max_index = self.resume.last_index
         sample = self._offset_samples.append if self.live else None
-        add = items.append
         parse = protocol.parse
         for n, line in enumerate(lines):
             recs = parse(line)
@@ -376,37 +437,21 @@ class Ingest:
                         try:
                             chip = str(int(chip, 16))
                         except ValueError:
-                            items.append(("unparsed", {"reader": rid, "point": point, "rx": rx, "raw": r.raw,
+                            items.append(("unparsed", {"reader": rid, "point": b.point, "rx": rx, "raw": r.raw,
                                                        "error": f"chip {chip!r} is not hex", "port": port},
                                           None))
                             nunp += 1
                             continue
-                    if r.dateless:
-                        t = self._dateless_utc(r.wall_ms, rx)
-                    else:
-                        t = to_utc(r.wall_ms)
-                    p = {"reader": rid, "point": point, "role": role, "chip": chip, "t": t, "rx": rx,
-                         "raw": r.raw, "port": port}
-                    if r.key is not None:
-                        p["key"] = r.key
-                    if r.rssi is not None:
-                        p["rssi"] = r.rssi
-                    if r.ant is not None:
-                        p["ant"] = r.ant
-                    if r.dateless:
-                        p["dateless"] = True
-                    if r.rewind:
-                        p["rewind"] = True
-                    if r.log_index is not None:
-                        p["idx"] = r.log_index
-                    if gps:
-                        p["gps"] = True
-                    add(("read", p, f"{rid}|{r.key if r.key is not None else r.raw}"))
-                    nread += 1
-                    last_chip, last_t = chip, t
-                    li = r.log_index
-                    if li is not None and (max_index is None or li > max_index):
-                        max_index = li
+                    t = self._dateless_utc(r.wall_ms, rx) if r.dateless else to_utc(r.wall_ms)
+                    chips.append(chip)
+                    ts.append(t)
+                    raws.append(r.raw)
+                    keys.append(r.key)
+                    rssis.append(r.rssi)
+                    ants.append(r.ant)
+                    idxs.append(r.log_index)
+                    dateless.append(r.dateless)
+                    rewind.append(r.rewind)
                     if sample is not None and not r.rewind and not r.dateless:
                         sample(rx - t)
                 elif tr is Unparsed:
@@ -416,7 +461,7 @@ class Ingest:
                         ukey = f"{rid}|u|{line_key}|{n}"
                     else:
                         ukey = None
-                    items.append(("unparsed", {"reader": rid, "point": point, "rx": rx, "raw": r.raw,
+                    items.append(("unparsed", {"reader": rid, "point": b.point, "rx": rx, "raw": r.raw,
                                                "error": r.error, "port": port}, ukey))
                     nunp += 1
                 elif tr is Impulse:
@@ -431,7 +476,12 @@ class Ingest:
                         sample(rx - to_utc(r.wall_ms))
             if send is not None and recs and type(protocol).after_commit is not Protocol.after_commit:
                 acks.append((line, recs))
-        self.resume.last_index = max_index
+        nread = len(chips)
+        if nread:
+            _finish_run(run, keys, rssis, ants, idxs, dateless, rewind)
+            mx = max((i for i in idxs if i is not None), default=None)
+            if mx is not None and (self.resume.last_index is None or mx > self.resume.last_index):
+                self.resume.last_index = mx
         if side:
             self._side.write(rx, port, side)
         with self._lock:
@@ -442,22 +492,27 @@ class Ingest:
             if lines:
                 self.last_line_rx = rx
                 self.heartbeat_lost = False
-            if last_chip is not None:
-                self.last_chip, self.last_read_t = last_chip, last_t
+            if nread:
+                self.last_chip, self.last_read_t = chips[-1], ts[-1]
                 self._rate.append((rx, nread))
             if self._offset_samples:
                 self.measured_offset = min(self._offset_samples)
-            if not items:
+            if not items and not nread:
                 return None
-            self.pending += len(items)
-        return self._submit(items, rx, protocol, acks, send, 0)
+            self.pending += len(items) + nread
+        return self._submit(_Pending(run if nread else None, items, rx, acks), protocol, send, 0)
 
-    def _submit(self, items: list[tuple[str, dict[str, Any], str | None]], rx: int, protocol: Protocol,
-                acks: list[tuple[str, list[Record]]], send: Callable[[bytes], bool] | None,
-                attempt: int) -> Future[list[Any]]:
-        fut = self.store.submit_batch(items, operator=self.operator)
-        fut.add_done_callback(lambda f: self._committed(f, items, rx, protocol, acks, send, attempt))
-        return fut
+    def _submit(self, pend: _Pending, protocol: Protocol, send: Callable[[bytes], bool] | None,
+                attempt: int) -> Future[Any]:
+        """Queue the run and the single entries; `_committed` runs once both are durable (the store
+        commits in queue order, so the second future completes last)."""
+        futs: list[Future[Any]] = []
+        if pend.run is not None:
+            futs.append(self.store.submit_reads(pend.run, operator=self.operator))
+        if pend.items:
+            futs.append(self.store.submit_batch(pend.items, operator=self.operator))
+        futs[-1].add_done_callback(lambda _f: self._committed(futs, pend, protocol, send, attempt))
+        return futs[-1]
 
     def _gun(self, r: Impulse, rx: int, port: str) -> tuple[str, dict[str, Any], str | None]:
         rid = self.b.id
@@ -473,53 +528,54 @@ class Ingest:
             p["race"] = race
         return ("gun", p, key)
 
-    def _committed(self, fut: Future[list[Any]], items: list[tuple[str, dict[str, Any], str | None]], rx: int,
-                   protocol: Protocol, acks: list[tuple[str, list[Record]]],
+    def _committed(self, futs: list[Future[Any]], pend: _Pending, protocol: Protocol,
                    send: Callable[[bytes], bool] | None, attempt: int) -> None:
         """On the writer thread, right after the commit: count, measure latency, send what was owed."""
-        n = len(items)
+        n = pend.size()
         try:
-            res = fut.result()
+            res = [f.result() for f in futs]
         except Exception as e:
             # The batch was refused (disk full, file locked…): nothing is acknowledged (a MYLAPS decoder
-            # resends); live data is retried, and in the end kept as text beside the database.
+            # resends); live data is retried, and in the end kept as text beside the database. Storing
+            # again is safe: entries that did get in are recognised by their resend keys.
             log.error("reader %s: %d entries not stored (attempt %d): %s", self.b.id, n, attempt + 1, e)
             if self.live and attempt < _RETRIES:
-                t = threading.Timer(_RETRY_S, self._retry, (items, rx, protocol, acks, send, attempt + 1))
+                t = threading.Timer(_RETRY_S, self._retry, (pend, protocol, send, attempt + 1))
                 t.daemon = True
                 t.start()
                 return
             with self._lock:
                 self.pending -= n
             if self.live:
-                self._side.write(rx, "UNSAVED", [str(p.get("raw", "")) for _, p, _ in items], unsaved=True)
+                self._side.write(pend.rx, "UNSAVED", pend.raw_lines(), unsaved=True)
             return
         done = self.clock()
-        dups = sum(1 for e in res if e is None)
+        stored = 0
+        for r in res:
+            stored += r if isinstance(r, int) else sum(1 for e in r if e is not None)
         with self._lock:
             self.pending -= n
-            self.duplicates += dups
-            self.stored += n - dups
-            self.latencies.append(done - rx)
+            self.duplicates += n - stored
+            self.stored += stored
+            self.latencies.append(done - pend.rx)
         if send is not None:
-            for line, recs in acks:
+            for line, recs in pend.acks:
                 for cmd in protocol.after_commit(line, recs):
                     send(cmd)
 
     def close(self) -> None:
         self._side.close()
 
-    def _retry(self, items: list[tuple[str, dict[str, Any], str | None]], rx: int, protocol: Protocol,
-               acks: list[tuple[str, list[Record]]], send: Callable[[bytes], bool] | None, attempt: int) -> None:
+    def _retry(self, pend: _Pending, protocol: Protocol, send: Callable[[bytes], bool] | None,
+               attempt: int) -> None:
         try:
-            self._submit(items, rx, protocol, acks, send, attempt)
+            self._submit(pend, protocol, send, attempt)
         except RuntimeError as e:  # store closed or its writer died
-            log.critical("reader %s: %d entries cannot be stored: %s", self.b.id, len(items), e)
+            log.critical("reader %s: %d entries cannot be stored: %s", self.b.id, pend.size(), e)
             with self._lock:
-                self.pending -= len(items)
-            self._side.write(rx, "UNSAVED", [str(p.get("raw", "")) for _, p, _ in items], unsaved=True)
+                self.pending -= pend.size()
+            self._side.write(pend.rx, "UNSAVED", pend.raw_lines(), unsaved=True)
 
-    # ----------------------------------------------------------------- status
     def set_connected(self, connected: bool, why: str = "") -> None:
         with self._lock:
             was = self.connected

@@ -18,25 +18,29 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import sqlite3
 import threading
 import time
 import uuid as uuidlib
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from station import paths
-from station.entries import Entry, dumps, loads
+from station.entries import Entry, dumps, dumps_many, loads
 from station.errors import UserError
+from station.reads import ReadRun, unpack_payloads
 
 log = logging.getLogger(__name__)
 
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _BUSY_TIMEOUT_MS = 30_000
 _MAX_BATCH = 20_000
@@ -45,13 +49,14 @@ Listener = Callable[[list[Entry]], None]
 
 
 def new_uuids(n: int) -> list[str]:
-    """`n` random (version 4) UUID strings; one urandom call per batch, ~5x faster than uuid4()."""
-    h = os.urandom(16 * n).hex()
-    out = []
-    for i in range(0, 32 * n, 32):
-        s = h[i : i + 32]
-        out.append(f"{s[:8]}-{s[8:12]}-4{s[13:16]}-{'89ab'[int(s[16], 16) & 3]}{s[17:20]}-{s[20:]}")
-    return out
+    """`n` distinct version-4 UUID strings: 90 random bits shared by the batch, then a counter.
+
+    One urandom call and one f-string per uuid: a capture import makes one per read, and formatting
+    fully random uuids cost more than parsing the read.
+    """
+    r = os.urandom(12).hex()
+    prefix = f"{r[:8]}-{r[8:12]}-4{r[13:16]}-{'89ab'[int(r[16], 16) & 3]}{r[17:20]}-{r[20:24]}"
+    return [f"{prefix}{i:08x}" for i in range(n)]
 
 
 def now_ms() -> int:
@@ -118,25 +123,205 @@ class _Bloom:
     def __init__(self) -> None:
         self._a = bytearray(1 << (self._BITS - 3))
 
-    def _probes(self, key: str) -> tuple[int, int]:
-        h = hash(key) & 0xFFFFFFFFFFFFFFFF
-        return h & self._MASK, (h >> 32) & self._MASK
-
-    def add(self, key: str) -> None:
-        a = self._a
-        for b in self._probes(key):
-            a[b >> 3] |= 1 << (b & 7)
-
     def update(self, keys: Iterable[str]) -> None:
+        a, m = self._a, self._MASK
         for k in keys:
-            self.add(k)
+            h = hash(k)
+            b1, b2 = h & m, (h >> 32) & m
+            a[b1 >> 3] |= 1 << (b1 & 7)
+            a[b2 >> 3] |= 1 << (b2 & 7)
+
+    def maybe(self, keys: Iterable[str]) -> list[str]:
+        """The keys the filter may have seen (the rest are certainly new)."""
+        a, m = self._a, self._MASK
+        out = []
+        for k in keys:
+            h = hash(k)
+            b1, b2 = h & m, (h >> 32) & m
+            if (a[b1 >> 3] >> (b1 & 7)) & 1 and (a[b2 >> 3] >> (b2 & 7)) & 1:
+                out.append(k)
+        return out
 
     def __contains__(self, key: object) -> bool:
-        if not isinstance(key, str):
-            return False
-        a = self._a
-        b1, b2 = self._probes(key)
-        return bool(a[b1 >> 3] & (1 << (b1 & 7))) and bool(a[b2 >> 3] & (1 << (b2 & 7)))
+        return isinstance(key, str) and bool(self.maybe((key,)))
+
+
+class _Ranges:
+    """Exact set of running-index resend keys (`<stream>#<index>`: an Ultra's box/log id, a RACE RESULT
+    decoder's file/passing number) kept as disjoint index intervals per stream.
+
+    A reader's log runs 1, 2, 3 …, so the keys of a whole day are a handful of intervals: checking and
+    recording a key costs a bisect in memory instead of a B-tree insert per read. The intervals are
+    persisted in `dkey_ranges` in the same transaction; after a failed commit they are reloaded from
+    there, so a key never counts as stored unless its read was committed.
+    """
+
+    def __init__(self, rows: Iterable[tuple[str, int, int]]) -> None:
+        self._lo: dict[str, list[int]] = {}
+        self._hi: dict[str, list[int]] = {}
+        for stream, lo, hi in sorted(rows):
+            self._lo.setdefault(stream, []).append(lo)
+            self._hi.setdefault(stream, []).append(hi)
+        self.dirty: dict[tuple[str, int], int | None] = {}  # (stream, lo) → hi, None: gone
+
+    def add(self, stream: str, i: int) -> bool:
+        """Record index `i` of `stream`; False if it was already there."""
+        return self.add_span(stream, i, i)
+
+    def add_span(self, stream: str, lo: int, hi: int) -> bool:
+        """Record lo … hi at once if none of them is there yet (True); else change nothing (False)."""
+        los = self._lo.get(stream)
+        if los is None:
+            self._lo[stream], self._hi[stream] = [lo], [hi]
+            self.dirty[(stream, lo)] = hi
+            return True
+        his = self._hi[stream]
+        k = bisect_right(los, hi) - 1  # last interval starting at or before hi
+        if k >= 0 and his[k] >= lo:
+            return False  # overlaps
+        dirty = self.dirty
+        joins_left = k >= 0 and his[k] == lo - 1
+        joins_right = k + 1 < len(los) and los[k + 1] == hi + 1
+        if joins_left and joins_right:
+            his[k] = his[k + 1]
+            dirty[(stream, los[k + 1])] = None
+            del los[k + 1], his[k + 1]
+            dirty[(stream, los[k])] = his[k]
+        elif joins_left:
+            his[k] = hi
+            dirty[(stream, los[k])] = hi
+        elif joins_right:
+            dirty[(stream, los[k + 1])] = None
+            los[k + 1] = lo
+            dirty[(stream, lo)] = his[k + 1]
+        else:
+            los.insert(k + 1, lo)
+            his.insert(k + 1, hi)
+            dirty[(stream, lo)] = hi
+        return True
+
+    def save(self, cur: Any) -> None:
+        if not self.dirty:
+            return
+        cur.executemany("DELETE FROM dkey_ranges WHERE stream=? AND lo=?", list(self.dirty))
+        cur.executemany("INSERT INTO dkey_ranges (stream, lo, hi) VALUES (?,?,?)",
+                        [(s, lo, hi) for (s, lo), hi in self.dirty.items() if hi is not None])
+        self.dirty = {}
+
+
+# Consecutive reads committed together share one row, at most this many (a row stays well under a MB).
+_PACK_MAX = 2000
+_Row = tuple[str, int, int, str, str, str, int, str]
+
+
+def _pack_rows(sid: str, kept: list[tuple[str, dict[str, Any], str, int, str, int]]) -> list[_Row]:
+    """Table rows for entries about to be stored: runs of `read` entries with the same operator and
+    time become one packed row (see migration 0002); everything else is one row per entry."""
+    rows: list[_Row] = []
+    i, n = 0, len(kept)
+    while i < n:
+        kind, payload, op, rec, u, seq = kept[i]
+        j = i + 1
+        if kind == "read":
+            while j < n and j - i < _PACK_MAX and kept[j][0] == "read" and kept[j][2] == op \
+                    and kept[j][3] == rec:
+                j += 1
+        if j - i == 1:
+            rows.append((sid, seq, 1, u, kind, dumps(payload), rec, op))
+        else:
+            run = kept[i:j]
+            rows.append((sid, seq, j - i, u, kind, dumps_many([x[1] for x in run]), rec, op))
+        i = j
+    return rows
+
+
+def nth_uuid(first: str, i: int) -> str:
+    """The uuid of the i-th entry of a packed row: `new_uuids` counts up in the last 8 hex digits."""
+    return first if i == 0 else f"{first[:28]}{int(first[28:], 16) + i:08x}"
+
+
+def _row_uuids(first: str, n: int) -> list[str]:
+    head, base = first[:28], int(first[28:], 16)
+    return [f"{head}{base + i:08x}" for i in range(n)]
+
+
+def expand_row(sid: str, seq: int, n: int, uuid: str, kind: str, payload: str, rec: int,
+               op: str) -> list[Entry]:
+    """The entries one table row holds (one, or a packed run of reads)."""
+    if n == 1:
+        return [Entry(sid, seq, uuid, kind, loads(payload), rec, op)]
+    ps = unpack_payloads(loads(payload))
+    return [Entry(sid, seq + i, u, kind, p, rec, op)
+            for i, (u, p) in enumerate(zip(_row_uuids(uuid, n), ps, strict=True))]
+
+
+def expand_raw(sid: str, seq: int, n: int, uuid: str, kind: str, payload: str, rec: int,
+               op: str) -> list[tuple[int, str, str, str, int, str]]:
+    """Like `expand_row` but payloads stay JSON text (seq, uuid, kind, payload, recorded_at, operator):
+    the sync outbox sends them as stored."""
+    if n == 1:
+        return [(seq, uuid, kind, payload, rec, op)]
+    texts = [dumps(p) for p in unpack_payloads(loads(payload))]
+    return [(seq + i, u, kind, t, rec, op) for i, (u, t) in enumerate(zip(_row_uuids(uuid, n), texts, strict=True))]
+
+
+def read_payloads(db_path: Path, kind: str) -> list[dict[str, Any]]:
+    """Payloads of one kind in arrival order, read straight from a station file (read-only, so another
+    process's running station is never disturbed): for rehearsals, soaks and end-to-end tests."""
+    if not Path(db_path).exists():
+        return []
+    con = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        out: list[dict[str, Any]] = []
+        for n, text in con.execute("SELECT n, payload FROM entries WHERE kind=? ORDER BY id", (kind,)):
+            if n == 1:
+                out.append(loads(text))
+            else:
+                out += unpack_payloads(loads(text))
+        return out
+    except sqlite3.OperationalError:  # not created yet
+        return []
+    finally:
+        con.close()
+
+
+def _last_seq(cur: Any, station_id: str) -> int:
+    row = cur.execute("SELECT seq + n - 1 FROM entries WHERE station_id=? ORDER BY seq DESC LIMIT 1",
+                      (station_id,)).fetchone()
+    return row[0] if row else 0
+
+
+def _uuid_at(cur: Any, station_id: str, seq: int) -> str | None:
+    """The uuid stored under (station, seq), packed rows included."""
+    row = cur.execute("SELECT seq, n, uuid FROM entries WHERE station_id=? AND seq<=? ORDER BY seq DESC"
+                      " LIMIT 1", (station_id, seq)).fetchone()
+    if row is None or row[0] + row[1] - 1 < seq:
+        return None
+    return nth_uuid(row[2], seq - row[0])
+
+
+def own_rows_after(conn: Any, station_id: str, after: int, limit: int) -> list[tuple]:
+    """Rows holding `station_id`'s entries with seq > `after`, enough for `limit` entries, in seq order:
+    (seq, n, uuid, kind, payload, recorded_at, operator). The first may start at or before `after`
+    (a packed row); callers drop entries with seq <= `after`."""
+    out: list[tuple] = []
+    head = conn.execute("SELECT seq, n, uuid, kind, payload, recorded_at, operator FROM entries"
+                        " WHERE station_id=? AND seq<=? ORDER BY seq DESC LIMIT 1", (station_id, after)).fetchone()
+    got = 0
+    if head is not None and head[0] + head[1] - 1 > after:
+        out.append(head)
+        got += head[0] + head[1] - 1 - after
+    last = after
+    while got < limit:
+        rows = conn.execute("SELECT seq, n, uuid, kind, payload, recorded_at, operator FROM entries"
+                            " WHERE station_id=? AND seq>? ORDER BY seq LIMIT ?",
+                            (station_id, last, min(limit - got, 500))).fetchall()
+        if not rows:
+            break
+        out += rows
+        got += sum(r[1] for r in rows)
+        last = rows[-1][0]
+    return out
 
 
 @dataclass
@@ -156,6 +341,13 @@ class _Batch:
     items: list[tuple[str, dict[str, Any], str | None]]
     operator: str
     future: Future[list[Entry | None]]
+
+
+@dataclass
+class _Run:
+    run: ReadRun
+    operator: str
+    future: Future[int]
 
 
 @dataclass
@@ -193,9 +385,10 @@ class Store:
             migrate(self._wengine)
         except sa.exc.DatabaseError as e:
             raise UserError(f"{self.db_path}: not a station database ({e.orig})") from e
-        self._queue: queue.Queue[_Item | _Batch | _Foreign | None] = queue.Queue()
+        self._queue: queue.Queue[_Item | _Batch | _Run | _Foreign | None] = queue.Queue()
         self._listeners: list[Listener] = []
         self._dkey_bloom: _Bloom | None = None  # writer thread only
+        self._ranges: _Ranges | None = None  # writer thread only
         self._closed = False
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="station-writer", daemon=True)
@@ -267,6 +460,17 @@ class Store:
         self._queue.put(_Batch(list(items), operator, fut))
         return fut
 
+    def submit_reads(self, run: ReadRun, *, operator: str = "") -> Future[int]:
+        """Queue a run of reads (one packed row); the future gives how many were stored (the rest were
+        resends of reads already stored)."""
+        if self._closed:
+            raise RuntimeError("store is closed")
+        if self._error is not None:
+            raise RuntimeError("the writer stopped") from self._error
+        fut: Future[int] = Future()
+        self._queue.put(_Run(run, operator, fut))
+        return fut
+
     def store_foreign(self, entries: list[Entry], timeout: float = 600.0) -> ForeignResult:
         """Store entries pulled from peers under their own (station_id, seq)."""
         fut: Future[ForeignResult] = Future()
@@ -301,7 +505,7 @@ class Store:
                 first = self._queue.get()
                 if first is None:
                     return
-                batch: list[_Item | _Batch | _Foreign] = [first]
+                batch: list[_Item | _Batch | _Run | _Foreign] = [first]
                 stop = False
                 while len(batch) < _MAX_BATCH:
                     try:
@@ -322,44 +526,59 @@ class Store:
         finally:
             conn.close()
 
-    def _commit(self, conn: Any, batch: list[_Item | _Batch | _Foreign]) -> None:
-        # Flatten to (kind, payload, operator, recorded_at, dkey) in queue order: the hot path.
-        flat: list[tuple[str, dict[str, Any], str, int | None, str | None]] = []
-        singles: list[tuple[int, Future[Any]]] = []
-        slices: list[tuple[_Batch, int, int]] = []
-        foreign: list[_Foreign] = []
-        flushes: list[_Item] = []
-        for b in batch:
-            if isinstance(b, _Batch):
-                slices.append((b, len(flat), len(b.items)))
-                op = b.operator
-                flat += [(k, p, op, None, dk) for k, p, dk in b.items]
-            elif isinstance(b, _Item):
-                if b.kind == "__flush__":
-                    flushes.append(b)
-                else:
-                    singles.append((len(flat), b.future))  # type: ignore[arg-type]
-                    flat.append((b.kind, b.payload, b.operator, b.recorded_at, b.dkey))
-            else:
-                foreign.append(b)
+    def _commit(self, conn: Any, batch: list[_Item | _Batch | _Run | _Foreign]) -> None:
+        """One transaction for everything queued meanwhile, own entries in queue order."""
         committed: list[Entry] = []
         results: list[tuple[Future[Any], Any]] = []
+        flushes: list[_Item] = []
+        foreign: list[_Foreign] = []
         cur = conn.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
-            if flat:
+            # (kind, payload, operator, recorded_at, dkey) of a stretch of single entries: the hot path
+            flat: list[tuple[str, dict[str, Any], str, int | None, str | None]] = []
+            singles: list[tuple[int, Future[Any]]] = []
+            slices: list[tuple[_Batch, int, int]] = []
+
+            def flush_flat() -> None:
+                if not flat:
+                    return
                 own = self._insert_own(cur, flat)
-                committed += [e for e in own if e is not None]
+                committed.extend(e for e in own if e is not None)
                 for i, fut in singles:
                     results.append((fut, own[i]))
                 for bt, start, n in slices:
                     results.append((bt.future, own[start : start + n]))
+                flat.clear()
+                singles.clear()
+                slices.clear()
+
+            for b in batch:
+                if isinstance(b, _Batch):
+                    slices.append((b, len(flat), len(b.items)))
+                    op = b.operator
+                    flat += [(k, p, op, None, dk) for k, p, dk in b.items]
+                elif isinstance(b, _Run):
+                    flush_flat()
+                    stored, entries = self._insert_run(cur, b.run, b.operator)
+                    committed += entries
+                    results.append((b.future, stored))
+                elif isinstance(b, _Item):
+                    if b.kind == "__flush__":
+                        flushes.append(b)
+                    else:
+                        singles.append((len(flat), b.future))  # type: ignore[arg-type]
+                        flat.append((b.kind, b.payload, b.operator, b.recorded_at, b.dkey))
+                else:
+                    foreign.append(b)
+            flush_flat()
             for fb in foreign:
                 res = self._insert_foreign(cur, fb.entries)
                 committed += res.stored
                 results.append((fb.future, res))
             cur.execute("COMMIT")
         except BaseException as e:
+            self._ranges = None  # it may hold keys of the entries just refused: reload from the file
             try:
                 cur.execute("ROLLBACK")
             except Exception:
@@ -384,70 +603,138 @@ class Store:
                 except Exception:
                     log.exception("store listener failed")
 
+    def _insert_run(self, cur: Any, run: ReadRun, op: str) -> tuple[int, list[Entry]]:
+        """Store a run of reads as one packed row (resends dropped); returns how many were stored and,
+        when someone listens, their entries."""
+        n = len(run)
+        if n == 0:
+            return 0, []
+        ranges = self._ranges
+        if ranges is None:
+            ranges = self._ranges = _Ranges(self._cur_ranges(cur))
+        keep: list[bool] | None = None
+        if run.index_stream is not None and ranges.add_span(run.index_stream, run.index_first,
+                                                            run.index_first + n - 1):
+            pass  # the usual case: a new stretch of the reader's log, checked at once
+        elif run.dkey is not None or run.index_stream is not None:
+            dkeys = run.dkey if run.dkey is not None else \
+                [f"{run.index_stream}#{run.index_first + i}" for i in range(n)]
+            keep = self._keep_mask(cur, dkeys, ranges)
+        if keep is not None and not all(keep):
+            run = run.select(keep)
+            n = len(run)
+            if n == 0:
+                return 0, []
+        sid = self.station_id
+        seq = _last_seq(cur, sid) + 1
+        rec = now_ms()
+        uuids = new_uuids(n)
+        if n == 1:
+            payloads = run.payloads()
+            cur.execute("INSERT INTO entries (station_id, seq, n, uuid, kind, payload, recorded_at, operator)"
+                        " VALUES (?,?,1,?,'read',?,?,?)", (sid, seq, uuids[0], dumps(payloads[0]), rec, op))
+        else:
+            cur.execute("INSERT INTO entries (station_id, seq, n, uuid, kind, payload, recorded_at, operator)"
+                        " VALUES (?,?,?,?,'read',?,?,?)",
+                        (sid, seq, n, uuids[0], orjson.dumps(run.to_doc()).decode("utf-8"), rec, op))
+            payloads = run.payloads() if self._listeners else []
+        ranges.save(cur)
+        return n, [Entry(sid, seq + i, uuids[i], "read", p, rec, op) for i, p in enumerate(payloads)]
+
+    def _cur_ranges(self, cur: Any) -> list[tuple[str, int, int]]:
+        return cur.execute("SELECT stream, lo, hi FROM dkey_ranges").fetchall()
+
+    def _keep_mask(self, cur: Any, dkeys: list[str | None], ranges: _Ranges) -> list[bool]:
+        """Per key: True if new (and now recorded), False if already stored (a resend)."""
+        other = []
+        for k in dkeys:
+            if k is not None:
+                stream, h, tail = k.rpartition("#")
+                if not (h and tail.isdigit()):
+                    other.append(k)
+        seen = self._seen_keys(cur, other)
+        keep = []
+        new_keys = []
+        for k in dkeys:
+            if k is None:
+                keep.append(True)
+                continue
+            stream, h, tail = k.rpartition("#")
+            if h and tail.isdigit():
+                keep.append(ranges.add(stream, int(tail)))
+            elif k in seen:
+                keep.append(False)
+            else:
+                seen.add(k)
+                new_keys.append((k,))
+                keep.append(True)
+        if new_keys:
+            cur.executemany("INSERT INTO dkeys (dkey) VALUES (?)", new_keys)
+            self._dkey_bloom.update(k for (k,) in new_keys)  # type: ignore[union-attr]
+        return keep
+
     def _insert_own(self, cur: Any,
                     items: list[tuple[str, dict[str, Any], str, int | None, str | None]]) -> list[Entry | None]:
-        keyed = [it[4] for it in items if it[4] is not None]
-        seen: set[str] = set()
-        if keyed:
-            # Resend check. A fixed-size Bloom filter says "certainly new" for almost every read;
-            # only keys it may have seen (a real resend, or a false positive) are confirmed against
-            # the database, so a false positive can never drop a read. Memory stays flat (8 MB)
-            # however many reads a long race day brings.
-            bloom = self._dkey_bloom
-            if bloom is None:
-                bloom = self._dkey_bloom = _Bloom()
-                bloom.update(r[0] for r in cur.execute("SELECT dkey FROM entries WHERE dkey IS NOT NULL"))
-            maybe = [k for k in keyed if k in bloom]
-            for i in range(0, len(maybe), 500):
-                chunk = maybe[i : i + 500]
-                q = "SELECT dkey FROM entries WHERE dkey IN ({})".format(",".join("?" * len(chunk)))
-                seen.update(r[0] for r in cur.execute(q, chunk))
-        row = cur.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM entries WHERE station_id=?", (self.station_id,)
-        ).fetchone()
-        seq = row[0]
+        ranges = self._ranges
+        if ranges is None:
+            ranges = self._ranges = _Ranges(self._cur_ranges(cur))
+        keep = self._keep_mask(cur, [it[4] for it in items], ranges)
+        seq = _last_seq(cur, self.station_id)
         now = now_ms()
-        rows = []
         out: list[Entry | None] = []
         sid = self.station_id
         uuids = new_uuids(len(items))
-        for n, (kind, payload, op, rec, dkey) in enumerate(items):
-            if dkey is not None:
-                if dkey in seen:
-                    out.append(None)
-                    continue
-                seen.add(dkey)
+        # (kind, payload, op, rec, uuid, seq) of the entries to store, in order
+        kept: list[tuple[str, dict[str, Any], str, int, str, int]] = []
+        for (kind, payload, op, rec, _dkey), k in zip(items, keep, strict=True):
+            if not k:
+                out.append(None)
+                continue
             seq += 1
-            u = uuids[n]
+            u = uuids[len(kept)]  # consecutive for the kept ones: a packed row stores only the first
             if rec is None:
                 rec = now
-            rows.append((sid, seq, u, kind, dumps(payload), rec, op, dkey))
+            kept.append((kind, payload, op, rec, u, seq))
             out.append(Entry(sid, seq, u, kind, payload, rec, op))
         cur.executemany(
-            "INSERT INTO entries (station_id, seq, uuid, kind, payload, recorded_at, operator, dkey)"
-            " VALUES (?,?,?,?,?,?,?,?)",
-            rows,
-        )
-        if keyed and self._dkey_bloom is not None:
-            # Added before COMMIT: if the commit fails the filter only holds extra keys, which cost a
-            # confirming query later, never a lost read.
-            self._dkey_bloom.update(seen)
+            "INSERT INTO entries (station_id, seq, n, uuid, kind, payload, recorded_at, operator)"
+            " VALUES (?,?,?,?,?,?,?,?)", _pack_rows(sid, kept))
+        ranges.save(cur)
         return out
+
+    def _seen_keys(self, cur: Any, keyed: list[str]) -> set[str]:
+        """The resend keys among `keyed` already stored.
+
+        A fixed-size Bloom filter says "certainly new" for almost every read; only keys it may have
+        seen (a real resend, or a false positive) are confirmed against the `dkeys` table, so a false
+        positive can never drop a read. Memory stays flat (8 MB) however many reads a day brings.
+        """
+        seen: set[str] = set()
+        if not keyed:
+            return seen
+        bloom = self._dkey_bloom
+        if bloom is None:
+            bloom = self._dkey_bloom = _Bloom()
+            bloom.update(r[0] for r in cur.execute("SELECT dkey FROM dkeys"))
+        maybe = bloom.maybe(keyed)
+        for i in range(0, len(maybe), 500):
+            chunk = maybe[i : i + 500]
+            q = "SELECT dkey FROM dkeys WHERE dkey IN ({})".format(",".join("?" * len(chunk)))
+            seen.update(r[0] for r in cur.execute(q, chunk))
+        return seen
 
     def _insert_foreign(self, cur: Any, entries: list[Entry]) -> ForeignResult:
         stored: list[Entry] = []
         dup = 0
         conflicts: list[str] = []
         for e in entries:
-            got = cur.execute(
-                "SELECT uuid FROM entries WHERE station_id=? AND seq=?", (e.station_id, e.seq)
-            ).fetchone()
+            got = _uuid_at(cur, e.station_id, e.seq)
             if got is not None:
-                if got[0] == e.uuid:
+                if got == e.uuid:
                     dup += 1
                 else:
                     conflicts.append(
-                        f"station {e.station_id} seq {e.seq}: stored uuid {got[0]}, received {e.uuid}"
+                        f"station {e.station_id} seq {e.seq}: stored uuid {got}, received {e.uuid}"
                     )
                 continue
             cur.execute(
@@ -460,14 +747,17 @@ class Store:
 
     # ----------------------------------------------------------------- reading
     def iter_rows(self, after_id: int = 0, kinds: Iterable[str] | None = None,
-                  batch: int = 20_000) -> Iterator[tuple[int, Entry]]:
-        """Committed entries in local arrival order after local row id `after_id`."""
+                  batch: int = 2_000) -> Iterator[tuple[int, Entry]]:
+        """Committed entries in local arrival order after local row id `after_id`.
+
+        Entries of one packed row share its row id (a row is committed whole, so "after id N" never
+        splits one)."""
         kinds = list(kinds) if kinds is not None else None
         last = after_id
         with self._rengine.connect() as conn:
             raw = conn.connection.dbapi_connection
             while True:
-                q = ("SELECT id, station_id, seq, uuid, kind, payload, recorded_at, operator"
+                q = ("SELECT id, station_id, seq, n, uuid, kind, payload, recorded_at, operator"
                      " FROM entries WHERE id > ?")
                 args: list[Any] = [last]
                 if kinds is not None:
@@ -479,7 +769,12 @@ class Store:
                 if not rows:
                     return
                 for r in rows:
-                    yield r[0], Entry(r[1], r[2], r[3], r[4], loads(r[5]), r[6], r[7])
+                    rid = r[0]
+                    if r[3] == 1:
+                        yield rid, Entry(r[1], r[2], r[4], r[5], loads(r[6]), r[7], r[8])
+                    else:
+                        for e in expand_row(*r[1:]):
+                            yield rid, e
                 last = rows[-1][0]
                 if len(rows) < batch:
                     return
@@ -490,34 +785,42 @@ class Store:
     def own_entries_after(self, seq: int, limit: int) -> list[Entry]:
         """This station's own entries with seq > `seq`, in seq order (the sync outbox)."""
         with self._rengine.connect() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT station_id, seq, uuid, kind, payload, recorded_at, operator FROM entries"
-                " WHERE station_id=? AND seq>? ORDER BY seq LIMIT ?",
-                (self.station_id, seq, limit),
-            ).fetchall()
-        return [Entry(r[0], r[1], r[2], r[3], loads(r[4]), r[5], r[6]) for r in rows]
+            rows = own_rows_after(conn.connection.dbapi_connection, self.station_id, seq, limit)
+        out: list[Entry] = []
+        for r in rows:
+            out += expand_row(self.station_id, *r)
+        return [e for e in out if e.seq > seq][:limit]
 
     def last_seq(self, station_id: str | None = None) -> int:
         with self._rengine.connect() as conn:
-            return conn.exec_driver_sql(
-                "SELECT COALESCE(MAX(seq),0) FROM entries WHERE station_id=?",
-                (station_id or self.station_id,),
-            ).scalar() or 0
+            return _last_seq(conn.connection.dbapi_connection, station_id or self.station_id)
 
     def counts(self) -> dict[str, int]:
         with self._rengine.connect() as conn:
-            rows = conn.exec_driver_sql("SELECT kind, COUNT(*) FROM entries GROUP BY kind").fetchall()
-        return {k: n for k, n in rows}
+            rows = conn.exec_driver_sql("SELECT kind, SUM(n) FROM entries GROUP BY kind").fetchall()
+        return {k: int(n) for k, n in rows}
 
     def max_read_index(self, reader_id: str, window: int = 5000) -> int | None:
         """Highest reader index (`idx`) among the reader's `window` most recent reads: where a
         restarted station asks the reader to replay from, even if it was killed outright."""
+        best: int | None = None
+        seen = 0
         with self._rengine.connect() as conn:
-            v = conn.exec_driver_sql(
-                "SELECT MAX(idx) FROM (SELECT json_extract(payload, '$.idx') AS idx FROM entries"
-                " WHERE kind='read' AND json_extract(payload, '$.reader')=? ORDER BY id DESC LIMIT ?)",
-                (reader_id, window)).scalar()
-        return int(v) if v is not None else None
+            raw = conn.connection.dbapi_connection
+            # newest rows first; other readers' reads interleave, so look a bounded way back
+            for n, text in raw.execute("SELECT n, payload FROM entries WHERE kind='read' ORDER BY id DESC"
+                                       " LIMIT 2000"):
+                ps = loads(text)
+                for p in (unpack_payloads(ps) if n > 1 else (ps,)):
+                    if p.get("reader") != reader_id:
+                        continue
+                    seen += 1
+                    i = p.get("idx")
+                    if isinstance(i, int) and (best is None or i > best):
+                        best = i
+                if seen >= window:
+                    break
+        return best
 
     def get_state(self, key: str, default: str | None = None) -> str | None:
         with self._rengine.connect() as conn:
@@ -542,12 +845,24 @@ class Store:
         self.flush()
         n = 0
         with self._wengine.begin() as conn:
-            rows = conn.exec_driver_sql("SELECT id, payload FROM entries WHERE kind=?", (kind,)).fetchall()
-            for rid, text in rows:
-                new = fn(loads(text))
-                if new is not None:
-                    conn.exec_driver_sql("UPDATE entries SET payload=? WHERE id=?", (dumps(new), rid))
-                    n += 1
+            rows = conn.exec_driver_sql("SELECT id, n, payload FROM entries WHERE kind=?", (kind,)).fetchall()
+            for rid, cnt, text in rows:
+                if cnt == 1:
+                    new = fn(loads(text))
+                    if new is not None:
+                        conn.exec_driver_sql("UPDATE entries SET payload=? WHERE id=?", (dumps(new), rid))
+                        n += 1
+                    continue
+                ps = unpack_payloads(loads(text))
+                changed = 0
+                for i, p in enumerate(ps):
+                    q = fn(p)
+                    if q is not None:
+                        ps[i] = q
+                        changed += 1
+                if changed:
+                    conn.exec_driver_sql("UPDATE entries SET payload=? WHERE id=?", (dumps_many(ps), rid))
+                    n += changed
         # VACUUM and checkpoints cannot run inside a transaction: use a plain DBAPI connection.
         raw = self._wengine.raw_connection()
         try:

@@ -33,6 +33,7 @@ import httpx
 
 from station.entries import Entry, dumps
 from station.errors import UserError
+from station.store import expand_raw, own_rows_after
 
 if TYPE_CHECKING:
     from station.publish import Publisher
@@ -367,10 +368,11 @@ class SyncEngine:
                 self._raw = False
         if self._raw:
             try:
-                return self._raw.execute(
-                    "SELECT seq, uuid, kind, payload, recorded_at, operator FROM entries"
-                    " WHERE station_id=? AND seq>? ORDER BY seq LIMIT ?",
-                    (self.store.station_id, after, limit)).fetchall()
+                sid = self.store.station_id
+                out: list[tuple[int, str, str, str, int, str]] = []
+                for r in own_rows_after(self._raw, sid, after, limit):
+                    out += expand_raw(sid, *r)
+                return [x for x in out if x[0] > after][:limit]
             except sqlite3.Error:
                 log.warning("sync: direct read failed; using the store API", exc_info=True)
                 self._raw.close()

@@ -412,10 +412,15 @@ class Rehearsal:
         db = self.data(s) / paths.DB_FILENAME
         con = sqlite3.connect(f"file:{db.as_posix()}?mode=ro", uri=True, timeout=30)
         try:
-            reads = dict(con.execute("SELECT json_extract(payload, '$.reader'), count(*) FROM entries "
-                                     "WHERE kind = 'read' GROUP BY 1").fetchall())
-            kinds = dict(con.execute("SELECT kind, count(*) FROM entries GROUP BY kind").fetchall())
-            per_station = dict(con.execute("SELECT station_id, count(*) FROM entries GROUP BY 1").fetchall())
+            # packed read rows (n > 1) hold a JSON array of read payloads: count their elements
+            reads: dict[str, int] = {}
+            for reader, c in con.execute(
+                    "SELECT json_extract(payload, '$.reader'), count(*) FROM entries WHERE kind = 'read'"
+                    " AND n = 1 GROUP BY 1 UNION ALL SELECT json_extract(j.value, '$.reader'), count(*)"
+                    " FROM entries, json_each(entries.payload) AS j WHERE kind = 'read' AND n > 1 GROUP BY 1"):
+                reads[reader] = reads.get(reader, 0) + c
+            kinds = dict(con.execute("SELECT kind, SUM(n) FROM entries GROUP BY kind").fetchall())
+            per_station = dict(con.execute("SELECT station_id, SUM(n) FROM entries GROUP BY 1").fetchall())
             checkins = con.execute("SELECT count(DISTINCT json_extract(payload, '$.registration_id')) FROM entries "
                                    "WHERE kind = 'checkin'").fetchone()[0]
             refused = dict(con.execute("SELECT json_extract(payload, '$.verdict'), count(*) FROM entries "

@@ -328,7 +328,7 @@ def _count_reads(db_path: Path, client: httpx.Client, event_id: str, ledger_read
     (pulled incrementally from `cursor`): the two sides of the soak's lag figures."""
     con = sqlite3.connect(f"file:{db_path.as_posix()}?mode=ro", uri=True, timeout=30)
     try:
-        journaled = con.execute("SELECT count(*) FROM entries WHERE kind='read'").fetchone()[0]
+        journaled = con.execute("SELECT COALESCE(SUM(n), 0) FROM entries WHERE kind='read'").fetchone()[0]
     finally:
         con.close()
     try:

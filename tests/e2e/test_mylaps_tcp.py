@@ -4,10 +4,8 @@ acknowledged. Every passing must be stored exactly once, and every message ackno
 
 from __future__ import annotations
 
-import json
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +15,7 @@ from fake_readers import repo_env
 
 from drivers.mylaps import format_message, format_passing
 from drivers.records import civil_to_wall_ms
+from station.store import read_payloads
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = ROOT / ".venv" / "bin" / "worun-station"
@@ -29,16 +28,7 @@ def free_port() -> int:
 
 
 def reads(data: Path) -> list[dict]:
-    db = data / "station.sqlite3"
-    if not db.exists():
-        return []
-    con = sqlite3.connect(db, timeout=10)
-    try:
-        return [json.loads(p) for (p,) in con.execute("SELECT payload FROM entries WHERE kind='read'")]
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        con.close()
+    return read_payloads(data / "station.sqlite3", "read")
 
 
 class Decoder:

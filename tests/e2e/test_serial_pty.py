@@ -3,10 +3,8 @@ fake Ultra writes at 115200 baud's byte rate; then the cable is pulled mid-race 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +14,7 @@ import pytest
 from fake_readers import SOCAT, FakeUltra, SocatPair, repo_env
 
 from drivers.records import civil_to_wall_ms
+from station.store import read_payloads
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = ROOT / ".venv" / "bin" / "worun-station"
@@ -34,17 +33,8 @@ def station_cmd(data: Path, port: Path) -> list[str]:
 
 
 def rows(data: Path, kind: str) -> list[tuple[dict, str | None]]:
-    db = data / "station.sqlite3"
-    if not db.exists():
-        return []
-    con = sqlite3.connect(db, timeout=10)
-    try:
-        return [(json.loads(p), k) for p, k in
-                con.execute("SELECT payload, dkey FROM entries WHERE kind=? ORDER BY id", (kind,))]
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        con.close()
+    """(payload, resend key) of the station's entries of one kind, read from its file as it runs."""
+    return [(p, p.get("key")) for p in read_payloads(data / "station.sqlite3", kind)]
 
 
 def wait_for(pred, timeout: float) -> bool:

@@ -261,18 +261,18 @@ def test_a_refused_commit_is_retried_for_live_data(store, monkeypatch):
     import station.ingest as ingest_mod
 
     monkeypatch.setattr(ingest_mod, "_RETRY_S", 0.01)
-    real = store.submit_batch
+    real = store.submit_reads
     fails = [2]
 
-    def flaky(items, operator=""):
-        if fails[0] > 0 and any(k == "read" for k, _, _ in items):
+    def flaky(run, operator=""):
+        if fails[0] > 0:
             fails[0] -= 1
             f: Future = Future()
             f.set_exception(OSError("database or disk is full"))
             return f
-        return real(items, operator=operator)
+        return real(run, operator=operator)
 
-    monkeypatch.setattr(store, "submit_batch", flaky)
+    monkeypatch.setattr(store, "submit_reads", flaky)
     from drivers.ultra import Ultra
 
     ing = Ingest(store, ReaderBinding("r", "finish", "ultra"), live=True)
