@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drivers.framing import DelimFramer, LineFramer
-from drivers.records import Record, Unparsed
+from drivers.records import ReadChunk, Record, Unparsed
 
 
 @dataclass(slots=True)
@@ -42,6 +42,11 @@ class Protocol:
             return self.parse_line(line)
         except (ValueError, IndexError, KeyError) as e:
             return [Unparsed(line, str(e) or type(e).__name__)]
+
+    def parse_chunk(self, lines: list[str]) -> ReadChunk | None:
+        """All of `lines` as columns when every one is a plain, well-formed read; else None (the
+        caller then parses line by line). Protocols with a bulk fast path override this."""
+        return None
 
     def parse_line(self, line: str) -> list[Record]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -23,13 +23,15 @@ class LineFramer:
         buf = self._buf + data if self._buf else data
         if b"\r" in buf:
             buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        parts = buf.split(b"\n")
-        tail = parts.pop()
+        i = buf.rfind(b"\n")
+        # decode everything up to the last line end at once (a line end never cuts a character)
+        lines = decode(buf[:i]).split("\n") if i >= 0 else []
+        tail = buf[i + 1 :]
         if len(tail) > self._max:
-            parts.append(tail)
+            lines.append(decode(tail))
             tail = b""
         self._buf = tail
-        return [decode(p) for p in parts if p]
+        return list(filter(None, lines))
 
     def flush(self) -> list[str]:
         """What is left without a terminator (end of a capture file, a closed port)."""

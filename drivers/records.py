@@ -29,6 +29,25 @@ class TagRead:
 
 
 @dataclass(slots=True)
+class ReadChunk:
+    """Many well-formed tag reads parsed at once, as columns (a protocol's bulk fast path).
+
+    Field i of every list belongs to read i; each read equals the `TagRead` the line parser would
+    give for that line (the protocol's tests check that)."""
+
+    chip: list[str]
+    wall_ms: list[int]
+    raw: list[str]
+    key: list[str]
+    ant: list[int]
+    rssi: list[int]
+    rewind: list[bool]
+    log_index: list[int]
+    #: set when every key is `<key_head>/<log_index>` (one reader, one box): a single resend stream
+    key_head: str | None = None
+
+
+@dataclass(slots=True)
 class Impulse:
     """A timing impulse (photocell, start gun) from a chronometer: ALGE Timy."""
 

@@ -151,6 +151,17 @@ class ZoneClock:
             off = self._cache[h] = int(delta.total_seconds() * 1000)
         return wall_ms - off
 
+    def to_utc_many(self, walls: list[int]) -> list[int]:
+        """`to_utc` of a whole column: one subtraction when the offset is the same at both ends (a
+        chunk of reads never straddles two zone changes)."""
+        if not walls:
+            return []
+        off = self.to_utc(walls[0]) - walls[0]
+        lo, hi = min(walls), max(walls)
+        if self.to_utc(lo) - lo == off and self.to_utc(hi) - hi == off:
+            return [w + off for w in walls]
+        return [self.to_utc(w) for w in walls]
+
     def wall_date_ms(self, utc_ms: int) -> int:
         """Naive ms of local midnight of the day containing the UTC instant."""
         d = dt.datetime.fromtimestamp(utc_ms / 1000, tz=self.tz).date()
@@ -248,7 +259,8 @@ class _Pending:
 
 
 def _finish_run(run: ReadRun, keys: list[str | None], rssis: list[int | None], ants: list[int | None],
-                idxs: list[int | None], dateless: list[bool], rewind: list[bool]) -> None:
+                idxs: list[int | None], dateless: list[bool], rewind: list[bool],
+                key_head: str | None = None) -> None:
     """Attach the optional columns that carry something, and the resend keys.
 
     A key with a running index (`…/<index>`, the reader's own log number) is checked by the store as
@@ -274,7 +286,7 @@ def _finish_run(run: ReadRun, keys: list[str | None], rssis: list[int | None], a
         head, _, tail = ks[0].rpartition("/")
         first = ix[0]
         if (tail == str(first) and ks[-1].endswith(f"/{ix[-1]}") and ix == list(range(first, first + n))
-                and all(k.rpartition("/")[0] == head for k in ks)):
+                and (key_head == head or all(k.rpartition("/")[0] == head for k in ks))):
             run.index_stream, run.index_first = f"{rid}|{head}", first
             return
     dk: list[str | None] = []
@@ -416,11 +428,32 @@ class Ingest:
         chips, ts, raws, keys, rssis, ants, idxs = run.chip, run.t, run.raw, [], [], [], []
         dateless: list[bool] = []
         rewind: list[bool] = []
+        key_head: str | None = None
         nunp = ngun = 0
         side: list[str] | None = None
         sample = self._offset_samples.append if self.live else None
         parse = protocol.parse
-        for n, line in enumerate(lines):
+        fast = None
+        if not hexchips and (send is None or (type(protocol).replies is Protocol.replies
+                                              and type(protocol).after_commit is Protocol.after_commit)):
+            fast = protocol.parse_chunk(lines)
+        if fast is not None:
+            # every line a plain read: whole columns at once (same values as the loop below)
+            chips += fast.chip
+            ts += self.zclock.to_utc_many(fast.wall_ms)
+            raws += fast.raw
+            keys, rssis, ants, idxs = fast.key, fast.rssi, fast.ant, fast.log_index  # type: ignore[assignment]
+            rewind = fast.rewind
+            dateless = [False] * len(chips)
+            key_head = fast.key_head
+            if sample is not None:
+                for t, rw in zip(ts, rewind, strict=True):
+                    if not rw:
+                        sample(rx - t)
+            lines_iter: Any = ()
+        else:
+            lines_iter = enumerate(lines)
+        for n, line in lines_iter:
             recs = parse(line)
             if recs and type(recs[0]) in _SIDE_KINDS:
                 if side is None:
@@ -478,7 +511,7 @@ class Ingest:
                 acks.append((line, recs))
         nread = len(chips)
         if nread:
-            _finish_run(run, keys, rssis, ants, idxs, dateless, rewind)
+            _finish_run(run, keys, rssis, ants, idxs, dateless, rewind, key_head)
             mx = max((i for i in idxs if i is not None), default=None)
             if mx is not None and (self.resume.last_index is None or mx > self.resume.last_index):
                 self.resume.last_index = mx
