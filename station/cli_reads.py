@@ -77,16 +77,61 @@ def run_import(args: Any, ctx: Any) -> int:
     except OSError as e:
         raise UserError(f"{path}: cannot read: {e.strerror}") from None
     with fh, ctx.open_store() as store:
+        follower = _follow_results(store)
         try:
-            ing = import_file(store, b, fh, str(path))
-        except OSError as e:
-            raise UserError(f"{path}: cannot read: {e.strerror}") from None
-        st = ing.status()
+            try:
+                ing = import_file(store, b, fh, str(path))
+            except OSError as e:
+                raise UserError(f"{path}: cannot read: {e.strerror}") from None
+            st = ing.status()
+            summary = _crossings_summary(follower, b.point) if follower is not None else None
+        finally:
+            if follower is not None:
+                follower.close()
     if st.zone_note:
         print(f"note: {st.zone_note}", file=sys.stderr)
     print(f"{path}: {st.lines} lines, {st.reads} reads ({st.stored} new entries, "
           f"{st.duplicates} already stored), {st.unparsed} unparsed, {st.guns} guns")
+    if summary:
+        print(summary)
     return 0
+
+
+def _follow_results(store: Any) -> Any:
+    """With an event loaded, the results engine follows the import: crossings are detected as the
+    capture goes in (the same engine and rules as the app), and the timer sees what it gave."""
+    from station.cli_core import current_config
+    from station.follow import EngineFollower
+    from station.results.engine import Engine
+
+    try:
+        current_config(store)
+    except UserError:
+        return None  # no event: reads are journaled, results come once an event is loaded
+    return EngineFollower(store, Engine.from_store(store))
+
+
+def _crossings_summary(follower: Any, point: str) -> str:
+    follower.drain()
+    eng = follower.engine
+    results = list(eng.results().values())
+    kind = ""
+    cfg = getattr(eng, "config", None)
+    if cfg is not None and point in cfg.points:
+        kind = cfg.points[point].kind
+    if kind in ("finish", "start_finish"):
+        at = sum(1 for r in results if r.finish_ms is not None)
+    elif kind == "split":
+        at = sum(1 for r in results if point in r.splits)
+    elif kind == "start":
+        at = sum(1 for r in results if r.start_source in ("main", "backup"))
+    else:
+        at = 0
+    statuses: dict[str, int] = {}
+    for r in results:
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+    by = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items(), key=lambda x: -x[1]))
+    return f"results: {at} runner{'' if at == 1 else 's'} with a time at {point}; {by or 'no participants'}"
 
 
 def run_listen(args: Any, ctx: Any) -> int:

@@ -14,6 +14,7 @@ from collections import deque
 from typing import Any
 
 from station.entries import Entry
+from station.store import CommittedRun
 
 
 class EngineFollower:
@@ -23,15 +24,15 @@ class EngineFollower:
         self.store = store
         self.engine = engine
         self.error: BaseException | None = None
-        self._queue: deque[list[Entry]] = deque()
+        self._queue: deque[list[Entry | CommittedRun]] = deque()
         self._cond = threading.Condition()
         self._busy = False
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="engine-follower", daemon=True)
         self._thread.start()
-        store.subscribe(self._on_commit)
+        store.subscribe(self._on_commit, runs=True)
 
-    def _on_commit(self, entries: list[Entry]) -> None:
+    def _on_commit(self, entries: list[Entry | CommittedRun]) -> None:
         with self._cond:
             self._queue.append(entries)
             self._cond.notify()
@@ -43,12 +44,18 @@ class EngineFollower:
                     self._cond.wait()
                 if not self._queue:
                     return
-                batch: list[Entry] = []
+                batch: list[Entry | CommittedRun] = []
                 while self._queue:
                     batch += self._queue.popleft()
                 self._busy = True
             try:
-                self.engine.apply(batch)
+                entries: list[Entry] = []
+                for c in batch:  # runs of reads are expanded here, off the writer thread
+                    if type(c) is CommittedRun:
+                        entries += c.entries()
+                    else:
+                        entries.append(c)  # type: ignore[arg-type]
+                self.engine.apply(entries)
             except BaseException as e:  # surfaced by drain(): a results bug must not pass silently
                 self.error = e
             finally:

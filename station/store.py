@@ -235,6 +235,24 @@ def _pack_rows(sid: str, kept: list[tuple[str, dict[str, Any], str, int, str, in
     return rows
 
 
+@dataclass(slots=True)
+class CommittedRun:
+    """A run of reads just committed as one packed row: entries seq … seq+len-1, uuids from `uuid`."""
+
+    station_id: str
+    seq: int
+    uuid: str
+    run: ReadRun
+    recorded_at: int
+    operator: str
+
+    def entries(self) -> list[Entry]:
+        sid, seq, rec, op = self.station_id, self.seq, self.recorded_at, self.operator
+        return [Entry(sid, seq + i, u, "read", p, rec, op)
+                for i, (u, p) in enumerate(zip(_row_uuids(self.uuid, len(self.run)), self.run.payloads(),
+                                               strict=True))]
+
+
 def nth_uuid(first: str, i: int) -> str:
     """The uuid of the i-th entry of a packed row: `new_uuids` counts up in the last 8 hex digits."""
     return first if i == 0 else f"{first[:28]}{int(first[28:], 16) + i:08x}"
@@ -387,6 +405,7 @@ class Store:
             raise UserError(f"{self.db_path}: not a station database ({e.orig})") from e
         self._queue: queue.Queue[_Item | _Batch | _Run | _Foreign | None] = queue.Queue()
         self._listeners: list[Listener] = []
+        self._run_listeners: list[Callable[[list[Entry | CommittedRun]], None]] = []
         self._dkey_bloom: _Bloom | None = None  # writer thread only
         self._ranges: _Ranges | None = None  # writer thread only
         self._closed = False
@@ -409,13 +428,18 @@ class Store:
         return sid
 
     # ----------------------------------------------------------------- writing
-    def subscribe(self, listener: Listener) -> None:
-        """Call `listener(entries)` on the writer thread after each commit (keep it quick)."""
-        self._listeners.append(listener)
+    def subscribe(self, listener: Listener, *, runs: bool = False) -> None:
+        """Call `listener(entries)` on the writer thread after each commit (keep it quick).
+
+        With `runs=True` a run of reads stored together arrives as one `CommittedRun` (its columns,
+        its first seq and uuid) instead of one `Entry` per read: a listener that can take reads in
+        bulk — or expand them on its own thread — spares the writer building an entry per read."""
+        (self._run_listeners if runs else self._listeners).append(listener)
 
     def unsubscribe(self, listener: Listener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+        for lst in (self._listeners, self._run_listeners):
+            if listener in lst:
+                lst.remove(listener)
 
     def submit(
         self,
@@ -528,7 +552,7 @@ class Store:
 
     def _commit(self, conn: Any, batch: list[_Item | _Batch | _Run | _Foreign]) -> None:
         """One transaction for everything queued meanwhile, own entries in queue order."""
-        committed: list[Entry] = []
+        committed: list[Entry | CommittedRun] = []
         results: list[tuple[Future[Any], Any]] = []
         flushes: list[_Item] = []
         foreign: list[_Foreign] = []
@@ -560,8 +584,9 @@ class Store:
                     flat += [(k, p, op, None, dk) for k, p, dk in b.items]
                 elif isinstance(b, _Run):
                     flush_flat()
-                    stored, entries = self._insert_run(cur, b.run, b.operator)
-                    committed += entries
+                    stored, cr = self._insert_run(cur, b.run, b.operator)
+                    if cr is not None:
+                        committed.append(cr)
                     results.append((b.future, stored))
                 elif isinstance(b, _Item):
                     if b.kind == "__flush__":
@@ -597,18 +622,29 @@ class Store:
         for f in flushes:
             f.future.set_result(None)  # type: ignore[union-attr]
         if committed:
-            for listener in list(self._listeners):
+            for rl in list(self._run_listeners):
                 try:
-                    listener(committed)
+                    rl(committed)
                 except Exception:
                     log.exception("store listener failed")
+            if self._listeners:
+                plain: list[Entry] = []
+                for c in committed:
+                    if type(c) is CommittedRun:
+                        plain += c.entries()
+                    else:
+                        plain.append(c)  # type: ignore[arg-type]
+                for listener in list(self._listeners):
+                    try:
+                        listener(plain)
+                    except Exception:
+                        log.exception("store listener failed")
 
-    def _insert_run(self, cur: Any, run: ReadRun, op: str) -> tuple[int, list[Entry]]:
-        """Store a run of reads as one packed row (resends dropped); returns how many were stored and,
-        when someone listens, their entries."""
+    def _insert_run(self, cur: Any, run: ReadRun, op: str) -> tuple[int, CommittedRun | None]:
+        """Store a run of reads as one packed row (resends dropped); returns how many were stored."""
         n = len(run)
         if n == 0:
-            return 0, []
+            return 0, None
         ranges = self._ranges
         if ranges is None:
             ranges = self._ranges = _Ranges(self._cur_ranges(cur))
@@ -624,22 +660,16 @@ class Store:
             run = run.select(keep)
             n = len(run)
             if n == 0:
-                return 0, []
+                return 0, None
         sid = self.station_id
         seq = _last_seq(cur, sid) + 1
         rec = now_ms()
-        uuids = new_uuids(n)
-        if n == 1:
-            payloads = run.payloads()
-            cur.execute("INSERT INTO entries (station_id, seq, n, uuid, kind, payload, recorded_at, operator)"
-                        " VALUES (?,?,1,?,'read',?,?,?)", (sid, seq, uuids[0], dumps(payloads[0]), rec, op))
-        else:
-            cur.execute("INSERT INTO entries (station_id, seq, n, uuid, kind, payload, recorded_at, operator)"
-                        " VALUES (?,?,?,?,'read',?,?,?)",
-                        (sid, seq, n, uuids[0], orjson.dumps(run.to_doc()).decode("utf-8"), rec, op))
-            payloads = run.payloads() if self._listeners else []
+        first = new_uuids(1)[0]  # the others count up from it (see `nth_uuid`)
+        payload = dumps(run.payloads()[0]) if n == 1 else orjson.dumps(run.to_doc()).decode("utf-8")
+        cur.execute("INSERT INTO entries (station_id, seq, n, uuid, kind, payload, recorded_at, operator)"
+                    " VALUES (?,?,?,?,'read',?,?,?)", (sid, seq, n, first, payload, rec, op))
         ranges.save(cur)
-        return n, [Entry(sid, seq + i, uuids[i], "read", p, rec, op) for i, p in enumerate(payloads)]
+        return n, CommittedRun(sid, seq, first, run, rec, op)
 
     def _cur_ranges(self, cur: Any) -> list[tuple[str, int, int]]:
         return cur.execute("SELECT stream, lo, hi FROM dkey_ranges").fetchall()

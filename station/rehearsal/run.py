@@ -48,6 +48,7 @@ from station.rehearsal.serialsim import (
     socat_available,
 )
 from station.rehearsal.verdict import Verdict
+from station.store import read_payloads
 
 STATIONS = ("desk", "km5", "finish")
 READERS = {  # reader id → (station, point, format)
@@ -412,13 +413,10 @@ class Rehearsal:
         db = self.data(s) / paths.DB_FILENAME
         con = sqlite3.connect(f"file:{db.as_posix()}?mode=ro", uri=True, timeout=30)
         try:
-            # packed read rows (n > 1) hold a JSON array of read payloads: count their elements
+            # reads are stored in packed rows: count them through the store's own reader
             reads: dict[str, int] = {}
-            for reader, c in con.execute(
-                    "SELECT json_extract(payload, '$.reader'), count(*) FROM entries WHERE kind = 'read'"
-                    " AND n = 1 GROUP BY 1 UNION ALL SELECT json_extract(j.value, '$.reader'), count(*)"
-                    " FROM entries, json_each(entries.payload) AS j WHERE kind = 'read' AND n > 1 GROUP BY 1"):
-                reads[reader] = reads.get(reader, 0) + c
+            for p in read_payloads(db, "read"):
+                reads[p.get("reader")] = reads.get(p.get("reader"), 0) + 1
             kinds = dict(con.execute("SELECT kind, SUM(n) FROM entries GROUP BY kind").fetchall())
             per_station = dict(con.execute("SELECT station_id, SUM(n) FROM entries GROUP BY 1").fetchall())
             checkins = con.execute("SELECT count(DISTINCT json_extract(payload, '$.registration_id')) FROM entries "

@@ -42,3 +42,23 @@ def test_confirmed_clock_offset_moves_the_finish(tmp_path: Path) -> None:
     assert chip_ms(d, "1") == str((44 * 60 + 55) * 1000 + 1500)
     bad = run(d, "reads", "clock", "--reader", "finish-ultra", "--offset-ms", "x")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_reads_import_reports_the_crossings_it_detected(tmp_path: Path) -> None:
+    """With an event loaded, `reads import` follows the capture with the results engine and says what it
+    found, so the timer knows at once whether the capture matched the participants."""
+    d = tmp_path / "st"
+    assert run(d, "event", "load", str(DATA / "event.toml")).returncode == 0
+    assert run(d, "participants", "import", str(DATA / "participants.csv")).returncode == 0
+    cap = tmp_path / "finish.txt"
+    t = civil_to_wall_ms(2026, 11, 29, 8, 15, 0, 0)
+    # bib 1 read five times on the mat, plus an unknown chip and a line of garbage
+    lines = [format_read("C1", t + i * 100, log_id=i) for i in range(5)]
+    lines += [format_read("NOBODY", t, log_id=5), "#garbage"]
+    cap.write_text("\r\n".join(lines) + "\r\n")
+    r = run(d, "reads", "import", "--point", "finish", "--format", "ultra", str(cap))
+    assert r.returncode == 0, r.stderr
+    assert "7 lines, 6 reads (7 new entries, 0 already stored), 1 unparsed" in r.stdout
+    assert "results: 1 runner with a time at finish; 3 DNS, 1 finished" in r.stdout
+    again = run(d, "reads", "import", "--point", "finish", "--format", "ultra", str(cap))
+    assert "0 new entries, 7 already stored" in again.stdout
