@@ -139,7 +139,7 @@ class CheckinState:
         self._listeners: list[Callable[[list[Entry]], None]] = []
         self._subscribed = False
         if subscribe:
-            store.subscribe(self._on_commit)
+            store.subscribe(self._on_commit, runs=True)
             self._subscribed = True
         self.refresh()
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 import sqlalchemy as sa
@@ -245,6 +245,7 @@ class CommittedRun:
     run: ReadRun
     recorded_at: int
     operator: str
+    kind: ClassVar[str] = "read"  # lets a listener filter by kind without expanding the run
 
     def entries(self) -> list[Entry]:
         sid, seq, rec, op = self.station_id, self.seq, self.recorded_at, self.operator

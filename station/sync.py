@@ -137,7 +137,7 @@ class SyncEngine:
         self._failures = 0
         self._raw: sqlite3.Connection | bool | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="station-sync-prep")
-        store.subscribe(self._on_commit)
+        store.subscribe(self._on_commit, runs=True)
         self._set(waiting=self._waiting())
 
     # ------------------------------------------------------------------ status
