@@ -41,6 +41,7 @@ Order = tuple[int, str, int]
 ReadT = tuple[int, Any, str, str, str, str, bool]
 BucketKey = tuple[str, str, str]  # (point, role, reader)
 DEFAULT_WINDOW_MS = 2000
+XCACHE_MAX_PIECES = 24
 
 
 @dataclass(slots=True)
@@ -791,6 +792,7 @@ class Engine:
         start_spans: list[tuple] = []
         offsets = self._offsets
         dateless = self._dateless
+        npieces = 0
         if self._assigned or self._swapped_to:
             chips = self.chips_of(reg)
         else:
@@ -825,10 +827,15 @@ class Engine:
                         f = c.first
                         if swapped and self._owner_at(chip, f) != reg:
                             continue
-                        d = self._correct(reader, f) - f if corr else 0
                         activity = True
-                        dest.append((f + d, c.last + d, c.peak_rssi, c.peak_t + d,
-                                     c.uuids if traced else c.targets, c.count))  # type: ignore[attr-defined]
+                        npieces += 1
+                        d = self._correct(reader, f) - f if corr else 0
+                        if d:
+                            dest.append((f + d, c.last + d, c.peak_rssi, c.peak_t + d,
+                                         c.uuids if traced else c.targets, c.count))  # type: ignore[attr-defined]
+                        else:  # share the chain's int objects (no new ones per crossing)
+                            dest.append((f, c.last, c.peak_rssi, c.peak_t,
+                                         c.uuids if traced else c.targets, c.count))  # type: ignore[attr-defined]
                         if is_start:
                             start_spans.append((f + d, c.last + d, chip, key, d))
             if dl:
@@ -877,8 +884,10 @@ class Engine:
                 crossings[pid] = self._fill_gaps(pid, main.get(pid, []), (backup or {}).get(pid, []),
                                                  (manual or {}).get(pid, ()), trace)
         out = (crossings, activity, start_spans)
-        if trace is None and not traced and not dateless_seen:
-            self._xcache[reg] = out  # dateless reads move with the gun: never cached
+        if trace is None and not traced and not dateless_seen and npieces <= XCACHE_MAX_PIECES:
+            # Dateless reads move with the gun: never cached. A runner with very many chains (a chip
+            # left on a mat) is not cached either: the cache would double what the chains cost.
+            self._xcache[reg] = out
         return out
 
     def _fill_gaps(self, pid: str, mains_r: Any, backup_r: Any, manual_r: Any,
