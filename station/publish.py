@@ -69,6 +69,7 @@ class Publisher:
     def _follow(self) -> set[str]:
         """Feed entries committed since the last call to the engine; the registrations that changed."""
         from station.results.engine import Engine
+        from station.results.sources import StoreReads
 
         rows = list(self.store.iter_rows(self._last_row))
         if not rows:
@@ -79,7 +80,10 @@ class Publisher:
             if e.kind == "result_published":
                 self._note_published(e)
         if self._engine is None:
-            self._engine = Engine.from_entries(entries, self._now_ms)
+            # The engine keeps read chains, not reads; when it must see reads again (a chain to split,
+            # a late-targeted read) it re-reads the store up to the rows it has applied.
+            self._engine = Engine.from_entries(entries, self._now_ms,
+                                               reads=StoreReads(self.store, upto=lambda: self._last_row))
             return set(self._engine.results())
         return set(self._engine.apply(entries))
 

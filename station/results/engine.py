@@ -26,6 +26,8 @@ from typing import Any
 
 from station.config import EventConfig, Race
 from station.entries import Entry
+from station.results.chains import Chain, TracedChain, find, insert, merge_pieces, same_side, straddling
+from station.results.sources import ReadLog, ReadSource, StoreReads
 from station.results.timefmt import category as category_of
 from station.results.timefmt import fmt_duration
 
@@ -34,8 +36,12 @@ STATUS_ORDER = {"finished": 0, "running": 1, "DNF": 2, "DQ": 3, "DNS": 4}
 STATUS_ACTIONS = {"dns": "DNS", "dnf": "DNF", "dq": "DQ", "reinstate": None}
 Order = tuple[int, str, int]
 
-# A stored read: (t, rssi, point, role, uuid, reader, dateless)
+# A dateless read, kept as is (rule 2 places it relative to each runner's gun, so it cannot be
+# chained in advance): (t, rssi, point, role, uuid, reader, dateless)
 ReadT = tuple[int, Any, str, str, str, str, bool]
+BucketKey = tuple[str, str, str]  # (point, role, reader)
+DEFAULT_WINDOW_MS = 2000
+XCACHE_MAX_PIECES = 24
 
 
 @dataclass(slots=True)
@@ -45,9 +51,10 @@ class Crossing:
     time: int
     first: int
     last: int
-    uuids: tuple[str, ...]
+    uuids: tuple[str, ...]  # targeted uuids only, or every read's when the trace was given the reads
     source: str  # main | backup | manual
     point: str = ""
+    reads: int = 0  # how many reads (or manual entries) made it
 
 
 @dataclass(slots=True)
@@ -113,9 +120,13 @@ def _latest(store: dict[Any, tuple[Order, Any]], key: Any, order: Order, value: 
 
 
 class Engine:
-    """Holds every fact relevant to results and derives them incrementally."""
+    """Holds every fact relevant to results (reads as chains) and derives them incrementally.
 
-    def __init__(self, now_ms: Callable[[], int] | None = None) -> None:
+    `reads` is where the engine re-reads reads in the rare cases a chain must be split or searched
+    (`station.results.sources`); without one it keeps a list of the read entries it applied.
+    """
+
+    def __init__(self, now_ms: Callable[[], int] | None = None, reads: ReadSource | None = None) -> None:
         self.now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
         self._config_entry: tuple[Order, dict[str, Any]] | None = None
         self.config: EventConfig | None = None
@@ -126,7 +137,26 @@ class Engine:
         self._assigned: dict[str, list[str]] = {}  # reg → chips handed out at check-in
         self._swaps: dict[str, list[tuple[int, Order, str]]] = {}  # chip → [(from, order, reg)]
         self._swapped_to: dict[str, set[str]] = {}  # reg → chips swapped to them
-        self._reads: dict[str, list[ReadT]] = {}
+        # chip → (point, role, reader) → chains sorted by first read (see station.results.chains)
+        self._chains: dict[str, dict[BucketKey, list[Chain]]] = {}
+        self._dateless: dict[str, list[ReadT]] = {}
+        self._keys: dict[BucketKey, BucketKey] = {}
+        self._reader_chips: dict[str, set[str]] = {}
+        self._cuts_r: dict[str, list[int]] = {}  # reader → clock_offset from_ms values (chain cuts)
+        self._cuts_c: dict[str, list[int]] = {}  # chip → chip_swap from_ms values (chain cuts)
+        self._wins: dict[str, int] = {}  # point → window (ms) of the current configuration
+        self._bw: dict[str, int] = {}  # point → widest window chains were built with since a rebuild
+        self._targets: set[str] = set()  # uuids named by ignore/unignore/force
+        self._target_loc: dict[str, tuple[str, int]] = {}  # targeted read uuid → (chip, t)
+        self._absorbed: set[str] = set()  # reads taken from a non-exact source before being applied
+        self._pend_buckets: set[tuple[str, BucketKey]] = set()
+        self._pend_pids: set[str] = set()
+        self._pend_uuids: set[str] = set()
+        self._log: ReadLog | None = None
+        if reads is None:
+            self._log = ReadLog()
+            reads = self._log
+        self._source: ReadSource = reads
         self._gps_readers: set[str] = set()  # readers whose reads say `gps: true` (never corrected)
         self._manual_by_bib: dict[str, list[tuple[int, str, str]]] = {}  # (t, point, uuid)
         self._manual_by_reg: dict[str, list[tuple[int, str, str]]] = {}
@@ -148,8 +178,9 @@ class Engine:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_entries(cls, entries: Iterable[Entry], now_ms: Callable[[], int] | None = None) -> Engine:
-        eng = cls(now_ms)
+    def from_entries(cls, entries: Iterable[Entry], now_ms: Callable[[], int] | None = None,
+                     reads: ReadSource | None = None) -> Engine:
+        eng = cls(now_ms, reads)
         with _gc_paused():
             eng.apply(entries, recompute=False)
             eng.recompute_all()
@@ -157,7 +188,7 @@ class Engine:
 
     @classmethod
     def from_store(cls, store: Any, now_ms: Callable[[], int] | None = None) -> Engine:
-        return cls.from_entries((e for _, e in store.iter_rows()), now_ms)
+        return cls.from_entries((e for _, e in store.iter_rows()), now_ms, StoreReads(store))
 
     # ------------------------------------------------------------------ applying entries
     def apply(self, entries: Iterable[Entry], recompute: bool = True) -> set[str]:
@@ -192,6 +223,7 @@ class Engine:
                 if self._config_entry is None or e.order > self._config_entry[0]:
                     self._config_entry = (e.order, p)
                     self.config = EventConfig.from_payload(p)
+                    self._config_windows()
                     self._cat_cache.clear()
                     self._race_cache.clear()
                     full = True
@@ -205,8 +237,11 @@ class Engine:
                 self._closed.add(str(p["race"]))
                 full = True
             elif k == "clock_offset":
-                lst = self._offsets.setdefault(str(p["reader"]), [])
+                reader = str(p["reader"])
+                lst = self._offsets.setdefault(reader, [])
                 insort(lst, (int(p.get("from_ms", 0)), e.order, int(p["offset_ms"])))
+                self._add_cut(self._cuts_r, reader, int(p.get("from_ms", 0)),
+                              [(chip, reader) for chip in self._reader_chips.get(reader, ())])
                 full = True
                 keep_crossings = False
             elif k == "reader_config":
@@ -225,6 +260,9 @@ class Engine:
                 if _latest(self._chip_base, chip, e.order, reg) and old:
                     dirty.add(old[1])
                 dirty.add(reg)
+        if self._pend_buckets or self._pend_pids or self._pend_uuids:
+            if self._resolve(dirty):
+                keep_crossings = False
         if keep_crossings:
             for reg in dirty:
                 self._xcache.pop(reg, None)
@@ -242,8 +280,7 @@ class Engine:
     def _add_read(self, e: Entry, p: dict[str, Any], dirty: set[str]) -> bool:
         chip = str(p["chip"])
         t = int(p["t"])
-        # Point, role and reader repeat on every read: one shared string each instead of one per
-        # read (a station holding millions of reads saves ~150 bytes a read).
+        # Point, role and reader repeat on every read: one shared string each.
         intern = self._strings
         pt = str(p.get("point", ""))
         pt = intern.setdefault(pt, pt)
@@ -254,22 +291,183 @@ class Engine:
         rssi = p.get("rssi")
         if rssi is not None:
             rssi = self._ints.setdefault(rssi, rssi)
-        rec: ReadT = (t, rssi, pt, role, e.uuid, reader, bool(p.get("dateless", False)))
-        lst = self._reads.get(chip)
-        if lst is None:
-            self._reads[chip] = [rec]
+        dateless = bool(p.get("dateless", False))
+        if self._log is not None:
+            self._log.add(e)
+        uuid = e.uuid
+        if self._absorbed and uuid in self._absorbed:
+            self._absorbed.discard(uuid)  # already merged by a rebuild from the store
+        elif dateless:
+            rec: ReadT = (t, rssi, pt, role, uuid, reader, True)
+            self._dateless.setdefault(chip, []).append(rec)
         else:
-            lst.append(rec)
+            key = (pt, role, reader)
+            key = self._keys.setdefault(key, key)
+            buckets = self._chains.get(chip)
+            if buckets is None:
+                buckets = self._chains[chip] = {}
+                self._reader_chips.setdefault(reader, set()).add(chip)
+            bucket = buckets.get(key)
+            if bucket is None:
+                bucket = buckets[key] = []
+                self._reader_chips.setdefault(reader, set()).add(chip)
+            w = self._wins.get(pt) or self._window(pt)
+            target = uuid if uuid in self._targets else None
+            insert(bucket, t, rssi, target, w, self._cuts_r.get(reader), self._cuts_c.get(chip))
+            if target is not None:
+                self._target_loc[uuid] = (chip, t)
         owner = self._owner_at(chip, t)
         if owner is not None:
             dirty.add(owner)
-        if rec[6]:
+        if dateless:
             # A dateless read is placed relative to a gun: any runner might own it later.
             dirty.update(self._all_owners(chip))
-        if p.get("gps") and rec[5] not in self._gps_readers:
+        if p.get("gps") and reader not in self._gps_readers:
             # Rule 2: a GPS-synced reader is never corrected (reads already computed may change).
-            self._gps_readers.add(rec[5])
-            return rec[5] in self._offsets
+            self._gps_readers.add(reader)
+            return reader in self._offsets
+        return False
+
+    # ------------------------------------------------------------------ chains: windows, cuts, rebuilds
+    def _window(self, pid: str) -> int:
+        cfg = self.config
+        pt = cfg.points.get(pid) if cfg is not None else None
+        w = pt.window_ms if pt is not None else DEFAULT_WINDOW_MS
+        self._wins[pid] = w
+        if self._bw.get(pid, 0) < w:
+            self._bw[pid] = w
+        return w
+
+    def _config_windows(self) -> None:
+        """A new configuration may narrow a point's window: chains built wider must be rebuilt (a
+        wider window needs nothing: finer chains are merged at compute time)."""
+        self._wins.clear()
+        for pid, bw in list(self._bw.items()):
+            if self._window(pid) < bw:
+                self._pend_pids.add(pid)
+
+    def _add_cut(self, cuts: dict[str, list[int]], name: str, cut: int,
+                 scope: list[tuple[str, str | None]]) -> None:
+        """Register a chain cut (offset or swap `from_ms`); chains already spanning it are split at
+        the end of the batch. `scope`: (chip, reader or None for every reader) buckets to check."""
+        lst = cuts.setdefault(name, [])
+        i = bisect_left(lst, cut)
+        if i < len(lst) and lst[i] == cut:
+            return
+        lst.insert(i, cut)
+        for chip, reader in scope:
+            for key, bucket in self._chains.get(chip, {}).items():
+                if (reader is None or key[2] == reader) and straddling(bucket, cut) is not None:
+                    self._pend_buckets.add((chip, key))
+
+    def _read_key(self, p: dict[str, Any]) -> BucketKey:
+        pt = str(p.get("point", ""))
+        role = str(p.get("role") or "main")
+        reader = str(p.get("reader", ""))
+        key = (self._strings.setdefault(pt, pt), self._strings.setdefault(role, role),
+               self._strings.setdefault(reader, reader))
+        return self._keys.setdefault(key, key)
+
+    def _resolve(self, dirty: set[str]) -> bool:
+        """One pass over the read source for what this batch left pending: split chains that span a
+        new cut, rebuild points whose window narrowed, find the chains of late-targeted reads.
+        Returns True when chains were rebuilt (cached crossings are then stale)."""
+        ranges: dict[tuple[str, BucketKey], list[Chain]] = {}
+        for chip, key in self._pend_buckets:
+            bucket = self._chains.get(chip, {}).get(key)
+            if not bucket:
+                continue
+            cr, cc = self._cuts_r.get(key[2]), self._cuts_c.get(chip)
+            bad = [c for c in bucket if not (same_side(cr, c.first, c.last) and same_side(cc, c.first, c.last))]
+            if bad:
+                ranges[(chip, key)] = bad
+        pids = set(self._pend_pids)
+        uuids = set(self._pend_uuids)
+        self._pend_buckets.clear()
+        self._pend_pids.clear()
+        self._pend_uuids.clear()
+        if not ranges and not pids and not uuids:
+            return False
+        collected: dict[tuple[str, BucketKey], list[tuple[int, Any, str]]] = {}
+        found: dict[str, tuple[str, BucketKey, int]] = {}
+        for e in self._source.scan():
+            if e.kind != "read":
+                continue
+            p = e.payload
+            if p.get("dateless"):
+                continue  # dateless reads are kept as reads: nothing to rebuild or search
+            chip = str(p["chip"])
+            key = self._read_key(p)
+            t = int(p["t"])
+            if uuids and e.uuid in uuids:
+                found[e.uuid] = (chip, key, t)
+            if key[0] in pids:
+                collected.setdefault((chip, key), []).append((t, p.get("rssi"), e.uuid))
+                continue
+            bad = ranges.get((chip, key)) if ranges else None
+            if bad and any(c.first <= t <= c.last for c in bad):
+                collected.setdefault((chip, key), []).append((t, p.get("rssi"), e.uuid))
+        exact = self._source.exact
+        rebuilt_chips: set[str] = set()
+        for pid in pids:
+            self._bw[pid] = self._window(pid)
+            for chip, buckets in self._chains.items():
+                for key in buckets:
+                    if key[0] == pid:
+                        buckets[key] = []
+                        rebuilt_chips.add(chip)
+        for (chip, key), bad in ranges.items():
+            if key[0] in pids:
+                continue
+            ids = {id(c) for c in bad}
+            bucket = self._chains[chip][key]
+            bucket[:] = [c for c in bucket if id(c) not in ids]
+            rebuilt_chips.add(chip)
+        for (chip, key), reads in collected.items():
+            buckets = self._chains.setdefault(chip, {})
+            bucket = buckets.setdefault(key, [])
+            self._reader_chips.setdefault(key[2], set()).add(chip)
+            w = self._wins.get(key[0]) or self._window(key[0])
+            cr, cc = self._cuts_r.get(key[2]), self._cuts_c.get(chip)
+            targets = self._targets
+            for t, rssi, u in reads:
+                if rssi is not None:
+                    rssi = self._ints.setdefault(rssi, rssi)
+                target = u if u in targets else None
+                insert(bucket, t, rssi, target, w, cr, cc)
+                if target is not None:
+                    self._target_loc[u] = (chip, t)
+                if not exact:
+                    self._absorbed.add(u)
+            rebuilt_chips.add(chip)
+        for u, (chip, key, t) in found.items():
+            bucket = self._chains.get(chip, {}).get(key)
+            c = find(bucket, t) if bucket else None
+            if c is None:
+                continue  # not applied yet: it is marked when it arrives (its uuid is targeted)
+            c.mark(u)
+            self._target_loc[u] = (chip, t)
+            owner = self._owner_at(chip, t)
+            if owner:
+                dirty.add(owner)
+                self._xcache.pop(owner, None)
+        for chip in rebuilt_chips:
+            dirty.update(self._all_owners(chip))
+        return bool(rebuilt_chips)
+
+    def _reads_between(self, chip: str, key: BucketKey, lo_raw: int, hi_raw: int, d: int, lo: int,
+                       hi: int) -> bool:
+        """Exact check (slow path, from the read source): has this bucket a read with raw time in
+        [lo_raw, hi_raw] whose corrected time (raw + d) is in [lo, hi)?"""
+        for e in self._source.scan():
+            if e.kind != "read":
+                continue
+            p = e.payload
+            if p.get("dateless") or str(p["chip"]) != chip or self._read_key(p) != key:
+                continue
+            t = int(p["t"])
+            if lo_raw <= t <= hi_raw and lo <= t + d < hi:
+                return True
         return False
 
     @property
@@ -279,7 +477,14 @@ class Engine:
         Computed on demand so the count does not depend on whether the read or the participant
         arrived first."""
         n = 0
-        for chip, lst in self._reads.items():
+        for chip, buckets in self._chains.items():
+            known = chip in self._swaps or chip in self._chip_base
+            for bucket in buckets.values():
+                if not known:
+                    n += sum(c.count for c in bucket)
+                else:
+                    n += sum(c.count for c in bucket if self._owner_at(chip, c.first) is None)
+        for chip, lst in self._dateless.items():
             if chip not in self._swaps and chip not in self._chip_base:
                 n += len(lst)
             else:
@@ -338,6 +543,7 @@ class Engine:
             chip = str(p["chip"])
             old_owners = self._all_owners(chip)
             insort(self._swaps.setdefault(chip, []), (int(p.get("from_ms", 0)), e.order, reg))
+            self._add_cut(self._cuts_c, chip, int(p.get("from_ms", 0)), [(chip, None)])
             self._swapped_to.setdefault(reg, set()).add(chip)
             dirty.update(old_owners)
             dirty.add(reg)
@@ -345,24 +551,35 @@ class Engine:
         return False
 
     def _dirty_for_target(self, uuid: str, dirty: set[str]) -> bool:
-        """Find whose crossing an ignore/force names; unknown yet → recompute everything later."""
-        for chip, lst in self._reads.items():
+        """Find whose crossing an ignore/force names. A read merged before anyone targeted it is
+        searched in the read source at the end of the batch (rare: one pass per such correction);
+        a read not yet arrived is marked in its chain when it arrives."""
+        self._targets.add(uuid)
+        loc = self._target_loc.get(uuid)
+        if loc is not None:
+            owner = self._owner_at(*loc)
+            if owner:
+                dirty.add(owner)
+            return False
+        for chip, lst in self._dateless.items():
             for r in lst:
                 if r[4] == uuid:
                     owner = self._owner_at(chip, r[0])
                     if owner:
                         dirty.add(owner)
                     return False
-        for reg, lst in self._manual_by_reg.items():
-            if any(u == uuid for _, _, u in lst):
+        for reg, mlst in self._manual_by_reg.items():
+            if any(u == uuid for _, _, u in mlst):
                 dirty.add(reg)
                 return False
-        for bib, lst in self._manual_by_bib.items():
-            if any(u == uuid for _, _, u in lst):
+        for bib, mlst in self._manual_by_bib.items():
+            if any(u == uuid for _, _, u in mlst):
                 reg = self._bib_to_reg.get(bib)
                 if reg:
                     dirty.add(reg)
                 return False
+        if self._chains:
+            self._pend_uuids.add(uuid)
         return False
 
     # ------------------------------------------------------------------ chip ownership
@@ -429,7 +646,8 @@ class Engine:
             self._race_cache[race.id] = ctx
         return ctx
 
-    def compute(self, reg: str, trace: Trace | None = None) -> RunnerResult | None:
+    def compute(self, reg: str, trace: Trace | None = None,
+                chains: dict[str, dict[BucketKey, list[Chain]]] | None = None) -> RunnerResult | None:
         cfg = self.config
         cur = self._participants.get(reg)
         if cfg is None or cur is None:
@@ -453,7 +671,7 @@ class Engine:
             self._cat_cache[reg] = cat
         res = RunnerResult(reg, str(p.get("bib", "")), p.get("name") or "", p.get("gender") or "X", cat,
                            race.id, wave_id, "DNS", gun, None, None, None, None, {})
-        crossings, activity, start_reads = self._crossings_of(reg, p, rc, gun, trace)
+        crossings, activity, start_spans = self._crossings_of(reg, p, rc, gun, trace, chains)
         if trace is not None:
             for cs in crossings.values():
                 trace.crossings.extend(Crossing(*c) for c in cs)
@@ -474,9 +692,9 @@ class Engine:
             start = gun
         res.start_ms = start
         res.start_source = start_src
-        if start_reads:
+        if start_spans:
             lo = rc.earlier_gun.get(wave_id)
-            if lo is not None and any(lo <= t < gun for t in start_reads):
+            if lo is not None and self._any_read_in(start_spans, lo, gun):
                 res.flags = ("wrong wave",)
         # Rule 5: the finish.
         fins = [c for pid in rc.finish_points if pid in crossings for c in crossings[pid]]
@@ -535,62 +753,112 @@ class Engine:
             res.rank_key = res.chip_ms if race.ranking == "chip" else res.gun_ms
         return res
 
-    def _crossings_of(self, reg: str, p: dict[str, Any], rc: _RaceCtx, gun: int,
-                      trace: Trace | None) -> tuple[dict[str, list[tuple]], bool, list[int]]:
-        """Rules 2, 3 and 7 for one runner: their reads (owned chips, serving points, clock
-        corrected), chained into crossings per point, gaps filled by backup and manual entries.
-        Cached per runner (only reads, chips, corrections or configuration change it)."""
-        cached = self._xcache.get(reg) if trace is None else None
+    def _any_read_in(self, spans: list[tuple], lo: int, hi: int) -> bool:
+        """Wrong-wave check (rule 4): has any start read a corrected time in [lo, hi)? A span is a
+        chain's (first, last, chip, key, correction); its reads are less than the build window apart,
+        so a chain spanning [lo, hi) has a read inside once hi - lo reaches that window."""
+        for f, la, chip, key, d in spans:
+            if lo <= f < hi or lo <= la < hi:
+                return True
+            if f < lo and la >= hi:
+                pid = key[0]
+                if hi - lo >= max(self._bw.get(pid, 0), self._wins.get(pid) or self._window(pid)):
+                    return True
+                if self._reads_between(chip, key, f - d, la - d, d, lo, hi):
+                    return True
+        return False
+
+    def _crossings_of(self, reg: str, p: dict[str, Any], rc: _RaceCtx, gun: int, trace: Trace | None,
+                      chains: dict[str, dict[BucketKey, list[Chain]]] | None = None,
+                      ) -> tuple[dict[str, list[tuple]], bool, list[tuple]]:
+        """Rules 2, 3 and 7 for one runner: the chains of their chips at serving points (owned, clock
+        corrected as a whole: a chain never spans an offset or swap cut), merged into crossings per
+        point, gaps filled by backup and manual entries. Cached per runner (only reads, chips,
+        corrections or configuration change it). `chains`: chains with read uuids, for the trace."""
+        cached = self._xcache.get(reg) if trace is None and chains is None else None
         if cached is not None:
             return cached
         cfg = self.config
         assert cfg is not None
+        traced = chains is not None
+        if chains is None:
+            chains = self._chains
         dateless_seen = False
         kinds = rc.kinds
         points = cfg.points
-        main: dict[str, list[tuple[int, Any, str]]] = {}
-        backup: dict[str, list[tuple[int, Any, str]]] | None = None
+        main: dict[str, list[tuple]] = {}
+        backup: dict[str, list[tuple]] | None = None
         activity = False
-        start_reads: list[int] = []
+        start_spans: list[tuple] = []
         offsets = self._offsets
-        reads = self._reads
+        dateless = self._dateless
+        npieces = 0
         if self._assigned or self._swapped_to:
             chips = self.chips_of(reg)
         else:
             chips = p.get("chips") or ()
         for chip in chips:
-            lst = reads.get(chip)
-            if not lst:
+            buckets = chains.get(chip)
+            dl = dateless.get(chip) if dateless else None
+            if not buckets and not dl:
                 continue
             swapped = chip in self._swaps
             if not swapped:
                 base = self._chip_base.get(chip)
                 if base is None or base[1] != reg:
                     continue  # the chip now belongs to a later participant row (latest wins)
-            for t, rssi, pid, role, uuid, reader, dateless in lst:
-                kind = kinds.get(pid)
-                if kind is None:
-                    continue
-                if dateless:
+            if buckets:
+                for key, lst in buckets.items():
+                    pid, role, reader = key
+                    kind = kinds.get(pid)
+                    if kind is None or not lst:
+                        continue
+                    corr = bool(offsets) and reader in offsets
+                    is_start = kind == "start" or kind == "start_finish"
+                    if role == "main":
+                        dest = main.get(pid)
+                        if dest is None:
+                            dest = main[pid] = []
+                    else:
+                        if backup is None:
+                            backup = {}
+                        dest = backup.setdefault(pid, [])
+                    for c in lst:
+                        f = c.first
+                        if swapped and self._owner_at(chip, f) != reg:
+                            continue
+                        activity = True
+                        npieces += 1
+                        d = self._correct(reader, f) - f if corr else 0
+                        if d:
+                            dest.append((f + d, c.last + d, c.peak_rssi, c.peak_t + d,
+                                         c.uuids if traced else c.targets, c.count))  # type: ignore[attr-defined]
+                        else:  # share the chain's int objects (no new ones per crossing)
+                            dest.append((f, c.last, c.peak_rssi, c.peak_t,
+                                         c.uuids if traced else c.targets, c.count))  # type: ignore[attr-defined]
+                        if is_start:
+                            start_spans.append((f + d, c.last + d, chip, key, d))
+            if dl:
+                for t, rssi, pid, role, uuid, reader, _dl in dl:
+                    kind = kinds.get(pid)
+                    if kind is None:
+                        continue
                     t += round((gun - t) / DAY_MS) * DAY_MS
                     dateless_seen = True
-                if swapped and self._owner_at(chip, t) != reg:
-                    continue
-                if offsets and reader in offsets:
-                    t = self._correct(reader, t)
-                activity = True
-                if role == "main":
-                    lst2 = main.get(pid)
-                    if lst2 is None:
-                        main[pid] = [(t, rssi, uuid)]
+                    if swapped and self._owner_at(chip, t) != reg:
+                        continue
+                    if offsets and reader in offsets:
+                        t = self._correct(reader, t)
+                    activity = True
+                    piece = (t, t, rssi, t, [(t, uuid)] if traced else (uuid,), 1)
+                    if role == "main":
+                        main.setdefault(pid, []).append(piece)
                     else:
-                        lst2.append((t, rssi, uuid))
-                else:
-                    if backup is None:
-                        backup = {}
-                    backup.setdefault(pid, []).append((t, rssi, uuid))
-                if kind == "start" or kind == "start_finish":
-                    start_reads.append(t)
+                        if backup is None:
+                            backup = {}
+                        backup.setdefault(pid, []).append(piece)
+                    if kind == "start" or kind == "start_finish":
+                        start_spans.append((t, t, chip, None, 0))
         manual: dict[str, list[tuple[int, str]]] | None = None
         for src in (self._manual_by_reg.get(reg), self._manual_by_bib.get(str(p.get("bib", "")))):
             if src:
@@ -602,22 +870,24 @@ class Engine:
                         manual = {}
                     manual.setdefault(pid, []).append((t, uuid))
         ignore = self._ignore
-        # Crossings are tuples (time, first, last, uuids, source, point) in the hot path.
+        # Crossings are tuples (time, first, last, uuids, source, point, reads) in the hot path.
         crossings: dict[str, list[tuple]] = {}
         if backup is None and manual is None:
             for pid, rs in main.items():
                 pt = points[pid]
-                cs = _crossings(rs, pt.window_ms, pt.pick, "main", pid)
+                cs = merge_pieces(rs, pt.window_ms, pt.pick, "main", pid)
                 if ignore:
                     cs = _drop_ignored(cs, ignore, trace)
                 crossings[pid] = cs
         else:
             for pid in set(main) | set(backup or ()) | set(manual or ()):
-                crossings[pid] = self._fill_gaps(pid, main.get(pid, ()), (backup or {}).get(pid, ()),
+                crossings[pid] = self._fill_gaps(pid, main.get(pid, []), (backup or {}).get(pid, []),
                                                  (manual or {}).get(pid, ()), trace)
-        out = (crossings, activity, start_reads)
-        if trace is None and not dateless_seen:
-            self._xcache[reg] = out  # dateless reads move with the gun: never cached
+        out = (crossings, activity, start_spans)
+        if trace is None and not traced and not dateless_seen and npieces <= XCACHE_MAX_PIECES:
+            # Dateless reads move with the gun: never cached. A runner with very many chains (a chip
+            # left on a mat) is not cached either: the cache would double what the chains cost.
+            self._xcache[reg] = out
         return out
 
     def _fill_gaps(self, pid: str, mains_r: Any, backup_r: Any, manual_r: Any,
@@ -627,14 +897,14 @@ class Engine:
         assert self.config is not None
         pt = self.config.points[pid]
         ignore = self._ignore
-        mains = _crossings(mains_r, pt.window_ms, pt.pick, "main", pid)
+        mains = merge_pieces(mains_r, pt.window_ms, pt.pick, "main", pid)
         if ignore:
             mains = _drop_ignored(mains, ignore, trace)
         bw = pt.backup_window_ms
         forced_t: list[int] = []
         extra: list[tuple] = []
         for t, uuid in manual_r:
-            c = (t, t, t, (uuid,), "manual", pid)
+            c = (t, t, t, (uuid,), "manual", pid, 1)
             if ignore and _is_ignored(c, ignore):
                 if trace is not None:
                     trace.notes.append(f"manual {pid} {t}: ignored by a correction")
@@ -652,7 +922,7 @@ class Engine:
                     continue
                 kept.append(c)
             mains = kept
-        fill = _crossings(backup_r, pt.window_ms, pt.pick, "backup", pid)
+        fill = merge_pieces(backup_r, pt.window_ms, pt.pick, "backup", pid)
         if ignore:
             fill = _drop_ignored(fill, ignore, trace)
         out = list(mains)
@@ -765,9 +1035,33 @@ class Engine:
     def owner_of_chip(self, chip: str, t: int | None = None) -> str | None:
         return self._owner_at(chip, t if t is not None else self.now_ms())
 
-    def explain(self, reg: str) -> tuple[RunnerResult | None, Trace]:
+    def explain(self, reg: str, reads: Iterable[Entry] | None = None) -> tuple[RunnerResult | None, Trace]:
+        """The runner's result and why. The engine keeps no per-read data, so a trace lists each
+        crossing's read count and targeted uuids; pass `reads` (read entries, e.g. the store's
+        `iter_rows(0, ["read"])`; others are skipped) to list every read's uuid as well."""
         tr = Trace()
-        return self.compute(reg, tr), tr
+        chains = None
+        if reads is not None:
+            chains = self._traced_chains(set(self.chips_of(reg)), reads)
+        return self.compute(reg, tr, chains), tr
+
+    def _traced_chains(self, chips: set[str], reads: Iterable[Entry]) -> dict[str, dict[BucketKey, list[Chain]]]:
+        out: dict[str, dict[BucketKey, list[Chain]]] = {}
+        for e in reads:
+            if e.kind != "read":
+                continue
+            p = e.payload
+            chip = str(p["chip"])
+            if chip not in chips or p.get("dateless"):
+                continue
+            key = self._read_key(p)
+            t = int(p["t"])
+            bucket = out.setdefault(chip, {}).setdefault(key, [])
+            c = insert(bucket, t, p.get("rssi"), e.uuid if e.uuid in self._targets else None,
+                       self._wins.get(key[0]) or self._window(key[0]), self._cuts_r.get(key[2]),
+                       self._cuts_c.get(chip), TracedChain)
+            c.uuids.append((t, e.uuid))  # type: ignore[attr-defined]
+        return out
 
     def split_columns(self) -> list[str]:
         """Split column names: split points in course order, then lap passes of lapped races."""
@@ -894,37 +1188,6 @@ def _by_time(c: tuple) -> int:
 
 def _by_first(c: tuple) -> int:
     return c[1]
-
-
-def _crossings(reads: Any, window: int, pick: str, source: str, point: str) -> list[tuple]:
-    """Rule 3: chain reads less than `window` ms apart into crossings; time = first or peak read.
-
-    A crossing is `(time, first, last, uuids, source, point)`.
-    """
-    if not reads:
-        return []
-    if len(reads) == 1:
-        t, _rssi, uuid = reads[0]
-        return [(t, t, t, (uuid,), source, point)]
-    rs = sorted(reads, key=_by_time)
-    out: list[tuple] = []
-    peak = pick == "peak"
-    first = last = rs[0][0]
-    best_t, best_rssi = rs[0][0], rs[0][1]
-    uuids = [rs[0][2]]
-    for t, rssi, uuid in rs[1:]:
-        if t - last < window:
-            last = t
-            uuids.append(uuid)
-            if peak and rssi is not None and (best_rssi is None or rssi > best_rssi):
-                best_t, best_rssi = t, rssi
-            continue
-        out.append((best_t if peak else first, first, last, tuple(uuids), source, point))
-        first = last = best_t = t
-        best_rssi = rssi
-        uuids = [uuid]
-    out.append((best_t if peak else first, first, last, tuple(uuids), source, point))
-    return out
 
 
 def _is_ignored(c: tuple, ignore: dict[str, tuple[Order, bool]]) -> bool:

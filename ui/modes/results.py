@@ -45,7 +45,8 @@ from ui.workers import BackgroundTask
 
 def explain(d: Any, reg: str) -> dict[str, Any]:
     """Worker job: the runner's result and trace as plain data for the detail dialog."""
-    res, trace = d.engine.explain(reg)
+    # The engine keeps crossings, not reads: the reads behind them come from the store, on demand.
+    res, trace = d.engine.explain(reg, reads=(e for _, e in d.store.iter_rows(0, ["read"])))
     p = d.engine.participant(reg) or {}
     cfg = d.engine.config
     dist = {r.id: r.distance_m for r in cfg.races.values()} if cfg else {}
@@ -62,7 +63,7 @@ def explain(d: Any, reg: str) -> dict[str, Any]:
         if res.chip_ms and dist.get(res.race):
             out["pace_ms_per_km"] = int(res.chip_ms / (dist[res.race] / 1000))
     for c in trace.crossings:
-        out["crossings"].append({"point": c.point, "time": c.time, "source": c.source, "reads": len(c.uuids),
+        out["crossings"].append({"point": c.point, "time": c.time, "source": c.source, "reads": c.reads,
                                  "uuids": list(c.uuids)})
     return out
 

@@ -1,0 +1,189 @@
+"""The chain store behind the results engine: the cases that need the reads again, a real Store as the
+read source, the publisher's engine, and the memory a burst of reads costs."""
+
+from __future__ import annotations
+
+import dataclasses
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from engine_reference import Engine as ReferenceEngine
+
+from station.entries import Entry
+from station.publish import Publisher
+from station.results.engine import Engine
+from station.store import Store
+
+
+def same_as_reference(entries: list[Entry], eng: Engine | None = None, now: int = 0) -> Engine:
+    ref = ReferenceEngine.from_entries(entries, now_ms=lambda: now)
+    eng = eng or Engine.from_entries(entries, now_ms=lambda: now)
+    assert {k: dataclasses.asdict(v) for k, v in eng.results().items()} == \
+        {k: dataclasses.asdict(v) for k, v in ref.results().items()}
+    assert eng.rows() == ref.rows()
+    assert eng.unknown_reads == ref.unknown_reads
+    return eng
+
+
+def burst(ef: Any, chip: str, point: str, start: str, n: int, step_ms: int, **kw: Any) -> list[Entry]:
+    t0 = ef.hms(start)
+    return [ef.read(chip, point, t0 + i * step_ms, **kw) for i in range(n)]
+
+
+def finish_crossings(eng: Engine, reg: str) -> list[tuple[int, int, int]]:
+    _r, tr = eng.explain(reg)
+    return sorted((c.first, c.last, c.reads) for c in tr.crossings if c.point == "finish")
+
+
+def test_a_burst_is_one_chain(race_ef: Any) -> None:
+    race_ef.participant("R1", "1")
+    burst(race_ef, "C1", "finish", "08:10:00", 50, 100, reader="r1")
+    eng = same_as_reference(race_ef.entries)
+    assert sum(len(b) for bs in eng._chains.values() for b in bs.values()) == 1
+    assert finish_crossings(eng, "R1") == [(race_ef.hms("08:10:00"), race_ef.hms("08:10:04.900"), 50)]
+
+
+def test_a_read_bridging_two_chains_merges_them(race_ef: Any) -> None:
+    race_ef.participant("R1", "1")
+    a = race_ef.read("C1", "finish", race_ef.hms("08:10:00"), reader="r1")
+    c = race_ef.read("C1", "finish", race_ef.hms("08:10:03"), reader="r1")
+    b = race_ef.read("C1", "finish", race_ef.hms("08:10:01.5"), reader="r1")
+    eng = Engine(now_ms=lambda: 0)
+    eng.apply([race_ef.entries[0], race_ef.entries[1], a, c])
+    assert len(finish_crossings(eng, "R1")) == 2
+    eng.apply([b])
+    assert finish_crossings(eng, "R1") == [(race_ef.hms("08:10:00"), race_ef.hms("08:10:03"), 3)]
+    same_as_reference(race_ef.entries, eng)
+
+
+def test_late_clock_offset_inside_a_burst_splits_the_chain(race_ef: Any) -> None:
+    race_ef.participant("R1", "1")
+    burst(race_ef, "C1", "finish", "08:10:00", 10, 300, reader="r1")
+    race_ef.offset("r1", 5_000, from_ms=race_ef.hms("08:10:01.400"))
+    eng = same_as_reference(race_ef.entries)
+    # reads before 08:10:01.400 stay put; the rest move 5 s later: two crossings now
+    assert finish_crossings(eng, "R1") == [(race_ef.hms("08:10:00"), race_ef.hms("08:10:01.200"), 5),
+                                           (race_ef.hms("08:10:06.500"), race_ef.hms("08:10:07.700"), 5)]
+    # and in every arrival order, incrementally
+    for order in (race_ef.entries[::-1], race_ef.entries[:3] + race_ef.entries[:2:-1]):
+        inc = Engine(now_ms=lambda: 0)
+        for e in order:
+            inc.apply([e])
+        same_as_reference(race_ef.entries, inc)
+
+
+def test_late_chip_swap_inside_a_burst_splits_the_chain(race_ef: Any) -> None:
+    race_ef.participant("R1", "1")
+    race_ef.participant("R2", "2")
+    race_ef.read("C1", "start", race_ef.hms("07:30:05"))
+    race_ef.read("C2", "start", race_ef.hms("07:30:05"))
+    burst(race_ef, "C1", "finish", "08:10:00", 10, 300)
+    race_ef.correction("chip_swap", registration_id="R2", chip="C1", from_ms=race_ef.hms("08:10:01.400"))
+    eng = same_as_reference(race_ef.entries)
+    assert eng.result("R2").finish_ms == race_ef.hms("08:10:01.500")
+    assert eng.result("R1").finish_ms == race_ef.hms("08:10:00")
+
+
+def test_ignore_before_and_after_its_read(race_ef: Any) -> None:
+    race_ef.participant("R1", "1")
+    reads = burst(race_ef, "C1", "finish", "08:10:00", 6, 300)
+    burst(race_ef, "C1", "finish", "08:12:00", 3, 300)
+    race_ef.correction("ignore", target=reads[3].uuid)  # a read in the middle of the crossing
+    ents = race_ef.entries
+    late = same_as_reference(ents)
+    assert late.result("R1").finish_ms == race_ef.hms("08:12:00")
+    early = Engine(now_ms=lambda: 0)
+    early.apply([ents[0], ents[1], ents[-1]])  # the correction first, then the reads
+    early.apply(ents[2:-1])
+    same_as_reference(ents, early)
+    race_ef.correction("unignore", target=reads[3].uuid)
+    assert same_as_reference(race_ef.entries).result("R1").finish_ms == race_ef.hms("08:10:00")
+
+
+def test_narrower_window_in_a_later_configuration_rebuilds_chains(race_ef: Any) -> None:
+    race_ef.participant("R1", "1")
+    burst(race_ef, "C1", "finish", "08:10:00", 5, 1_500)
+    data = race_ef.event()
+    data["timing_points"][2]["window_s"] = 1.0
+    race_ef.config(data)
+    eng = same_as_reference(race_ef.entries)
+    assert len(finish_crossings(eng, "R1")) == 5
+
+
+def test_wrong_wave_when_waves_start_less_than_a_window_apart(race_ef: Any) -> None:
+    gun = race_ef.hms("07:30:00")
+    race_ef.gun("B", gun + 1_000, "10k")
+    race_ef.participant("R1", "1", wave="B")
+    race_ef.participant("R2", "2", wave="B")
+    race_ef.read("C1", "start", gun - 800)
+    race_ef.read("C1", "start", gun + 1_100)  # nothing in [gun A, gun B): no flag
+    race_ef.read("C2", "start", gun - 800)
+    race_ef.read("C2", "start", gun + 500)
+    race_ef.read("C2", "start", gun + 1_100)
+    eng = same_as_reference(race_ef.entries)
+    assert eng.result("R1").flags == ()
+    assert eng.result("R2").flags == ("wrong wave",)
+
+
+def test_store_backed_engine_and_late_corrections(tmp_path: Path, race_ef: Any) -> None:
+    race_ef.participant("R1", "1")
+    reads = burst(race_ef, "C1", "finish", "08:10:00", 6, 300, reader="r1")
+    burst(race_ef, "C1", "finish", "08:12:00", 3, 300, reader="r1")
+    with Store(tmp_path) as s:
+        s.store_foreign(list(race_ef.entries))
+        eng = Engine.from_store(s, now_ms=lambda: 0)
+        assert eng._log is None  # re-reads the store instead of keeping the reads
+        late = [race_ef.correction("ignore", target=reads[2].uuid),
+                race_ef.offset("r1", -1_000, from_ms=race_ef.hms("08:12:00.400"))]
+        s.store_foreign(late)
+        eng.apply(late)
+        same_as_reference(race_ef.entries, eng)
+        # the offset moved 08:12:00.600 to 08:11:59.600, still one crossing with 08:12:00.000
+        assert eng.result("R1").finish_ms == race_ef.hms("08:11:59.600")
+
+
+def test_publisher_engine_rereads_the_store(tmp_path: Path, race_ef: Any) -> None:
+    race_ef.participant("R1", "1")
+    reads = burst(race_ef, "C1", "finish", "08:10:00", 6, 300, reader="r1")
+    burst(race_ef, "C1", "finish", "08:12:00", 3, 300, reader="r1")
+    with Store(tmp_path) as s:
+        s.store_foreign(list(race_ef.entries))
+        pub = Publisher(s, now_ms=lambda: 0)
+        assert pub.poll() == 1
+        assert pub._engine._log is None
+        s.store_foreign([race_ef.correction("ignore", target=reads[0].uuid)])
+        assert pub.poll() == 1
+        pubs = [e.payload for e in s.entries(["result_published"])]
+        assert [p["chip_ms"] for p in pubs] == [race_ef.hms("08:10:00") - race_ef.hms("07:30:00"),
+                                                race_ef.hms("08:12:00") - race_ef.hms("07:30:00")]
+
+
+def test_memory_of_bursts_is_a_fraction_of_the_reads(race_ef: Any) -> None:
+    for i in range(200):
+        race_ef.participant(f"R{i}", str(i), chips=[f"C{i}"])
+    t0 = race_ef.hms("08:00:00")
+    reads = [race_ef.read(f"C{i}", "finish", t0 + i * 5_000 + k * 150, rssi=-40 - k % 7, reader="r1")
+             for i in range(200) for k in range(20)]
+    other = [e for e in race_ef.entries if e.kind != "read"]
+
+    def size(cls: Any, **kw: Any) -> int:
+        tracemalloc.start()
+        eng = cls(now_ms=lambda: 0, **kw)
+        eng.apply(other)
+        base = tracemalloc.get_traced_memory()[0]
+        eng.apply([Entry(e.station_id, e.seq, e.uuid, e.kind, dict(e.payload), e.recorded_at) for e in reads],
+                  recompute=False)
+        used = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+        return used
+
+    class _NoReads:
+        exact = True
+
+        def scan(self) -> Any:
+            return iter(())
+
+    chains = size(Engine, reads=_NoReads())
+    held = size(ReferenceEngine)
+    assert chains * 5 < held, (chains, held)
