@@ -10,11 +10,14 @@ Used by `reads import` (crossings detected as the capture goes in) and the inges
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from typing import Any
 
 from station.entries import Entry
 from station.store import CommittedRun
+
+_MAX_STALE_S = 0.5
 
 
 class EngineFollower:
@@ -38,29 +41,37 @@ class EngineFollower:
             self._cond.notify()
 
     def _run(self) -> None:
+        dirty: set[str] = set()
+        behind_since: float | None = None
         while True:
             with self._cond:
-                while not self._queue and not self._stop:
+                while not self._queue and not self._stop and not dirty:
                     self._cond.wait()
-                if not self._queue:
+                if not self._queue and not dirty:
                     return
                 batch: list[Entry | CommittedRun] = []
                 while self._queue:
                     batch += self._queue.popleft()
                 self._busy = True
             try:
-                entries: list[Entry] = []
-                for c in batch:  # runs of reads are expanded here, off the writer thread
-                    if type(c) is CommittedRun:
-                        entries += c.entries()
-                    else:
-                        entries.append(c)  # type: ignore[arg-type]
-                self.engine.apply(entries)
+                # runs of reads go in as they are: the engine takes their columns (see Engine._add_run)
+                if batch:
+                    dirty |= self.engine.apply(batch, recompute=False)
+                now = time.monotonic()
+                if behind_since is None:
+                    behind_since = now
+                # Results are recomputed once caught up (each runner once, however many batches its
+                # reads came in), or at least every half second while a backlog lasts.
+                if dirty and (not self._queue or now - behind_since > _MAX_STALE_S):
+                    self.engine.update(dirty)
+                    dirty = set()
+                    behind_since = None
             except BaseException as e:  # surfaced by drain(): a results bug must not pass silently
                 self.error = e
+                dirty = set()
             finally:
                 with self._cond:
-                    self._busy = False
+                    self._busy = bool(dirty)
                     self._cond.notify_all()
 
     def drain(self, timeout: float = 600.0) -> None:

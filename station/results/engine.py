@@ -192,13 +192,23 @@ class Engine:
 
     # ------------------------------------------------------------------ applying entries
     def apply(self, entries: Iterable[Entry], recompute: bool = True) -> set[str]:
-        """Take in entries; returns the registration ids whose result may have changed."""
+        """Take in entries; returns the registration ids whose result may have changed.
+
+        `recompute=False` only takes the entries in: results are brought up to date by a later
+        `update(regs)` with the ids returned (a follower catching up on a backlog recomputes each
+        runner once, not once per batch)."""
         dirty: set[str] = set()
         full = False
         keep_crossings = True  # False: something every runner's crossings depend on changed
         for e in entries:
-            self.entry_count += 1
             k = e.kind
+            if k == "read" and type(e) is not Entry:  # a run of reads committed together (`_add_run`)
+                self.entry_count += len(e.run)  # type: ignore[attr-defined]
+                if self._add_run(e, dirty):
+                    full = True
+                    keep_crossings = False
+                continue
+            self.entry_count += 1
             p = e.payload
             if k == "read":
                 if self._add_read(e, p, dirty):
@@ -269,7 +279,8 @@ class Engine:
         else:
             self._xcache.clear()
         if not recompute:
-            return dirty
+            # the caller recomputes later (`update`): tell it everyone when everyone may have changed
+            return set(self._participants) if full else dirty
         if full:
             self.recompute_all()
             return set(self._participants)
@@ -303,17 +314,8 @@ class Engine:
         else:
             key = (pt, role, reader)
             key = self._keys.setdefault(key, key)
-            buckets = self._chains.get(chip)
-            if buckets is None:
-                buckets = self._chains[chip] = {}
-                self._reader_chips.setdefault(reader, set()).add(chip)
-            bucket = buckets.get(key)
-            if bucket is None:
-                bucket = buckets[key] = []
-                self._reader_chips.setdefault(reader, set()).add(chip)
-            w = self._wins.get(pt) or self._window(pt)
             target = uuid if uuid in self._targets else None
-            insert(bucket, t, rssi, target, w, self._cuts_r.get(reader), self._cuts_c.get(chip))
+            self._chain_read(chip, t, rssi, key, self._wins.get(pt) or self._window(pt), target)
             if target is not None:
                 self._target_loc[uuid] = (chip, t)
         owner = self._owner_at(chip, t)
@@ -326,6 +328,69 @@ class Engine:
             # Rule 2: a GPS-synced reader is never corrected (reads already computed may change).
             self._gps_readers.add(reader)
             return reader in self._offsets
+        return False
+
+    def _chain_read(self, chip: str, t: int, rssi: Any, key: tuple[str, str, str], w: int,
+                    target: str | None) -> None:
+        """Merge one read into its (chip, point/role/reader) chains."""
+        buckets = self._chains.get(chip)
+        if buckets is None:
+            buckets = self._chains[chip] = {}
+        bucket = buckets.get(key)
+        if bucket is None:
+            bucket = buckets[key] = []
+            self._reader_chips.setdefault(key[2], set()).add(chip)
+        insert(bucket, t, rssi, target, w, self._cuts_r.get(key[2]), self._cuts_c.get(chip))
+
+    def _add_run(self, cr: Any, dirty: set[str]) -> bool:
+        """A run of reads committed together (`station.store.CommittedRun`), taken column by column:
+        no entry or payload dict per read. Anything unusual — dateless or GPS reads, reads the engine
+        must remember for a later rebuild, targeted uuids — goes read by read through `_add_read`."""
+        run = cr.run
+        if (self._log is not None or self._absorbed or self._targets or run.dateless is not None
+                or run.gps):
+            full = False
+            for e in cr.entries():
+                full = self._add_read(e, e.payload, dirty) or full
+            return full
+        intern = self._strings
+        pt = intern.setdefault(run.point, run.point)
+        role = run.role or "main"
+        role = intern.setdefault(role, role)
+        reader = intern.setdefault(run.reader, run.reader)
+        key = (pt, role, reader)
+        key = self._keys.setdefault(key, key)
+        w = self._wins.get(pt) or self._window(pt)
+        ints = self._ints
+        chain = self._chain_read
+        owner_at = self._owner_at
+        add = dirty.add
+        chains, swaps, base_of, cuts_c = self._chains, self._swaps, self._chip_base, self._cuts_c
+        plain = not self._cuts_r.get(reader)
+        rssis = run.rssi if run.rssi is not None else [None] * len(run.chip)
+        for chip, t, rssi in zip(run.chip, run.t, rssis, strict=True):
+            if rssi is not None:
+                rssi = ints.setdefault(rssi, rssi)
+            buckets = chains.get(chip)
+            bucket = buckets.get(key) if buckets is not None else None
+            c = bucket[-1] if bucket else None
+            if c is not None and plain and t >= c.last and t - c.last < w and not cuts_c.get(chip):
+                # the usual case, inlined: the next read of the chip's newest chain (as chains.insert)
+                c.last = t
+                c.count += 1
+                pr = c.peak_rssi
+                if rssi is not None and (pr is None or rssi > pr):
+                    c.peak_rssi = rssi
+                    c.peak_t = t
+            else:
+                chain(chip, t, rssi, key, w, None)
+            if swaps.get(chip):
+                owner = owner_at(chip, t)
+            else:
+                base = base_of.get(chip)
+                owner = base[1] if base else None
+            if owner is not None:
+                add(owner)
         return False
 
     # ------------------------------------------------------------------ chains: windows, cuts, rebuilds
@@ -962,6 +1027,15 @@ class Engine:
         if new.rank_key is not None:
             for g in self._group_keys(new):
                 insort(self._groups.setdefault(g, []), new.rank_key)
+
+    def update(self, regs: Iterable[str]) -> None:
+        """Recompute the given runners (after `apply(..., recompute=False)` batches)."""
+        regs = set(regs)
+        if len(regs) * 2 > len(self._participants):
+            self.recompute_all()
+            return
+        for reg in regs:
+            self._update(reg)
 
     def recompute_all(self) -> None:
         with _gc_paused():
