@@ -3,7 +3,12 @@
 `worun-station rehearse --soak 30` runs the finish station for 30 minutes at 2,000 reads/s: a MYLAPS
 decoder on TCP carries the bulk (no serial line carries 2,000 reads/s: 115,200 baud is ~190 Ultra
 lines/s) and an Ultra on a socat pty at 115,200 baud carries what a cable can; `sync` pushes everything
-to the ledger (publishing results) the whole time. Every 5 s it samples each process's resident memory,
+to the ledger (publishing results) the whole time.
+
+The reads are what a busy finish mat sees (`FinishCrowd`): the runners arrive one after another spread
+over the whole soak, and each stays in the antennas' range for a while after crossing (the finish
+chute), read a few times a second — so 2,000 reads/s come from a few hundred chips in range at once,
+each chip's reads less than a window apart (one crossing per runner, however long it lingers). Every 5 s it samples each process's resident memory,
 the listener's status-line cadence (a late status line is a stall of the station's loop — the headless
 stand-in for a GUI stall) and the sync lag (entries journaled but not yet on the ledger, in seconds at
 the current rate). Pass: memory growth ≤ 10% (steady state after the first fifth vs the last fifth), no
@@ -78,12 +83,37 @@ class SoakResult:
         return p
 
 
-class _SteadyDecoder(threading.Thread):
-    """A MYLAPS decoder sending `rate` passings/s of chips cycling over `chips`, stamped with now."""
+class FinishCrowd:
+    """Which chip a reader reads next, `elapsed` seconds into the soak.
 
-    def __init__(self, port: int, chips: list[str], rate: float, wall_now: Any) -> None:
+    Runner j arrives at j × gap (gap = duration / runners) and stays in range for `dwell` seconds,
+    chosen so that `rate` reads/s are shared by rate / per_chip runners in range at once (each read
+    every 1 / per_chip s, well inside a 2 s crossing window). A soak that overruns its duration starts
+    the runners over (a second lap)."""
+
+    def __init__(self, chips: list[str], duration_s: float, rate: float, per_chip: float = 5.0) -> None:
+        self.chips = chips
+        self.gap = max(duration_s, 1.0) / len(chips)
+        self.in_range = max(1, int(rate / per_chip))
+        self._pos = -1
+
+    def next(self, elapsed: float) -> str:
+        """The next chip: round robin over the runners in range now (one reader's view of the crowd)."""
+        hi = int(elapsed / self.gap)
+        lo = max(0, hi - self.in_range + 1)
+        p = self._pos + 1
+        if p > hi or p < lo:
+            p = lo
+        self._pos = p
+        return self.chips[p % len(self.chips)]
+
+
+class _SteadyDecoder(threading.Thread):
+    """A MYLAPS decoder sending `rate` passings/s of the crowd's chips, stamped with now."""
+
+    def __init__(self, port: int, crowd: FinishCrowd, rate: float, wall_now: Any, t0: float) -> None:
         super().__init__(name="soak mylaps", daemon=True)
-        self.port, self.chips, self.rate, self.wall_now = port, chips, rate, wall_now
+        self.port, self.crowd, self.rate, self.wall_now, self.t0 = port, crowd, rate, wall_now, t0
         self.stop_event = threading.Event()
         self.sent = 0
         self.unacked: OrderedDict[int, str] = OrderedDict()
@@ -93,7 +123,7 @@ class _SteadyDecoder(threading.Thread):
         sock = socket.create_connection(("127.0.0.1", self.port))
         sock.settimeout(0.01)
         sock.sendall(b"Soak@Pong@$")
-        buf, n, k, t0 = b"", 0, 0, time.monotonic()
+        buf, n, t0 = b"", 0, time.monotonic()
         while not self.stop_event.is_set():
             try:
                 data = sock.recv(65536)
@@ -112,8 +142,8 @@ class _SteadyDecoder(threading.Thread):
                     break
                 batch = min(100, due - self.sent)
                 wall = self.wall_now()
-                ps = [mylaps.format_passing(self.chips[(k + i) % len(self.chips)], wall) for i in range(batch)]
-                k += batch
+                el = time.monotonic() - self.t0
+                ps = [mylaps.format_passing(self.crowd.next(el), wall) for _ in range(batch)]
                 n += 1
                 text = mylaps.format_message("Soak", ps, n)
                 self.unacked[n] = text
@@ -175,7 +205,10 @@ def run_soak(o: SoakOptions) -> SoakResult:
     chips = [p["chips"][0] for p in sc.participants]
     wall_now = lambda: sc.race.wall_ms(time.time_ns() // 1_000_000)  # noqa: E731
     serial_rate = 150.0 if pair else 0.0
-    dec = _SteadyDecoder(mport, chips, o.rate - serial_rate, wall_now)
+    t_soak = time.monotonic()
+    crowd = FinishCrowd(chips, o.minutes * 60, o.rate - serial_rate)
+    ultra_crowd = FinishCrowd(chips, o.minutes * 60, serial_rate or 1.0)
+    dec = _SteadyDecoder(mport, crowd, o.rate - serial_rate, wall_now, t_soak)
     dec.start()
     ultra_sent = [0]
     stop = threading.Event()
@@ -190,7 +223,8 @@ def run_soak(o: SoakOptions) -> SoakResult:
             due = int((time.monotonic() - t0) * serial_rate)
             while ultra_sent[0] < due:
                 i = ultra_sent[0]
-                ser.write(ultra.format_read(chips[i % len(chips)], wall_now(), log_id=i).encode() + b"\r\n")
+                chip = ultra_crowd.next(time.monotonic() - t_soak)
+                ser.write(ultra.format_read(chip, wall_now(), log_id=i).encode() + b"\r\n")
                 ultra_sent[0] += 1
             time.sleep(0.01)
         ser.close()
