@@ -56,6 +56,9 @@ async def _read_body(request: Request) -> bytes:
 
 def create_app(db: Database | str) -> FastAPI:
     """The ASGI app on a database (a `Database` or a URL; the schema is created when missing)."""
+    from station.memtrim import start_background
+
+    start_background()  # a server runs for days: give freed memory back (see station.memtrim)
     database = open_database(db) if isinstance(db, str) else db
     app = FastAPI(title="WO.RUN ledger", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.db = database

@@ -35,6 +35,7 @@ from drivers.base import Protocol, Resume
 from drivers.framing import DelimFramer, LineFramer
 from drivers.records import DAY_MS, ClockReading, Heartbeat, Impulse, Record, Status, TagRead, Unparsed
 from station.errors import UserError
+from station.memtrim import maybe_trim
 from station.reads import ReadRun
 
 log = logging.getLogger(__name__)
@@ -830,6 +831,7 @@ class LiveReader:
 
     def tick(self) -> None:
         self.ingest.check_heartbeat()
+        maybe_trim()  # a day-long reader: give freed memory back (see station.memtrim)
         if time.monotonic() - self._last_save >= 2.0:
             self._last_save = time.monotonic()
             self._save_resume()

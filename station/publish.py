@@ -22,11 +22,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from station.entries import Entry
+from station.store import CommittedRun
 
 if TYPE_CHECKING:
     from station.store import Store
 
 log = logging.getLogger(__name__)
+
+# entries (reads) applied to the engine at a time while following the log
+_CHUNK = 20_000
 
 Order = tuple[int, str, int]
 _COMPARED = ("registration_id", "bib", "race", "status", "gun_ms", "chip_ms", "runner_id", "splits")
@@ -67,25 +71,40 @@ class Publisher:
         self._lock = threading.RLock()  # the sync thread polls; a UI may ask what is pending
 
     def _follow(self) -> set[str]:
-        """Feed entries committed since the last call to the engine; the registrations that changed."""
+        """Feed entries committed since the last call to the engine; the registrations that changed.
+
+        Runs of reads come as runs (the engine takes their columns) and the log is taken a bounded
+        slice at a time, so a backlog of reads never becomes a list of entries in memory."""
         from station.results.engine import Engine
         from station.results.sources import StoreReads
 
-        rows = list(self.store.iter_rows(self._last_row))
-        if not rows:
-            return set()
-        self._last_row = rows[-1][0]
-        entries = [e for _, e in rows]
-        for e in entries:
+        changed: set[str] = set()
+        chunk: list[Any] = []
+        size = 0
+        last = self._last_row
+        for rid, e in self.store.iter_rows(self._last_row, runs=True):
+            if size >= _CHUNK and rid != last:  # never split the entries of one row
+                self._last_row = last
+                changed |= self._apply(chunk, Engine, StoreReads)
+                chunk, size = [], 0
             if e.kind == "result_published":
-                self._note_published(e)
+                self._note_published(e)  # type: ignore[arg-type]
+            chunk.append(e)
+            size += len(e.run) if type(e) is CommittedRun else 1
+            last = rid
+        if chunk:
+            self._last_row = last
+            changed |= self._apply(chunk, Engine, StoreReads)
+        return changed
+
+    def _apply(self, chunk: list[Any], engine_cls: Any, reads_cls: Any) -> set[str]:
         if self._engine is None:
             # The engine keeps read chains, not reads; when it must see reads again (a chain to split,
             # a late-targeted read) it re-reads the store up to the rows it has applied.
-            self._engine = Engine.from_entries(entries, self._now_ms,
-                                               reads=StoreReads(self.store, upto=lambda: self._last_row))
+            self._engine = engine_cls.from_entries(chunk, self._now_ms,
+                                                   reads=reads_cls(self.store, upto=lambda: self._last_row))
             return set(self._engine.results())
-        return set(self._engine.apply(entries))
+        return set(self._engine.apply(chunk))
 
     def _note_published(self, e: Entry) -> None:
         reg = str(e.payload.get("registration_id", ""))

@@ -777,12 +777,14 @@ class Store:
         return ForeignResult(stored, dup, conflicts)
 
     # ----------------------------------------------------------------- reading
-    def iter_rows(self, after_id: int = 0, kinds: Iterable[str] | None = None,
-                  batch: int = 2_000) -> Iterator[tuple[int, Entry]]:
+    def iter_rows(self, after_id: int = 0, kinds: Iterable[str] | None = None, batch: int = 256, *,
+                  runs: bool = False) -> Iterator[tuple[int, Entry | CommittedRun]]:
         """Committed entries in local arrival order after local row id `after_id`.
 
         Entries of one packed row share its row id (a row is committed whole, so "after id N" never
-        splits one)."""
+        splits one). With `runs=True` a packed run of reads comes as one `CommittedRun` (columns, no
+        entry per read) — for consumers that take runs, like the results engine. Rows are fetched
+        `batch` at a time (a packed row may hold thousands of reads: memory stays bounded)."""
         kinds = list(kinds) if kinds is not None else None
         last = after_id
         with self._rengine.connect() as conn:
@@ -803,9 +805,14 @@ class Store:
                     rid = r[0]
                     if r[3] == 1:
                         yield rid, Entry(r[1], r[2], r[4], r[5], loads(r[6]), r[7], r[8])
-                    else:
-                        for e in expand_row(*r[1:]):
-                            yield rid, e
+                        continue
+                    doc = loads(r[6])
+                    if runs and isinstance(doc, dict):
+                        yield rid, CommittedRun(r[1], r[2], r[4], ReadRun.from_doc(doc), r[7], r[8])
+                        continue
+                    ps = unpack_payloads(doc)
+                    for i, (u, p) in enumerate(zip(_row_uuids(r[4], r[3]), ps, strict=True)):
+                        yield rid, Entry(r[1], r[2] + i, u, r[5], p, r[7], r[8])
                 last = rows[-1][0]
                 if len(rows) < batch:
                     return

@@ -33,6 +33,7 @@ import httpx
 
 from station.entries import Entry, dumps
 from station.errors import UserError
+from station.memtrim import maybe_trim
 from station.store import expand_raw, own_rows_after
 
 if TYPE_CHECKING:
@@ -238,6 +239,7 @@ class SyncEngine:
             self._failures = 0
             if once:
                 return True
+            maybe_trim()  # a day-long process: give freed memory back (see station.memtrim)
             self._wake.wait(self.poll_s)
             if self._wake.is_set() and not self._stop.is_set():
                 # Let a burst of local entries gather into one batch.

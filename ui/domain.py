@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from station.checkin import CheckinDesk
 from station.checkin_state import CheckinState
 from station.entries import Entry
+from station.memtrim import maybe_trim
 from station.results.engine import STATUS_ORDER, Engine
 from station.store import Store
 from ui.snapshots import (
@@ -234,6 +235,7 @@ class DomainWorker(QObject):
         d = self.domain
         if d is None:
             return
+        maybe_trim()  # on the domain worker, at most every 30 s (see station.memtrim)
         entries: list[Entry] = []
         while self._pending:
             entries += self._pending.popleft()

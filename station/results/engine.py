@@ -188,7 +188,7 @@ class Engine:
 
     @classmethod
     def from_store(cls, store: Any, now_ms: Callable[[], int] | None = None) -> Engine:
-        return cls.from_entries((e for _, e in store.iter_rows()), now_ms, StoreReads(store))
+        return cls.from_entries((e for _, e in store.iter_rows(runs=True)), now_ms, StoreReads(store))
 
     # ------------------------------------------------------------------ applying entries
     def apply(self, entries: Iterable[Entry], recompute: bool = True) -> set[str]:
