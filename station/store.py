@@ -11,6 +11,11 @@ Why this shape:
 - Readers use their own connections; WAL means they never block the writer.
 - `synchronous=FULL`: an acknowledged entry survives a power cut, not only a crash (a laptop battery
   at a finish line does run out). Batching keeps the fsync cost per entry small.
+- Reads are packed: a `ReadRun` (the reads of one received chunk) is one table row holding entries
+  seq … seq+n-1 (migration 0002 explains the layout). Every reader of the log still gets one `read`
+  entry per read (`iter_rows`, `own_entries_after`, listeners), or the run whole where it asks for it.
+- Resend keys are exact: running reader indexes as intervals (`_Ranges`), other keys in `dkeys` behind
+  a Bloom filter; neither can mark a key stored unless its entry was committed.
 """
 
 from __future__ import annotations

@@ -247,12 +247,18 @@ def run_soak(o: SoakOptions) -> SoakResult:
     try:
         while time.monotonic() < t_end:
             time.sleep(o.sample_s)
-            journaled, ledger_reads, cursor = _count_reads(db_path, client, sc.event_id, ledger_reads, cursor)
+            # In this order: what was sent, then at once what the journal holds (journal lag); then
+            # what the ledger holds once pulled, against the journal at that same moment (sync lag).
+            # Pulling takes a while: comparing counts taken at different times would show the pull's
+            # duration as lag.
             sent = dec.sent + ultra_sent[0]
+            journaled = _count_journaled(db_path)
+            ledger_reads, cursor = _count_ledger(client, sc.event_id, ledger_reads, cursor)
+            journaled_then = _count_journaled(db_path)
             rate_now = max(1.0, o.rate)
             s = {"t": round(time.monotonic() - t_start, 1), "sent": sent, "journaled": journaled,
                  "on_ledger": ledger_reads, "journal_lag_s": round((sent - journaled) / rate_now, 2),
-                 "sync_lag_s": round((journaled - ledger_reads) / rate_now, 2),
+                 "sync_lag_s": round((journaled_then - ledger_reads) / rate_now, 2),
                  "stalls": watch.stalls, "worst_gap_s": round(watch.worst_s, 2), "window_full": dec.window_full,
                  "rss_kb": {p.name: current_rss_kb(p.pid) for p in procs if p.pid}}
             res.samples.append(s)
@@ -265,8 +271,8 @@ def run_soak(o: SoakOptions) -> SoakResult:
         drain_end = time.monotonic() + 120
         while time.monotonic() < drain_end:
             time.sleep(2)
-            res.journaled, ledger_reads, cursor = _count_reads(db_path, client, sc.event_id, ledger_reads,
-                                                               cursor)
+            res.journaled = _count_journaled(db_path)
+            ledger_reads, cursor = _count_ledger(client, sc.event_id, ledger_reads, cursor)
             res.on_ledger = ledger_reads
             if sent == res.journaled == res.on_ledger:
                 break
@@ -356,15 +362,17 @@ def _judge(res: SoakResult, codes: dict[str, Any]) -> None:
     res.checks.append(("clean shutdown", "all 0" if not bad else json.dumps(bad), True))
 
 
-def _count_reads(db_path: Path, client: httpx.Client, event_id: str, ledger_reads: int,
-                 cursor: Any) -> tuple[int, int, Any]:
-    """Reads journaled by the station (read-only look at its file) and reads on the ledger so far
-    (pulled incrementally from `cursor`): the two sides of the soak's lag figures."""
+def _count_journaled(db_path: Path) -> int:
+    """Reads journaled by the station (a read-only look at its file; packed rows count `n` reads)."""
     con = sqlite3.connect(f"file:{db_path.as_posix()}?mode=ro", uri=True, timeout=30)
     try:
-        journaled = con.execute("SELECT COALESCE(SUM(n), 0) FROM entries WHERE kind='read'").fetchone()[0]
+        return con.execute("SELECT COALESCE(SUM(n), 0) FROM entries WHERE kind='read'").fetchone()[0]
     finally:
         con.close()
+
+
+def _count_ledger(client: httpx.Client, event_id: str, ledger_reads: int, cursor: Any) -> tuple[int, Any]:
+    """Reads on the ledger so far, pulled incrementally from `cursor`."""
     try:
         while True:
             r = client.get(f"/v1/events/{event_id}/entries", params={"cursor": cursor, "limit": 5000})
@@ -375,4 +383,4 @@ def _count_reads(db_path: Path, client: httpx.Client, event_id: str, ledger_read
                 break
     except httpx.HTTPError:
         pass
-    return journaled, ledger_reads, cursor
+    return ledger_reads, cursor
