@@ -26,8 +26,8 @@ class ReadRun:
     reader: str
     point: str
     role: str
-    rx: int
-    port: str
+    rx: int | None  # None only for runs rebuilt from payloads that had none (tests, benchmarks)
+    port: str | None
     gps: bool = False
     chip: list[str] = field(default_factory=list)
     t: list[int] = field(default_factory=list)
@@ -48,8 +48,11 @@ class ReadRun:
         return len(self.chip)
 
     def common(self) -> dict[str, Any]:
-        c: dict[str, Any] = {"reader": self.reader, "point": self.point, "role": self.role, "rx": self.rx,
-                             "port": self.port}
+        c: dict[str, Any] = {"reader": self.reader, "point": self.point, "role": self.role}
+        if self.rx is not None:
+            c["rx"] = self.rx
+        if self.port is not None:
+            c["port"] = self.port
         if self.gps:
             c["gps"] = True
         return c
@@ -97,9 +100,50 @@ class ReadRun:
     @classmethod
     def from_doc(cls, d: dict[str, Any]) -> ReadRun:
         c = d["c"]
-        return cls(c["reader"], c["point"], c["role"], c["rx"], c["port"], bool(c.get("gps")),
+        return cls(c["reader"], c["point"], c["role"], c.get("rx"), c.get("port"), bool(c.get("gps")),
                    d["chip"], d["t"], d["raw"], d.get("key"), d.get("rssi"), d.get("ant"), d.get("idx"),
                    d.get("dateless"), d.get("rewind"))
+
+
+_COMMON = ("reader", "point", "role", "rx", "port", "gps")
+_KNOWN = frozenset(("chip", "t", "raw", *_COMMON, *_OPTIONAL, *_FLAGS))
+
+
+def run_of_payloads(payloads: list[dict[str, Any]]) -> ReadRun | None:
+    """The run holding exactly these `read` payloads, or None when they do not share reader, point,
+    role, receive time and port or carry fields a run has no column for (they are then stored as
+    they are). Exactness is checked: the run gives back the very same payloads."""
+    if not payloads:
+        return None
+    p0 = payloads[0]
+    if not all(k in p0 for k in ("reader", "point", "role")):
+        return None
+    common = tuple(p0.get(k) for k in _COMMON)
+    chips, ts, raws = [], [], []
+    cols: dict[str, list[Any]] = {k: [] for k in (*_OPTIONAL, *_FLAGS)}
+    for p in payloads:
+        if not _KNOWN.issuperset(p) or tuple(p.get(k) for k in _COMMON) != common:
+            return None
+        try:
+            chips.append(p["chip"])
+            ts.append(p["t"])
+            raws.append(p["raw"])
+        except KeyError:
+            return None
+        for k, col in cols.items():
+            col.append(p.get(k))
+    if common[5] not in (None, True):
+        return None
+    run = ReadRun(str(common[0]), str(common[1]), str(common[2]), common[3], common[4], common[5] is True,
+                  chips, ts, raws)
+    n = len(payloads)
+    for k in _OPTIONAL:
+        if cols[k].count(None) != n:
+            setattr(run, k, cols[k])
+    for k in _FLAGS:
+        if cols[k].count(None) != n:
+            setattr(run, k, [bool(v) for v in cols[k]])
+    return run if run.payloads() == payloads else None
 
 
 def unpack_payloads(doc: Any) -> list[dict[str, Any]]:

@@ -41,7 +41,7 @@ from sqlalchemy import event as sa_event
 from station import paths
 from station.entries import Entry, dumps, dumps_many, loads
 from station.errors import UserError
-from station.reads import ReadRun, unpack_payloads
+from station.reads import ReadRun, run_of_payloads, unpack_payloads
 
 log = logging.getLogger(__name__)
 
@@ -234,8 +234,10 @@ def _pack_rows(sid: str, kept: list[tuple[str, dict[str, Any], str, int, str, in
         if j - i == 1:
             rows.append((sid, seq, 1, u, kind, dumps(payload), rec, op))
         else:
-            run = kept[i:j]
-            rows.append((sid, seq, j - i, u, kind, dumps_many([x[1] for x in run]), rec, op))
+            ps = [x[1] for x in kept[i:j]]
+            rr = run_of_payloads(ps)  # columnar when the reads share their reader (the usual case)
+            doc = orjson.dumps(rr.to_doc()).decode("utf-8") if rr is not None else dumps_many(ps)
+            rows.append((sid, seq, j - i, u, kind, doc, rec, op))
         i = j
     return rows
 

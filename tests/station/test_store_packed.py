@@ -3,6 +3,7 @@ with its own seq and uuid; resend keys (intervals and plain) are exact across re
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from concurrent.futures import Future
 from pathlib import Path
@@ -176,3 +177,24 @@ def test_a_session_one_file_opens_and_keeps_its_resend_keys(tmp_path: Path) -> N
         assert [e.payload for e in s.entries()] == [{"chip": "A"}]
         assert s.submit_reads(run_of(3)).result(10) == 3
         assert s.last_seq() == 4
+
+
+def test_reads_queued_as_payloads_are_packed_as_columns_when_they_share_a_reader(tmp_path: Path) -> None:
+    """Generic batches of read payloads (tests, demo, benchmarks) get the same columnar rows as live
+    ingest when they can be given back exactly; anything else is kept as a JSON array."""
+    same = [{"reader": "r", "point": "finish", "role": "main", "chip": f"C{i}", "t": i, "rx": 1, "raw": "x",
+             "rssi": -60 if i % 2 else None} for i in range(5)]
+    for p in same:
+        if p["rssi"] is None:
+            del p["rssi"]
+    odd = [{"reader": "r", "point": "finish", "role": "main", "chip": "C1", "t": 1, "raw": "x", "extra": 1},
+           {"reader": "r", "point": "finish", "role": "main", "chip": "C2", "t": 2, "raw": "y"}]
+    with Store(tmp_path) as s:
+        s.submit_batch([("read", p, None) for p in same]).result(10)
+        s.submit_batch([("read", p, None) for p in odd]).result(10)
+        con = sqlite3.connect(s.db_path)
+        docs = [json.loads(t) for (t,) in con.execute("SELECT payload FROM entries WHERE n > 1 ORDER BY id")]
+        con.close()
+        assert isinstance(docs[0], dict) and docs[0]["chip"] == [f"C{i}" for i in range(5)]
+        assert isinstance(docs[1], list)
+        assert [e.payload for e in s.entries(["read"])] == same + odd
