@@ -625,10 +625,8 @@ class Store:
             raise
         finally:
             cur.close()
-        for fut, value in results:
-            fut.set_result(value)
-        for f in flushes:
-            f.future.set_result(None)  # type: ignore[union-attr]
+        # Listeners first, then the callers: when `append` returns, in-process state that follows the
+        # log (the desk's check-in counts) already includes the entry.
         if committed:
             for rl in list(self._run_listeners):
                 try:
@@ -647,6 +645,10 @@ class Store:
                         listener(plain)
                     except Exception:
                         log.exception("store listener failed")
+        for fut, value in results:
+            fut.set_result(value)
+        for f in flushes:
+            f.future.set_result(None)  # type: ignore[union-attr]
 
     def _insert_run(self, cur: Any, run: ReadRun, op: str) -> tuple[int, CommittedRun | None]:
         """Store a run of reads as one packed row (resends dropped); returns how many were stored."""

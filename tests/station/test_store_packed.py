@@ -198,3 +198,17 @@ def test_reads_queued_as_payloads_are_packed_as_columns_when_they_share_a_reader
         assert isinstance(docs[0], dict) and docs[0]["chip"] == [f"C{i}" for i in range(5)]
         assert isinstance(docs[1], list)
         assert [e.payload for e in s.entries(["read"])] == same + odd
+
+
+def test_listeners_have_seen_an_entry_when_append_returns(tmp_path: Path) -> None:
+    """In-process state that follows the log (the desk's counts) is current as soon as a write returns."""
+    with Store(tmp_path) as s:
+        seen: list[int] = []
+        s.subscribe(lambda es: seen.extend(e.seq for e in es))
+        runs: list[int] = []
+        s.subscribe(lambda es: runs.extend(getattr(e, "seq", 0) for e in es), runs=True)
+        for i in range(20):
+            e = s.append("manual_time", {"bib": str(i), "point": "finish", "t": i})
+            assert e is not None and seen[-1] == e.seq and runs[-1] == e.seq
+        assert s.submit_reads(run_of(10)).result(10) == 10
+        assert seen[-1] == 30 and runs[-1] == 21  # a run arrives whole to run listeners
