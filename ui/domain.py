@@ -223,10 +223,12 @@ class DomainWorker(QObject):
                 log.exception("job failed")
             self.job_done.emit(jid, False, [e])
             return
-        self.job_done.emit(jid, True, [out])  # boxed: never pass a bare None through a signal
         if self.domain is not None and self.domain.counts_now:
+            # before job_done: both are queued to the GUI thread in order, so the desk's counters
+            # are already current when the verdict (and whatever the caller does next) arrives
             self.domain.counts_now = False
             self._emit_counts(self.domain)
+        self.job_done.emit(jid, True, [out])  # boxed: never pass a bare None through a signal
         self.tick()
 
     # ------------------------------------------------------------------ periodic work
