@@ -13,7 +13,7 @@ from typing import Any
 
 from drivers import FORMATS
 from station.errors import UserError
-from station.ingest import LiveReader, ReaderBinding, import_file
+from station.ingest import LiveReader, ReaderBinding, import_file, throughput_mode
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -76,7 +76,7 @@ def run_import(args: Any, ctx: Any) -> int:
         fh = path.open("rb")
     except OSError as e:
         raise UserError(f"{path}: cannot read: {e.strerror}") from None
-    with fh, ctx.open_store() as store:
+    with fh, ctx.open_store() as store, throughput_mode():
         follower = _follow_results(store)
         try:
             try:

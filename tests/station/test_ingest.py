@@ -302,3 +302,20 @@ def test_restarted_reader_resumes_from_the_highest_stored_index(tmp_path):
             assert ing.resume.last_index == 104
         finally:
             ing.close()
+
+
+def test_throughput_mode_lengthens_the_gil_interval_only_while_importing() -> None:
+    import sys
+
+    from station.ingest import throughput_mode
+
+    before = sys.getswitchinterval()
+    with throughput_mode(0.05):
+        assert abs(sys.getswitchinterval() - max(before, 0.05)) < 1e-6  # stored in µs
+    assert sys.getswitchinterval() == before
+    try:
+        with throughput_mode(0.05):
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert sys.getswitchinterval() == before  # restored even when the import is interrupted
