@@ -45,7 +45,7 @@ from station.reads import ReadRun, run_of_payloads, unpack_payloads
 
 log = logging.getLogger(__name__)
 
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _BUSY_TIMEOUT_MS = 30_000
 _MAX_BATCH = 20_000
@@ -825,6 +825,41 @@ class Store:
                 last = rows[-1][0]
                 if len(rows) < batch:
                     return
+
+    def find_entries(self, uuids: Iterable[str]) -> dict[str, tuple[int, Entry]]:
+        """Entries by uuid → (local row id, entry); uuids not stored are left out.
+
+        One index probe each: the greatest stored uuid not above the one asked for is either that
+        entry or the first of the packed row holding it (a packed row's uuids count up from its
+        first in the last 8 hex digits, and rows sharing a prefix hold disjoint counter ranges)."""
+        out: dict[str, tuple[int, Entry]] = {}
+        with self._rengine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            for u in set(uuids):
+                if len(u) != 36:
+                    continue
+                r = raw.execute("SELECT id, station_id, seq, n, uuid, kind, payload, recorded_at, operator"
+                                " FROM entries WHERE uuid <= ? AND uuid >= ? ORDER BY uuid DESC LIMIT 1",
+                                (u, u[:28])).fetchone()
+                if r is None:
+                    continue
+                if r[4] == u:
+                    i = 0
+                elif r[3] > 1:
+                    try:
+                        i = int(u[28:], 16) - int(r[4][28:], 16)
+                    except ValueError:
+                        continue
+                    if not 0 < i < r[3]:
+                        continue
+                else:
+                    continue
+                if r[3] == 1:
+                    out[u] = (r[0], Entry(r[1], r[2], r[4], r[5], loads(r[6]), r[7], r[8]))
+                else:
+                    e = expand_row(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])[i]
+                    out[u] = (r[0], e)
+        return out
 
     def entries(self, kinds: Iterable[str] | None = None) -> list[Entry]:
         return [e for _, e in self.iter_rows(0, kinds)]

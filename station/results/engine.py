@@ -347,8 +347,8 @@ class Engine:
         no entry or payload dict per read. Anything unusual — dateless or GPS reads, reads the engine
         must remember for a later rebuild, targeted uuids — goes read by read through `_add_read`."""
         run = cr.run
-        if (self._log is not None or self._absorbed or self._targets or run.dateless is not None
-                or run.gps):
+        if (self._log is not None or self._absorbed or run.dateless is not None or run.gps
+                or (self._targets and self._run_targeted(cr.uuid, len(run.chip)))):
             full = False
             for e in cr.entries():
                 full = self._add_read(e, e.payload, dirty) or full
@@ -391,6 +391,24 @@ class Engine:
                 owner = base[1] if base else None
             if owner is not None:
                 add(owner)
+        return False
+
+    def _run_targeted(self, first: str, n: int) -> bool:
+        """Does a correction name one of this run's reads? Its uuids count up from `first` in the last
+        8 hex digits (`station.store.nth_uuid`): a range check per target, no uuid per read."""
+        head = first[:28]
+        try:
+            base = int(first[28:], 16)
+        except ValueError:
+            return True  # not a packed-row uuid: take the careful path
+        for u in self._targets:
+            if u[:28] == head and len(u) == len(first):
+                try:
+                    k = int(u[28:], 16) - base
+                except ValueError:
+                    continue
+                if 0 <= k < n:
+                    return True
         return False
 
     # ------------------------------------------------------------------ chains: windows, cuts, rebuilds
@@ -455,7 +473,9 @@ class Engine:
             return False
         collected: dict[tuple[str, BucketKey], list[tuple[int, Any, str]]] = {}
         found: dict[str, tuple[str, BucketKey, int]] = {}
-        for e in self._source.scan():
+        # Only late targets (the usual correction): look them up by uuid instead of a scan.
+        source = self._source.find(uuids) if not ranges and not pids else self._source.scan()
+        for e in source:
             if e.kind != "read":
                 continue
             p = e.payload

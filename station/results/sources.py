@@ -5,7 +5,8 @@ themselves again: a `clock_offset` or `chip_swap` whose `from_ms` falls inside a
 chain must be split there), an ignore/unignore/force naming a read that was merged before anyone
 targeted it (which chain holds it?), a smaller `window_s` in a new event configuration, and the
 wrong-wave check when two waves start less than a window apart. For those the engine scans a
-`ReadSource` once (at the end of the `apply()` batch that needed it).
+`ReadSource` once (at the end of the `apply()` batch that needed it) — except a late target alone,
+which `find()` looks up by uuid (an index probe in a store).
 
 `exact` says whether `scan()` yields only reads the engine has already applied. A store scan may also
 yield reads committed but not yet handed to the engine (a live view applies entries a tick later); the
@@ -30,6 +31,11 @@ class ReadSource(Protocol):
         """Every `read` entry (other kinds may be yielded too; the engine skips them)."""
         ...
 
+    def find(self, uuids: set[str]) -> list[Entry]:
+        """The entries with these uuids (those not found are left out): a late ignore/force finds its
+        read without a scan."""
+        ...
+
 
 class ReadLog:
     """The engine's own list of the read entries it applied: the source of last resort for an engine
@@ -47,6 +53,9 @@ class ReadLog:
     def scan(self) -> Iterator[Entry]:
         return iter(self.entries)
 
+    def find(self, uuids: set[str]) -> list[Entry]:
+        return [e for e in self.entries if e.uuid in uuids]
+
 
 class StoreReads:
     """Reads from a `Store` (one pass over the `read` rows). With `upto` (a callable giving the last
@@ -63,3 +72,7 @@ class StoreReads:
             if limit is not None and rid > limit:
                 return
             yield e
+
+    def find(self, uuids: set[str]) -> list[Entry]:
+        limit = self.upto() if self.upto is not None else None
+        return [e for rid, e in self.store.find_entries(uuids).values() if limit is None or rid <= limit]

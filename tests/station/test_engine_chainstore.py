@@ -143,6 +143,28 @@ def test_store_backed_engine_and_late_corrections(tmp_path: Path, race_ef: Any) 
         assert eng.result("R1").finish_ms == race_ef.hms("08:11:59.600")
 
 
+def test_a_late_ignore_finds_its_read_by_uuid_without_scanning_the_store(tmp_path: Path, race_ef: Any) -> None:
+    """A timer ignores a read merged long ago: the engine looks it up by uuid (one index probe), so
+    the correction shows at once however many reads the station holds."""
+    race_ef.participant("R1", "1")
+    race_ef.participant("R2", "2", chips=["C2"])
+    reads = burst(race_ef, "C1", "finish", "08:10:00", 6, 300, reader="r1")
+    burst(race_ef, "C1", "finish", "08:12:00", 3, 300, reader="r1")
+    burst(race_ef, "C2", "finish", "08:11:00", 4, 300, reader="r1")
+    with Store(tmp_path) as s:
+        s.store_foreign(list(race_ef.entries))
+        eng = Engine.from_store(s, now_ms=lambda: 0)
+        scans: list[int] = []
+        real_scan = eng._source.scan
+        eng._source.scan = lambda: (scans.append(1), real_scan())[1]  # type: ignore[method-assign]
+        late = [race_ef.correction("ignore", target=reads[3].uuid)]
+        s.store_foreign(late)
+        eng.apply(late)
+        assert scans == []
+        same_as_reference(race_ef.entries, eng)
+        assert eng.result("R1").finish_ms == race_ef.hms("08:12:00")  # the 08:10 crossing is ignored
+
+
 def test_publisher_engine_rereads_the_store(tmp_path: Path, race_ef: Any) -> None:
     race_ef.participant("R1", "1")
     reads = burst(race_ef, "C1", "finish", "08:10:00", 6, 300, reader="r1")
@@ -183,6 +205,9 @@ def test_memory_of_bursts_is_a_fraction_of_the_reads(race_ef: Any) -> None:
 
         def scan(self) -> Any:
             return iter(())
+
+        def find(self, uuids: set[str]) -> Any:
+            return []
 
     chains = size(Engine, reads=_NoReads())
     held = size(ReferenceEngine)

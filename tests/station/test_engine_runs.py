@@ -95,3 +95,29 @@ def test_equal_rssi_keeps_the_earlier_peak_in_bulk_too(factory_cls: Any) -> None
             follower.drain()
         assert live.result("R1").finish_ms == b + 100
         assert results(live) == results(Engine.from_store(store))
+
+
+def test_a_run_holding_a_targeted_read_takes_the_read_by_read_path(factory_cls: Any) -> None:
+    """An ignore that reaches the engine before its read (a peer's correction pulled first) still
+    applies when the read arrives inside a run; runs holding no targeted read keep the bulk path."""
+    from station.store import CommittedRun, nth_uuid
+
+    f = factory_cls()
+    f.config(f.event())
+    f.participant("R1", "1")
+    f.participant("R2", "2")
+    b = f.hms("08:10:00")
+    first, other = "0a0b0c0d-0e0f-4000-8000-000000000100", "1a0b0c0d-0e0f-4000-8000-000000000100"
+    run = ReadRun("finish-main", "finish", "main", b, "cap", chip=["C1"] * 3 + ["C2"] * 3,
+                  t=[b, b + 100, b + 200, b + 60_000, b + 60_100, b + 60_200], raw=list("abcdef"))
+    ignore = f.correction("ignore", target=nth_uuid(first, 4))  # C2's second read
+    later = ReadRun("finish-main", "finish", "main", b, "cap", chip=["C1"], t=[b + 300], raw=["g"])
+    runs = [CommittedRun("st-x", 1, first, run, 0, ""), CommittedRun("st-x", 7, other, later, 0, "")]
+    bulk = Engine(now_ms=lambda: 0)
+    bulk.apply([*f.entries, ignore, *runs])
+    one_by_one = Engine(now_ms=lambda: 0)
+    one_by_one.apply([*f.entries, ignore, *[e for cr in runs for e in cr.entries()]])
+    assert results(bulk) == results(one_by_one)
+    assert bulk.result("R2").finish_ms is None  # its only crossing is ignored
+    assert bulk.result("R1").finish_ms == b
+    assert not bulk._run_targeted(other, 1) and bulk._run_targeted(first, 6)

@@ -12,7 +12,7 @@ import pytest
 
 from station.entries import Entry, dumps
 from station.reads import ReadRun
-from station.store import Store, read_payloads
+from station.store import Store, nth_uuid, read_payloads
 
 
 def run_of(n: int, first: int = 0, *, reader: str = "r1", stream: bool = True, rx: int = 5) -> ReadRun:
@@ -162,7 +162,7 @@ def test_a_session_one_file_opens_and_keeps_its_resend_keys(tmp_path: Path) -> N
         pass
     con = sqlite3.connect(tmp_path / "station.sqlite3")
     con.executescript("""
-        DROP TABLE dkeys; DROP TABLE dkey_ranges; DROP INDEX ix_entries_kind;
+        DROP TABLE dkeys; DROP TABLE dkey_ranges; DROP INDEX ix_entries_kind; DROP INDEX ix_entries_uuid;
         ALTER TABLE entries DROP COLUMN n;
         CREATE INDEX ix_entries_dkey ON entries (dkey);
         UPDATE alembic_version SET version_num='0001';
@@ -212,3 +212,23 @@ def test_listeners_have_seen_an_entry_when_append_returns(tmp_path: Path) -> Non
             assert e is not None and seen[-1] == e.seq and runs[-1] == e.seq
         assert s.submit_reads(run_of(10)).result(10) == 10
         assert seen[-1] == 30 and runs[-1] == 21  # a run arrives whole to run listeners
+
+
+def test_an_entry_is_found_by_uuid_inside_a_packed_row_or_alone(tmp_path: Path) -> None:
+    """A correction names a read by uuid: the store finds it with one index probe, whether it is the
+    first, a middle or the last entry of a packed row, a single entry or a peer's entry."""
+    with Store(tmp_path) as s:
+        s.submit_reads(run_of(5)).result(10)
+        single = s.append("checkin", {"registration_id": "R1"})
+        s.submit_reads(run_of(3, 5)).result(10)
+        everything = s.entries()
+        peer = Entry("st-peer", 1, "0f0f0f0f-0000-4000-8000-000000000007", "read", {"chip": "P"}, 5, "")
+        s.store_foreign([peer])
+        want = {e.uuid: e for e in [*everything, peer]}
+        got = s.find_entries([*want, "00000000-0000-4000-8000-000000000000", "not-a-uuid",
+                              nth_uuid(everything[4].uuid, 1)])  # one past a packed row's end
+        assert {u: (e.seq, e.station_id, e.kind, e.payload) for u, (_, e) in got.items()} == {
+            u: (e.seq, e.station_id, e.kind, e.payload) for u, e in want.items()}
+        assert got[single.uuid][1].kind == "checkin"
+        ids = [got[e.uuid][0] for e in everything]
+        assert ids == sorted(ids) and len(set(ids)) == 3  # two packed rows and the single entry
