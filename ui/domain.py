@@ -26,7 +26,7 @@ from station.checkin_state import CheckinState
 from station.entries import Entry
 from station.memtrim import maybe_trim
 from station.results.engine import STATUS_ORDER, Engine
-from station.store import Store
+from station.store import CommittedRun, Store, nth_uuid
 from ui.snapshots import (
     Counts,
     EventInfo,
@@ -133,7 +133,7 @@ class DomainWorker(QObject):
         self.desk_id = desk_id
         self.setup = setup  # runs once on the worker after opening (the demo starts its simulation)
         self.domain: Domain | None = None
-        self._pending: deque[list[Entry]] = deque()
+        self._pending: deque[list[Entry | CommittedRun]] = deque()
         self._timer: QTimer | None = None
         self._results_dirty = True
         self._counts_dirty = True
@@ -159,7 +159,7 @@ class DomainWorker(QObject):
             self.domain = Domain(store, engine, state, desk, self.operator, {})
             for _, e in store.iter_rows(kinds=["gun"]):
                 self._note_gun(e)
-            store.subscribe(self._on_commit)
+            store.subscribe(self._on_commit, runs=True)
             if self.setup is not None:
                 self.setup(self.domain)
         except Exception as e:  # shown to the user, never a silent dead app
@@ -176,8 +176,9 @@ class DomainWorker(QObject):
         self._emit_guns()
         self.tick()
 
-    def _on_commit(self, entries: list[Entry]) -> None:
-        """Writer thread: only queue (deque.append is thread-safe)."""
+    def _on_commit(self, entries: list[Entry | CommittedRun]) -> None:
+        """Writer thread: only queue (deque.append is thread-safe). Runs of reads come as they were
+        committed (`runs=True`): no entry object per read on the writer thread."""
         self._pending.append(entries)
 
     @Slot()
@@ -238,7 +239,7 @@ class DomainWorker(QObject):
         if d is None:
             return
         maybe_trim()  # on the domain worker, at most every 30 s (see station.memtrim)
-        entries: list[Entry] = []
+        entries: list[Entry | CommittedRun] = []
         while self._pending:
             entries += self._pending.popleft()
         if entries:
@@ -250,7 +251,7 @@ class DomainWorker(QObject):
             self._last_status = now
             self._emit_status(d)
 
-    def _fold(self, d: Domain, entries: list[Entry]) -> None:
+    def _fold(self, d: Domain, entries: list[Entry | CommittedRun]) -> None:
         eng = d.engine
         had_config = eng.config
         changed = eng.apply(entries)
@@ -262,9 +263,16 @@ class DomainWorker(QObject):
         for e in entries:
             k = e.kind
             if k == "read":
-                row = self._feed_row(d, e)
-                if row is not None:
-                    feed.append(row)
+                if isinstance(e, CommittedRun):  # a run of reads: columns, no entry per read
+                    run = e.run
+                    first = e.uuid
+                    feed += self._feed_rows(d, run.point, run.reader, run.chip, run.t,
+                                            lambda i, first=first: nth_uuid(first, i))
+                else:
+                    p = e.payload
+                    feed += self._feed_rows(d, str(p.get("point", "")), str(p.get("reader", "")),
+                                            [str(p.get("chip", ""))], [int(p.get("t", 0))],
+                                            lambda _i, u=e.uuid: u)
             elif k == "manual_time":
                 p = e.payload
                 reg = p.get("registration_id") or eng.reg_for_bib(str(p.get("bib", "")))
@@ -293,29 +301,34 @@ class DomainWorker(QObject):
             rows = sorted(self._unknown.values(), key=lambda u: -u[2])
             self.unknown.emit(tuple(UnknownChip(u[0], u[1], u[2], u[3]) for u in rows))
 
-    def _feed_row(self, d: Domain, e: Entry) -> FeedRow | None:
-        p = e.payload
-        chip = str(p.get("chip", ""))
-        point = str(p.get("point", ""))
-        t = int(p.get("t", 0))
-        key = (chip, point)
-        last = self._last_seen.get(key)
-        self._last_seen[key] = t if last is None else max(last, t)
-        owner = d.engine.owner_of_chip(chip, t)
-        if owner is None:
-            u = self._unknown.get(chip)
-            if u is None:
-                self._unknown[chip] = [chip, 1, t, point]
-            else:
-                u[1] += 1
-                if t >= u[2]:
-                    u[2], u[3] = t, point
-            self._unknown_dirty = True
-        if last is not None and abs(t - last) < FEED_WINDOW_MS:
-            return None  # same crossing, already in the feed
-        part = d.engine.participant(owner) if owner else None
-        return FeedRow(t, point, chip, str((part or {}).get("bib", "")), str((part or {}).get("name", "")),
-                       str(p.get("reader", "")), e.uuid)
+    def _feed_rows(self, d: Domain, point: str, reader: str, chips: list[str], ts: list[int],
+                   uuid_of: Callable[[int], str]) -> list[FeedRow]:
+        """The live feed's new rows for these reads (`uuid_of(i)`: the i-th read's uuid, made only for
+        the reads shown): one row per crossing, not per read; reads of chips nobody owns go to the
+        unknown-chips list."""
+        out: list[FeedRow] = []
+        eng = d.engine
+        seen = self._last_seen
+        for i, (chip, t) in enumerate(zip(chips, ts, strict=True)):
+            key = (chip, point)
+            last = seen.get(key)
+            seen[key] = t if last is None else max(last, t)
+            owner = eng.owner_of_chip(chip, t)
+            if owner is None:
+                u = self._unknown.get(chip)
+                if u is None:
+                    self._unknown[chip] = [chip, 1, t, point]
+                else:
+                    u[1] += 1
+                    if t >= u[2]:
+                        u[2], u[3] = t, point
+                self._unknown_dirty = True
+            if last is not None and abs(t - last) < FEED_WINDOW_MS:
+                continue  # same crossing, already in the feed
+            part = eng.participant(owner) if owner else None
+            out.append(FeedRow(t, point, chip, str((part or {}).get("bib", "")),
+                               str((part or {}).get("name", "")), reader, uuid_of(i)))
+        return out
 
     def _note_gun(self, e: Entry) -> None:
         p = e.payload

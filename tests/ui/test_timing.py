@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -80,3 +81,25 @@ def test_reader_disconnect_turns_the_light_red_with_an_alarm(qtbot: Any, window:
     t = _timing(window)
     qtbot.waitUntil(lambda: any(s.id == "finish-1" and not s.connected for s in t.readers.rows), timeout=5000)
     assert "Disconnected" in window.header.lights["finish-1"].toolTip()
+
+
+def test_a_burst_of_reads_is_one_feed_row_naming_its_stored_read(qtbot: Any, window: Any, plan: Any) -> None:
+    """Reads arrive as runs (columns): the live feed shows one row per crossing, with the runner's bib,
+    and the row names the read as stored (the timer's "ignore this read" targets that uuid)."""
+    from station.reads import ReadRun
+
+    t = _timing(window)
+    p = plan.participants[5]
+    chip, t0 = p["chips"][0], int(time.time() * 1000)
+    run = ReadRun("finish-x", "finish", "main", t0, "test", chip=["9999999"] + [chip] * 5,
+                  t=[t0] + [t0 + i * 100 for i in range(5)], raw=[f"l{i}" for i in range(6)])
+    stored: list[Any] = []
+    window.ctx.client.call(lambda d: d.store.submit_reads(run).result(10), stored.append)
+    qtbot.waitUntil(lambda: any(f.chip == chip for f in t.feed.rows), timeout=10_000)
+    rows = [f for f in t.feed.rows if f.chip == chip]
+    assert len(rows) == 1 and rows[0].bib == p["bib"] and rows[0].source == "finish-x"
+    found: list[Any] = []
+    window.ctx.client.call(lambda d: d.store.find_entries([rows[0].uuid]), found.append)
+    qtbot.waitUntil(lambda: bool(found), timeout=10_000)
+    assert found[0][rows[0].uuid][1].payload["raw"] == "l1"  # the burst's first read (2nd of the run)
+    qtbot.waitUntil(lambda: any(u.chip == "9999999" for u in t.unknown.rows), timeout=10_000)
