@@ -4,8 +4,10 @@ A busy reader sends thousands of reads a second. One table row per read costs on
 each of the table, the (station_id, seq) index and the resend-key index, which alone caps ingest far
 below what a timing crew replaying a capture expects. So consecutive `read` entries committed
 together are stored in ONE row: `seq` is the first entry's seq, `n` how many entries the row holds
-(seq … seq+n-1, still one entry each to every reader of the log), `uuid` their uuids joined by ",",
-`payload` a JSON array of their payloads. Single entries keep n = 1 and look exactly as before.
+(seq … seq+n-1, still one entry each to every reader of the log), `uuid` the first entry's uuid (the
+others count up from it in the last 8 hex digits: `station.store.nth_uuid`), `payload` the run's
+columns (`station.reads.ReadRun.to_doc`) or a JSON array of payloads. Single entries keep n = 1 and
+look exactly as before.
 
 Resend keys move from `entries.dkey` (one index entry per row) to `dkeys`, one per keyed entry,
 whatever row holds it — except running-index keys (`<stream>#<index>`: a reader's own log index),
