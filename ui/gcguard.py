@@ -4,6 +4,10 @@ Why: a Qt widget caught in a reference cycle is freed by whichever thread happen
 pass. If that is the domain worker or a reader thread, Qt objects get destroyed off the GUI thread and
 the process crashes. The usual PySide remedy: disable automatic collection and collect from a GUI
 timer when the allocation counters say it is due (cheap; generation 0 most of the time).
+
+The timer runs every 50 ms, not every 500: at 2,000 reads/s half a second of allocations made one
+generation-0 pass long enough to be a visible stall (worst GUI gap 150 ms → ~50 ms in bench_ui's
+ingest run); checking the counters is nearly free, collecting little and often is not.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from PySide6.QtCore import QObject, QTimer
 
 
 class GuiThreadGc(QObject):
-    def __init__(self, interval_ms: int = 500, parent: QObject | None = None) -> None:
+    def __init__(self, interval_ms: int = 50, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.threshold = gc.get_threshold()
         gc.disable()
