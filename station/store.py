@@ -835,12 +835,13 @@ class Store:
         out: dict[str, tuple[int, Entry]] = {}
         with self._rengine.connect() as conn:
             raw = conn.connection.dbapi_connection
+            cols = "SELECT id, station_id, seq, n, uuid, kind, payload, recorded_at, operator FROM entries"
             for u in set(uuids):
-                if len(u) != 36:
-                    continue
-                r = raw.execute("SELECT id, station_id, seq, n, uuid, kind, payload, recorded_at, operator"
-                                " FROM entries WHERE uuid <= ? AND uuid >= ? ORDER BY uuid DESC LIMIT 1",
-                                (u, u[:28])).fetchone()
+                if len(u) == 36:
+                    r = raw.execute(cols + " WHERE uuid <= ? AND uuid >= ? ORDER BY uuid DESC LIMIT 1",
+                                    (u, u[:28])).fetchone()
+                else:  # not a uuid this station makes (a peer's own format): only an exact match
+                    r = raw.execute(cols + " WHERE uuid = ? LIMIT 1", (u,)).fetchone()
                 if r is None:
                     continue
                 if r[4] == u:

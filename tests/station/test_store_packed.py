@@ -223,8 +223,9 @@ def test_an_entry_is_found_by_uuid_inside_a_packed_row_or_alone(tmp_path: Path) 
         s.submit_reads(run_of(3, 5)).result(10)
         everything = s.entries()
         peer = Entry("st-peer", 1, "0f0f0f0f-0000-4000-8000-000000000007", "read", {"chip": "P"}, 5, "")
-        s.store_foreign([peer])
-        want = {e.uuid: e for e in [*everything, peer]}
+        odd = Entry("st-peer", 2, "peer-read-2", "read", {"chip": "Q"}, 6, "")
+        s.store_foreign([peer, odd])
+        want = {e.uuid: e for e in [*everything, peer, odd]}
         got = s.find_entries([*want, "00000000-0000-4000-8000-000000000000", "not-a-uuid",
                               nth_uuid(everything[4].uuid, 1)])  # one past a packed row's end
         assert {u: (e.seq, e.station_id, e.kind, e.payload) for u, (_, e) in got.items()} == {
