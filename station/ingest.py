@@ -559,7 +559,8 @@ class Ingest:
                                  "error": f"impulse on channel {r.channel} maps to no wave"}, key)
         race, _, w = wave.rpartition("/")
         p: dict[str, Any] = {"wave": w, "t": self._dateless_utc(r.wall_ms, rx), "dateless": True,
-                             "reader": rid, "channel": r.channel, "impulse": r.number, "raw": r.raw, "rx": rx}
+                             "reader": rid, "channel": r.channel, "impulse": r.number, "raw": r.raw, "rx": rx,
+                             "port": port}
         if race:
             p["race"] = race
         return ("gun", p, key)
