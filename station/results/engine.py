@@ -126,8 +126,12 @@ class Engine:
     (`station.results.sources`); without one it keeps a list of the read entries it applied.
     """
 
-    def __init__(self, now_ms: Callable[[], int] | None = None, reads: ReadSource | None = None) -> None:
+    def __init__(self, now_ms: Callable[[], int] | None = None, reads: ReadSource | None = None, *,
+                 cache_crossings: bool = True) -> None:
         self.now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
+        #: keep each runner's crossings between recomputes (fast live updates for the app); a
+        #: long-running publisher recomputes a runner only when their reads change and saves the memory
+        self.cache_crossings = cache_crossings
         self._config_entry: tuple[Order, dict[str, Any]] | None = None
         self.config: EventConfig | None = None
         self._participants: dict[str, tuple[Order, dict[str, Any]]] = {}
@@ -179,8 +183,8 @@ class Engine:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_entries(cls, entries: Iterable[Entry], now_ms: Callable[[], int] | None = None,
-                     reads: ReadSource | None = None) -> Engine:
-        eng = cls(now_ms, reads)
+                     reads: ReadSource | None = None, *, cache_crossings: bool = True) -> Engine:
+        eng = cls(now_ms, reads, cache_crossings=cache_crossings)
         with _gc_paused():
             eng.apply(entries, recompute=False)
             eng.recompute_all()
@@ -969,7 +973,7 @@ class Engine:
                 crossings[pid] = self._fill_gaps(pid, main.get(pid, []), (backup or {}).get(pid, []),
                                                  (manual or {}).get(pid, ()), trace)
         out = (crossings, activity, start_spans)
-        if trace is None and not traced and not dateless_seen and npieces <= XCACHE_MAX_PIECES:
+        if self.cache_crossings and trace is None and not traced and not dateless_seen and npieces <= XCACHE_MAX_PIECES:
             # Dateless reads move with the gun: never cached. A runner with very many chains (a chip
             # left on a mat) is not cached either: the cache would double what the chains cost.
             self._xcache[reg] = out

@@ -174,6 +174,7 @@ def test_publisher_engine_rereads_the_store(tmp_path: Path, race_ef: Any) -> Non
         pub = Publisher(s, now_ms=lambda: 0)
         assert pub.poll() == 1
         assert pub._engine._log is None
+        assert pub._engine.cache_crossings is False  # runs all day: no per-runner crossings cache
         s.store_foreign([race_ef.correction("ignore", target=reads[0].uuid)])
         assert pub.poll() == 1
         pubs = [e.payload for e in s.entries(["result_published"])]
@@ -212,3 +213,18 @@ def test_memory_of_bursts_is_a_fraction_of_the_reads(race_ef: Any) -> None:
     chains = size(Engine, reads=_NoReads())
     held = size(ReferenceEngine)
     assert chains * 5 < held, (chains, held)
+
+
+def test_without_a_crossings_cache_results_are_the_same_and_nothing_is_cached(race_ef: Any) -> None:
+    """The publisher's engine keeps no crossings cache (memory over a whole race day): same results."""
+    race_ef.participant("R1", "1")
+    race_ef.participant("R2", "2", chips=["C2"])
+    reads = burst(race_ef, "C1", "finish", "08:10:00", 6, 300, reader="r1")
+    burst(race_ef, "C2", "finish", "08:11:00", 4, 300, reader="r1")
+    burst(race_ef, "C1", "finish", "08:12:00", 3, 300, reader="r1")
+    lean = Engine.from_entries(race_ef.entries, now_ms=lambda: 0, cache_crossings=False)
+    same_as_reference(race_ef.entries, lean)
+    late = [race_ef.correction("ignore", target=reads[1].uuid)]
+    lean.apply(late)
+    same_as_reference(race_ef.entries, lean)
+    assert lean._xcache == {}
