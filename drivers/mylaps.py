@@ -45,6 +45,16 @@ def _fields(message: str) -> tuple[str, str, list[str]]:
     return parts[0], parts[1], parts[2:]
 
 
+def passing_raw(location: str, text: str, msg_no: str) -> str:
+    """A passing's raw text: its own message frame, ``<location>@Passing@<passing>@<msg#>@$``.
+
+    A message carries up to 100 passings; keeping the whole message as every passing's raw stored it up
+    to 100 times (~3 KB per read at a busy finish, pushed to the ledger with each read). The passing's
+    frame keeps everything the passing said, verbatim, with where it came from (location, message
+    number); the message's passings together (keys ``…/<digest>/<i>``) are the whole message."""
+    return f"{location}@Passing@{text}@{msg_no}@$"
+
+
 def parse_passing(message: str, text: str, key: str) -> TagRead:
     kv: dict[str, str] = {}
     for pair in text.split("|"):
@@ -87,12 +97,14 @@ class Mylaps(Protocol):
                 raise ValueError(f"message number {msg_no!r} is not a number")
             digest = hashlib.sha1(line.strip().encode()).hexdigest()[:16]
             out: list[Record] = []
+            no = msg_no.strip()
             for i, p in enumerate(passings):
                 key = f"{location}/{digest}/{i}"
+                raw = passing_raw(location, p, no)
                 try:
-                    out.append(parse_passing(line, p, key))
+                    out.append(parse_passing(raw, p, key))
                 except ValueError as e:
-                    out.append(Unparsed(line, str(e), key=key))
+                    out.append(Unparsed(raw, str(e), key=key))
             if not passings:
                 out.append(Status(line, "empty Passing message"))
             return out

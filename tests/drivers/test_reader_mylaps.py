@@ -57,3 +57,16 @@ def test_garbage_and_binary_never_raise():
 def test_split_across_packets():
     data = fixture("mylaps_capture.txt")
     assert parse_capture("mylaps", data, chunk=5) == parse_capture("mylaps", data)
+
+
+def test_each_passing_keeps_its_own_frame_as_raw():
+    """A 100-passing message is not stored 100 times: each read's raw is its passing in the message's
+    frame (location, passing text verbatim, message number); together they give back the message."""
+    ps = [format_passing(f"C{i}", civil_to_wall_ms(2026, 11, 29, 8, 0, 0, i)) for i in range(100)]
+    ps[7] = "t=08:00:00.007|x=9|c=C7"  # fields in any order, extra keys: kept as sent
+    msg = format_message("Finish East", ps, 42)
+    recs = Mylaps().parse(msg)
+    assert [r.raw for r in recs] == [f"Finish East@Passing@{p}@42@$" for p in ps]
+    assert "@".join(["Finish East", "Passing", *(r.raw.split("@")[2] for r in recs), "42"]) + "@$" == msg
+    bad = Mylaps().parse(format_message("L", ["c=1|t=07:00:00.000", "c=2"], 5))
+    assert isinstance(bad[1], Unparsed) and bad[1].raw == "L@Passing@c=2@5@$"
