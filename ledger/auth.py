@@ -68,3 +68,49 @@ def check_token(db: Database, token: str | None) -> Grant | None:
     if row is None:
         return None
     return Grant(row.event_id, row.station_id, bool(row.publish))
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as an administrator sees it (never the token itself: only its hash is kept)."""
+
+    id: int
+    event_id: str
+    station_id: str
+    publish: bool
+    created_at: int
+    revoked_at: int | None
+
+
+def list_tokens(db: Database, event_id: str | None = None) -> list[TokenInfo]:
+    """Every token (of one event), oldest first."""
+    t = schema.tokens
+    q = sa.select(t.c.id, t.c.event_id, t.c.station_id, t.c.publish, t.c.created_at, t.c.revoked_at)
+    if event_id is not None:
+        q = q.where(t.c.event_id == event_id)
+    with db.read.connect() as conn:
+        rows = conn.execute(q.order_by(t.c.id)).all()
+    return [TokenInfo(int(r.id), r.event_id, r.station_id, bool(r.publish), int(r.created_at),
+                      None if r.revoked_at is None else int(r.revoked_at)) for r in rows]
+
+
+def revoke_tokens(db: Database, *, event_id: str | None = None, station_id: str | None = None,
+                  token_id: int | None = None, token: str | None = None) -> int:
+    """Revoke tokens: one by its clear text or id, or every live token of a station of an event (a lost
+    laptop). Returns how many were revoked; a revoked token is refused from the next request on. What
+    the station already sent stays on the ledger — revoking stops writes, it erases nothing."""
+    t = schema.tokens
+    q = t.update().where(t.c.revoked_at.is_(None))
+    if token is not None:
+        q = q.where(t.c.token_hash == hash_token(token.strip()))
+    elif token_id is not None:
+        q = q.where(t.c.id == token_id)
+    elif event_id is not None and station_id is not None:
+        q = q.where(t.c.event_id == event_id).where(t.c.station_id == station_id)
+    else:
+        raise UserError("say which token to revoke: --token, --id, or --event with --station")
+    if event_id is not None:
+        q = q.where(t.c.event_id == event_id)
+    with db.write.begin() as conn:
+        n = conn.execute(q.values(revoked_at=time.time_ns() // 1_000_000)).rowcount
+    return int(n or 0)

@@ -52,6 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--station", required=True, help="station id (see `worun-station info`)")
     ta.add_argument("--publish", action="store_true", help="the station may publish results")
     ta.set_defaults(func=_token_add)
+    tl = tk.add_parser("list", help="list tokens: id, event, station, publish, created, revoked")
+    tl.add_argument("--db", default=None, help=_DB_HELP)
+    tl.add_argument("--event", default=None, help="only this event's tokens")
+    tl.set_defaults(func=_token_list)
+    tr = tk.add_parser("revoke", help="revoke a token (a lost laptop, a leaked token): refused from then on")
+    tr.add_argument("--db", default=None, help=_DB_HELP)
+    tr.add_argument("--event", default=None, help="event id (with --station: all that station's tokens)")
+    tr.add_argument("--station", default=None, help="station id")
+    tr.add_argument("--id", type=int, default=None, dest="token_id", help="token id (see `token list`)")
+    tr.add_argument("--token", default=None, help="the token itself")
+    tr.set_defaults(func=_token_revoke)
     return p
 
 
@@ -63,7 +74,7 @@ def ledger(argv: list[str], ctx: Any) -> int:
         return int(e.code if isinstance(e.code, int) else 2)
     if not hasattr(args, "func"):
         parser.print_usage(sys.stderr)
-        print("worun-station ledger: error: say what to do: serve, event add, token add", file=sys.stderr)
+        print("worun-station ledger: error: say what to do: serve, event add, token add|list|revoke", file=sys.stderr)
         return 2
     if getattr(args, "db", None) is None:
         args.db = _db_default()
@@ -96,6 +107,45 @@ def _token_add(args: argparse.Namespace, _ctx: Any) -> int:
     finally:
         db.dispose()
     print(token)
+    return 0
+
+
+def _token_list(args: argparse.Namespace, _ctx: Any) -> int:
+    import datetime as dt
+
+    from ledger.auth import list_tokens
+    from ledger.db import open_database
+
+    def when(ms: int | None) -> str:
+        return "-" if ms is None else dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+    db = open_database(args.db)
+    try:
+        rows = list_tokens(db, args.event)
+    finally:
+        db.dispose()
+    print("id\tevent\tstation\tpublish\tcreated\trevoked")
+    for r in rows:
+        print(f"{r.id}\t{r.event_id}\t{r.station_id}\t{'yes' if r.publish else 'no'}\t{when(r.created_at)}"
+              f"\t{when(r.revoked_at)}")
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace, _ctx: Any) -> int:
+    from ledger.auth import revoke_tokens
+    from ledger.db import open_database
+
+    if args.token is None and args.token_id is None and (args.event is None or args.station is None):
+        raise UserError("say which token to revoke: --token, --id, or --event with --station")
+    db = open_database(args.db)
+    try:
+        n = revoke_tokens(db, event_id=args.event, station_id=args.station, token_id=args.token_id,
+                          token=args.token)
+    finally:
+        db.dispose()
+    if n == 0:
+        raise UserError("no live token matched (unknown, or already revoked); see `ledger token list`")
+    print(f"revoked {n} token(s); the ledger refuses them from the next request on")
     return 0
 
 

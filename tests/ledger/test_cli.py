@@ -101,3 +101,34 @@ def test_ledger_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+
+
+def test_a_revoked_token_is_refused_and_what_it_sent_stays(sqlite_ledger: Ledger, capsys: Any) -> None:
+    """A lost laptop: the organiser lists the tokens, revokes that station's, and its next push is
+    refused with 401 while everything it sent before stays on the ledger."""
+    led = sqlite_ledger
+    lost, other = led.token("finish-2"), led.token("finish-1", publish=True)
+    url = f"{led.url}/v1/events/wo-run-test/stations/finish-2/entries"
+    one = [{"seq": 1, "uuid": "u-1", "kind": "read", "payload": {}, "recorded_at": 1}]
+    httpx.post(url, json=one, headers={"Authorization": f"Bearer {lost}"}).raise_for_status()
+    assert main(["ledger", "token", "list", "--db", led.db_url, "--event", "wo-run-test"]) == 0
+    rows = [ln.split("\t") for ln in capsys.readouterr().out.strip().splitlines()]
+    assert rows[0] == ["id", "event", "station", "publish", "created", "revoked"]
+    assert [(r[2], r[3], r[5]) for r in rows[1:]] == [("finish-2", "no", "-"), ("finish-1", "yes", "-")]
+    assert lost not in "".join(map("".join, rows))  # only hashes are kept: the list never shows a token
+    assert main(["ledger", "token", "revoke", "--db", led.db_url, "--event", "wo-run-test",
+                 "--station", "finish-2"]) == 0
+    assert "revoked 1 token" in capsys.readouterr().out
+    two = [{"seq": 2, "uuid": "u-2", "kind": "read", "payload": {}, "recorded_at": 2}]
+    r = httpx.post(url, json=two, headers={"Authorization": f"Bearer {lost}"})
+    assert r.status_code == 401 and "revoked" in r.json()["error"]
+    assert led.count("SELECT COUNT(*) FROM entries WHERE station_id='finish-2'") == 1
+    ok = httpx.get(f"{led.url}/v1/events/wo-run-test/entries", headers={"Authorization": f"Bearer {other}"})
+    assert ok.status_code == 200
+    assert main(["ledger", "token", "list", "--db", led.db_url]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split("\t")[5] != "-"
+    # Again: nothing left to revoke is an error that says so; no selector is a usage error.
+    assert main(["ledger", "token", "revoke", "--db", led.db_url, "--token", lost]) == 1
+    assert "no live token matched" in capsys.readouterr().err
+    assert main(["ledger", "token", "revoke", "--db", led.db_url, "--event", "wo-run-test"]) == 1
+    assert "--token, --id, or --event with --station" in capsys.readouterr().err
