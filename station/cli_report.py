@@ -28,6 +28,9 @@ def register(sub: Any) -> None:
     rp.add_argument("--by", choices=["overall", "gender", "category", "awards"], default="overall",
                     help="results: overall list, per gender, per category, or award lists")
     rp.add_argument("--top", type=int, default=3, help="results --by awards: how many per list (default 3)")
+    rp.add_argument("--exclusive", action="store_true",
+                    help="results --by awards: one prize per runner — category lists leave out the overall "
+                         "(gender) winners and the next runners move up")
     rp.add_argument("--official", action="store_true", help="results: mark the list official (default: unofficial)")
     rp.add_argument("--logo", type=Path, help="results/certificates: a PNG or JPEG logo for the header")
     rp.add_argument("--ledger", help="certificates: ledger URL for the verification QR code "
@@ -103,6 +106,7 @@ def _render(args: argparse.Namespace, snap: Any, people: list[dict[str, Any]], p
         rows, _ = snap.results(args.race)
         rows = _pick_bibs(rows, args.bib)
         return render_results(args.out, rows, snap.event, race=args.race, mode=args.by, top=args.top,
+                              exclusive=args.exclusive,
                               official=args.official, logo=args.logo, now_ms=now, progress=progress)
     if args.kind == "certificates":
         from station.reports.certificates import render_certificates

@@ -155,9 +155,33 @@ def _rank_int(v: Any) -> int | None:
         return None
 
 
+def _award_places(rows: list[Mapping[str, Any]], top: int) -> list[Mapping[str, Any]]:
+    """Category award winners once the overall winners are left out: the next runners move up. Each gets
+    `award_place` = 1 + how many eligible runners rank strictly better (equal times share a place)."""
+    ranked = sorted((r for r in rows if _rank_int(r.get("category_rank")) is not None),
+                    key=lambda r: _rank_int(r.get("category_rank")) or 0)
+    out: list[Mapping[str, Any]] = []
+    for i, r in enumerate(ranked):
+        better = i
+        while better and _rank_int(ranked[better - 1].get("category_rank")) == _rank_int(r.get("category_rank")):
+            better -= 1
+        if better + 1 > top:
+            break
+        out.append({**r, "award_place": better + 1})
+    return out
+
+
+def _who(r: Mapping[str, Any]) -> str:
+    return str(r.get("registration_id") or r.get("bib"))
+
+
 def sections_for(race_id: str, race_label: str, rows: list[Mapping[str, Any]], mode: str,
-                 top: int) -> list[Section]:
-    """How one race's rows are split into titled sections for the chosen list."""
+                 top: int, *, exclusive: bool = False) -> list[Section]:
+    """How one race's rows are split into titled sections for the chosen list.
+
+    Award lists: the top `top` of each gender, then of each category. With `exclusive` (a runner wins
+    one prize: the usual rule when overall prizes are larger) the category lists leave out the gender
+    winners and the next runners move up, numbered by award place."""
     if mode == "overall":
         return [Section(race_id, f"{race_label} · 总成绩 Overall", "overall_rank", rows)]
     by_gender: dict[str, list[Mapping[str, Any]]] = {}
@@ -176,12 +200,20 @@ def sections_for(race_id: str, race_label: str, rows: list[Mapping[str, Any]], m
         for cat in cats:
             out.append(Section(race_id, f"{race_label} · 组别 Category {cat}", "category_rank", by_cat[cat]))
     elif mode == "awards":
+        won: set[str] = set()
         for g in genders:
             winners = [r for r in by_gender[g] if (_rank_int(r.get("gender_rank")) or top + 1) <= top]
             if winners:
                 t = f"{race_label} · {GENDER_ZH.get(g, g)}总排名前{top}名 {GENDER_EN.get(g, g)} top {top}"
                 out.append(Section(race_id, t, "gender_rank", winners))
+                won |= {_who(r) for r in winners}
         for cat in cats:
+            if exclusive:
+                winners = _award_places([r for r in by_cat[cat] if _who(r) not in won], top)
+                t = f"{race_label} · {cat} 前{top}名 top {top}（不含总排名获奖者 overall winners excluded）"
+                if winners:
+                    out.append(Section(race_id, t, "award_place", winners))
+                continue
             winners = [r for r in by_cat[cat] if (_rank_int(r.get("category_rank")) or top + 1) <= top]
             if winners:
                 t = f"{race_label} · {cat} 前{top}名 top {top}"
@@ -297,6 +329,7 @@ def render_results(
     race: str | None = None,
     mode: str = "overall",
     top: int = 3,
+    exclusive: bool = False,
     official: bool = False,
     logo: Path | None = None,
     now_ms: int | None = None,
@@ -324,7 +357,7 @@ def render_results(
         ranking = "枪声计时 gun time" if info.get("ranking") == "gun" else "净计时 chip time"
         subtitles[rid] = (f"{label} {fmt_distance(info.get('distance_m'))} · 排名依据 ranked by {ranking}"
                           f" · 完赛 {finished} / {len(rrows)} finishers")
-        sections += sections_for(rid, label, rrows, mode, top)
+        sections += sections_for(rid, label, rrows, mode, top, exclusive=exclusive)
     pages = paginate(sections, columns_for)
     title = {"overall": "成绩公告 Results", "gender": "分性别成绩 Results by gender",
              "category": "分组成绩 Results by category", "awards": f"获奖名单 Awards (top {top})"}[mode]

@@ -304,3 +304,30 @@ def test_checkin_report(tmp_path: Path, event: dict[str, Any]) -> None:
         assert p["phone"] not in text and p["birth_date"] not in text
     assert "Total" in text and "75 %" in text
     render_png(out, tmp_path, 1, dpi=40)
+
+
+def test_exclusive_awards_give_one_prize_per_runner(tmp_path: Path, event: dict[str, Any]) -> None:
+    """With one prize per runner, the overall winners leave the category lists and the next runners move
+    up (equal times share an award place); without it, a winner appears in both lists."""
+    def row(bib: str, g: str, cat: str, grank: int | None, crank: int | None) -> dict[str, Any]:
+        return {"bib": bib, "registration_id": f"R{bib}", "race": "full", "gender": g, "category": cat,
+                "gender_rank": grank, "category_rank": crank, "status": "finished" if grank else "dnf",
+                "name": f"N{bib}", "overall_rank": grank}
+    rows = [row("1", "M", "M30", 1, 1), row("2", "M", "M40", 2, 1), row("3", "M", "M30", 3, 2),
+            row("4", "M", "M30", 4, 3), row("5", "M", "M30", 5, 4), row("6", "M", "M30", 6, 4),
+            row("7", "M", "M30", 7, 6), row("8", "M", "M40", 8, 2), row("9", "M", "M30", None, None)]
+    plain = sections_for("full", "Full", rows, "awards", 3)
+    m30 = next(s for s in plain if "M30" in s.title)
+    assert [r["bib"] for r in m30.rows] == ["1", "3", "4"] and m30.rank_key == "category_rank"
+    excl = sections_for("full", "Full", rows, "awards", 3, exclusive=True)
+    assert [r["bib"] for r in excl[0].rows] == ["1", "2", "3"]  # men overall top 3, unchanged
+    m30 = next(s for s in excl if "M30" in s.title)
+    assert m30.rank_key == "award_place" and "overall winners excluded" in m30.title
+    # 1 and 3 won overall; 4 moves up to 1st, 5 and 6 tie for 2nd, 7 is 4th: out
+    assert [(r["bib"], r["award_place"]) for r in m30.rows] == [("4", 1), ("5", 2), ("6", 2)]
+    m40 = next(s for s in excl if "M40" in s.title)
+    assert [(r["bib"], r["award_place"]) for r in m40.rows] == [("8", 1)]
+    out = tmp_path / "awards.pdf"
+    render_results(out, rows, event, mode="awards", top=3, exclusive=True, race="full", now_ms=NOW)
+    text = "\n".join(pages_text(out))
+    assert "overall winners excluded" in text and "N4" in text and "N7" not in text and "N9" not in text
