@@ -78,3 +78,36 @@ def test_event_file_errors_and_reader_validation(qtbot: Any, window: Any, tmp_pa
     setup.save_reader()
     qtbot.waitUntil(lambda: "saved" in setup.reader_status.text(), timeout=5000)
     qtbot.waitUntil(lambda: any(s.id == "finish-9" for s in window.modes["timing"].readers.rows), timeout=5000)
+
+
+def test_print_award_lists_official_with_the_pin(qtbot: Any, window: Any, tmp_path: Path) -> None:
+    """The race director picks the award list (one prize per runner) and marks it official: the PIN is
+    asked, and the PDF says OFFICIAL and lists the winners of the selected race."""
+    import shutil
+    import subprocess
+
+    from ui.modes.print_results import PrintOptions, PrintResultsDialog
+
+    _finish(qtbot, window, "1002")
+    res = window.modes["results"]
+    dlg = PrintResultsDialog(res)
+    qtbot.addWidget(dlg)
+    assert not dlg.top.isEnabled() and not dlg.exclusive.isEnabled()  # only award lists have a top N
+    dlg.kind.setCurrentIndex(dlg.kind.findData("awards"))
+    assert dlg.top.isEnabled() and dlg.exclusive.isEnabled()
+    dlg.top.setValue(5)
+    dlg.exclusive.setChecked(True)
+    dlg.official.setChecked(True)
+    opts = dlg.options()
+    assert opts == PrintOptions("awards", 5, True, True)
+    asked: list[Any] = []
+    window.ctx.approve_pin = lambda d: (asked.append(d), d.edit.setText("1234"), d._try())
+    out = tmp_path / "awards.pdf"
+    res.print_pdf(str(out), opts)
+    qtbot.waitUntil(lambda: out.exists() and "Saved" in res.status.text(), timeout=20_000)
+    assert asked  # official results need the supervisor
+    assert out.read_bytes().startswith(b"%PDF")
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True).stdout
+        assert "OFFICIAL" in text and "UNOFFICIAL" not in text and "Awards (top 5)" in text
+        assert " 1002 " in text

@@ -39,6 +39,7 @@ from station.results.timefmt import fmt_duration
 from ui.context import UiContext, error_text
 from ui.i18n import tr
 from ui.models import CrossingsModel, ResultsModel, StringListModel, status_text
+from ui.modes.print_results import PrintOptions, PrintResultsDialog
 from ui.snapshots import EventInfo, ResultsSnapshot
 from ui.workers import BackgroundTask
 
@@ -442,16 +443,27 @@ class ResultsMode(QWidget):
 
         self.ctx.client.call(job, fetched, lambda e: self.status.setText(error_text(e)))
 
-    def print_pdf(self, path: str | None = None) -> None:
+    def print_pdf(self, path: str | None = None, options: PrintOptions | None = None) -> None:
+        """Print a results list of the selected race: the list and its options first, then the file."""
+        if options is None:
+            dlg = PrintResultsDialog(self)
+            if dlg.exec() != QDialog.DialogCode.Accepted:
+                return
+            options = dlg.options()
+        if options.official and not self.ctx.supervisor(self, tr("Print official results")):
+            return
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, tr("Save results PDF"), "results.pdf", "PDF (*.pdf)")
+            path, _ = QFileDialog.getSaveFileName(self, tr("Save results PDF"), f"results-{options.mode}.pdf",
+                                                  "PDF (*.pdf)")
         if not path:
             return
+        race = self.race.currentData()
 
         def render(rows: list[dict[str, Any]], event: dict[str, Any], _keys: list[str], prog: Any) -> str:
             from station.reports.results_pdf import render_results
 
-            render_results(path, rows, event, progress=prog)
+            render_results(path, rows, event, race=race, mode=options.mode, top=options.top,
+                           exclusive=options.exclusive, official=options.official, progress=prog)
             return path
 
         self._run_report(tr("Printing results…"), render)
