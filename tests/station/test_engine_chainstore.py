@@ -228,3 +228,25 @@ def test_without_a_crossings_cache_results_are_the_same_and_nothing_is_cached(ra
     lean.apply(late)
     same_as_reference(race_ef.entries, lean)
     assert lean._xcache == {}
+
+
+def test_runner_detail_from_their_chips_reads_equals_the_full_scan(tmp_path: Path, race_ef: Any) -> None:
+    """The runner detail (every read behind each crossing) from `Store.reads_of_chips` is the trace the
+    full read scan gave, after a chip swap too: the runner's reads only, not every read held."""
+    race_ef.participant("R1", "1")
+    race_ef.participant("R2", "2", chips=["C2"])
+    burst(race_ef, "C1", "finish", "08:10:00", 6, 300, reader="r1")
+    burst(race_ef, "C2", "finish", "08:10:01", 5, 300, reader="r1")
+    burst(race_ef, "C1", "km5", "07:40:00", 3, 300, reader="r2")
+    # R2's chip failed at km 5: from 07:50 the spare chip C9 counts for them
+    race_ef.correction("chip_swap", registration_id="R2", chip="C9", from_ms=race_ef.hms("07:50:00"))
+    burst(race_ef, "C9", "finish", "08:20:00", 4, 300, reader="r1")
+    with Store(tmp_path) as s:
+        s.store_foreign(list(race_ef.entries))
+        eng = Engine.from_store(s, now_ms=lambda: 0)
+        assert set(eng.chips_of("R2")) == {"C2", "C9"}
+        for reg in ("R1", "R2"):
+            full = eng.explain(reg, reads=(e for _, e in s.iter_rows(0, ["read"])))
+            mine = eng.explain(reg, reads=s.reads_of_chips(eng.chips_of(reg)))
+            assert mine == full
+            assert sum(len(c.uuids) for c in mine[1].crossings) == {"R1": 9, "R2": 9}[reg]

@@ -233,3 +233,25 @@ def test_an_entry_is_found_by_uuid_inside_a_packed_row_or_alone(tmp_path: Path) 
         assert got[single.uuid][1].kind == "checkin"
         ids = [got[e.uuid][0] for e in everything]
         assert ids == sorted(ids) and len(set(ids)) == 3  # two packed rows and the single entry
+
+
+def test_reads_of_chips_finds_a_runners_reads_without_parsing_the_rest(tmp_path: Path) -> None:
+    """A runner's detail lists the reads of their chips only: inside packed runs, single reads, a peer's
+    reads (a numeric chip included), in arrival order; a raw line that merely quotes the chip is not a
+    read of it."""
+    with Store(tmp_path / "st") as s:
+        s.submit_reads(run_of(70)).result(10)  # chips C0…C6
+        s.append("read", {"reader": "hand", "point": "finish", "role": "main", "chip": "C3", "t": 5,
+                          "raw": "manual"})
+        s.append("read", {"reader": "hand", "point": "finish", "role": "main", "chip": "C9", "t": 6,
+                          "raw": 'someone typed "C3"'})
+        s.store_foreign([Entry("peer", 1, "peer-u1", "read", {"reader": "p", "point": "finish", "role": "main",
+                                                              "chip": 4711, "t": 7, "raw": "x"}, 1, "op")])
+        got = list(s.reads_of_chips(["C3"]))
+        assert [e.payload["t"] for e in got] == [1003 + 7 * i for i in range(10)] + [5]
+        assert all(e.payload["chip"] == "C3" for e in got)
+        every = {e.uuid: e for e in s.entries(["read"])}
+        assert all(every[e.uuid] == e for e in got)  # the same entries the log holds (seq, uuid, payload)
+        assert [e.uuid for e in s.reads_of_chips(["4711"])] == ["peer-u1"]
+        assert sorted(e.payload["chip"] for e in s.reads_of_chips(["C1", "C2"])) == ["C1"] * 10 + ["C2"] * 10
+        assert list(s.reads_of_chips([])) == [] and list(s.reads_of_chips(["nobody"])) == []
