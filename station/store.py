@@ -862,9 +862,9 @@ class Store:
                     out[u] = (r[0], e)
         return out
 
-    def reads_of_chips(self, chips: Iterable[str]) -> Iterator[Entry]:
-        """The read entries of these chips, in arrival order (a runner's detail: the reads behind
-        each crossing).
+    def reads_of_chips(self, chips: Iterable[str]) -> Iterator[tuple[int, Entry]]:
+        """The read entries of these chips with their local row ids, in arrival order (a runner's
+        detail: the reads behind each crossing; the results engine splitting a chip's chains).
 
         SQLite looks for the chip's JSON string in each row's text, so only rows that may hold one of
         the chips are parsed — a runner's detail at a million reads held costs a text scan inside
@@ -879,12 +879,12 @@ class Store:
         cond = " OR ".join(["instr(payload, ?) > 0"] * len(needles))
         with self._rengine.connect() as conn:
             raw = conn.connection.dbapi_connection
-            rows = raw.execute("SELECT station_id, seq, n, uuid, kind, payload, recorded_at, operator FROM entries"
-                               f" WHERE kind='read' AND ({cond}) ORDER BY id", needles).fetchall()
+            rows = raw.execute("SELECT id, station_id, seq, n, uuid, kind, payload, recorded_at, operator"
+                               f" FROM entries WHERE kind='read' AND ({cond}) ORDER BY id", needles).fetchall()
         for r in rows:
-            for e in expand_row(*r):
+            for e in expand_row(*r[1:]):
                 if str(e.payload.get("chip")) in wanted:
-                    yield e
+                    yield r[0], e
 
     def entries(self, kinds: Iterable[str] | None = None) -> list[Entry]:
         return [e for _, e in self.iter_rows(0, kinds)]

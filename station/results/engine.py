@@ -477,8 +477,20 @@ class Engine:
             return False
         collected: dict[tuple[str, BucketKey], list[tuple[int, Any, str]]] = {}
         found: dict[str, tuple[str, BucketKey, int]] = {}
-        # Only late targets (the usual correction): look them up by uuid instead of a scan.
-        source = self._source.find(uuids) if not ranges and not pids else self._source.scan()
+        # Only late targets (the usual correction): look them up by uuid instead of a scan; chains to
+        # split (a chip swap, a clock offset): the reads of their chips only, when the source can.
+        source: Iterable[Entry]
+        of_chips = getattr(self._source, "of_chips", None)
+        if not ranges and not pids:
+            source = self._source.find(uuids)
+        elif not pids and of_chips is not None:
+            picked = list(of_chips({chip for chip, _key in ranges}))
+            if uuids:
+                seen = {e.uuid for e in picked}
+                picked += [e for e in self._source.find(uuids) if e.uuid not in seen]
+            source = picked
+        else:
+            source = self._source.scan()
         for e in source:
             if e.kind != "read":
                 continue
@@ -548,7 +560,8 @@ class Engine:
                        hi: int) -> bool:
         """Exact check (slow path, from the read source): has this bucket a read with raw time in
         [lo_raw, hi_raw] whose corrected time (raw + d) is in [lo, hi)?"""
-        for e in self._source.scan():
+        of_chips = getattr(self._source, "of_chips", None)
+        for e in of_chips({chip}) if of_chips is not None else self._source.scan():
             if e.kind != "read":
                 continue
             p = e.payload

@@ -36,6 +36,10 @@ class ReadSource(Protocol):
         read without a scan."""
         ...
 
+    # Optional: `of_chips(chips) -> Iterator[Entry]`, the reads of these chips only (a chip swap or a
+    # clock offset splits the chains of a few chips: no need to read every read). The engine uses it
+    # when the source has it and falls back to `scan()` otherwise.
+
 
 class ReadLog:
     """The engine's own list of the read entries it applied: the source of last resort for an engine
@@ -55,6 +59,9 @@ class ReadLog:
 
     def find(self, uuids: set[str]) -> list[Entry]:
         return [e for e in self.entries if e.uuid in uuids]
+
+    def of_chips(self, chips: set[str]) -> Iterator[Entry]:
+        return (e for e in self.entries if str(e.payload.get("chip")) in chips)
 
 
 class StoreReads:
@@ -76,3 +83,10 @@ class StoreReads:
     def find(self, uuids: set[str]) -> list[Entry]:
         limit = self.upto() if self.upto is not None else None
         return [e for rid, e in self.store.find_entries(uuids).values() if limit is None or rid <= limit]
+
+    def of_chips(self, chips: set[str]) -> Iterator[Entry]:
+        limit = self.upto() if self.upto is not None else None
+        for rid, e in self.store.reads_of_chips(chips):
+            if limit is not None and rid > limit:
+                return
+            yield e

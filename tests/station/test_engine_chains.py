@@ -121,6 +121,9 @@ class _AllReads:
     def find(self, uuids: set[str]) -> list[Entry]:
         return [e for e in self.entries if e.uuid in uuids]
 
+    def of_chips(self, chips: set[str]) -> Iterator[Entry]:
+        return (e for e in self.entries if e.kind == "read" and str(e.payload["chip"]) in chips)
+
 
 def _apply_in_batches(eng: Engine, entries: list[Entry], rnd: random.Random) -> None:
     cuts = sorted(rnd.randint(0, len(entries)) for _ in range(rnd.randint(0, 6)))

@@ -247,6 +247,28 @@ def test_runner_detail_from_their_chips_reads_equals_the_full_scan(tmp_path: Pat
         assert set(eng.chips_of("R2")) == {"C2", "C9"}
         for reg in ("R1", "R2"):
             full = eng.explain(reg, reads=(e for _, e in s.iter_rows(0, ["read"])))
-            mine = eng.explain(reg, reads=s.reads_of_chips(eng.chips_of(reg)))
+            mine = eng.explain(reg, reads=(e for _, e in s.reads_of_chips(eng.chips_of(reg))))
             assert mine == full
             assert sum(len(c.uuids) for c in mine[1].crossings) == {"R1": 9, "R2": 9}[reg]
+
+
+def test_a_chip_swap_inside_a_chain_reads_that_chip_only(tmp_path: Path, race_ef: Any) -> None:
+    """A chip swap (or a clock offset) whose time falls inside a chain splits it from the reads of
+    that chip alone (`Store.reads_of_chips`), not a scan of every read held."""
+    race_ef.participant("R1", "1")
+    race_ef.participant("R2", "2", chips=["C2"])
+    burst(race_ef, "C1", "finish", "08:10:00", 10, 300, reader="r1")
+    burst(race_ef, "C2", "finish", "08:11:00", 4, 300, reader="r1")
+    with Store(tmp_path) as s:
+        s.store_foreign(list(race_ef.entries))
+        eng = Engine.from_store(s, now_ms=lambda: 0)
+        scans: list[int] = []
+        real_scan = eng._source.scan
+        eng._source.scan = lambda: (scans.append(1), real_scan())[1]  # type: ignore[method-assign]
+        # C1 goes to R2 from 08:10:01.5, in the middle of C1's burst
+        late = [race_ef.correction("chip_swap", registration_id="R2", chip="C1",
+                                   from_ms=race_ef.hms("08:10:01.500"))]
+        s.store_foreign(late)
+        eng.apply(late)
+        assert scans == []
+        same_as_reference(race_ef.entries, eng)

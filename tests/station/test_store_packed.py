@@ -247,11 +247,11 @@ def test_reads_of_chips_finds_a_runners_reads_without_parsing_the_rest(tmp_path:
                           "raw": 'someone typed "C3"'})
         s.store_foreign([Entry("peer", 1, "peer-u1", "read", {"reader": "p", "point": "finish", "role": "main",
                                                               "chip": 4711, "t": 7, "raw": "x"}, 1, "op")])
-        got = list(s.reads_of_chips(["C3"]))
+        got = [e for _, e in s.reads_of_chips(["C3"])]
         assert [e.payload["t"] for e in got] == [1003 + 7 * i for i in range(10)] + [5]
         assert all(e.payload["chip"] == "C3" for e in got)
         every = {e.uuid: e for e in s.entries(["read"])}
         assert all(every[e.uuid] == e for e in got)  # the same entries the log holds (seq, uuid, payload)
-        assert [e.uuid for e in s.reads_of_chips(["4711"])] == ["peer-u1"]
-        assert sorted(e.payload["chip"] for e in s.reads_of_chips(["C1", "C2"])) == ["C1"] * 10 + ["C2"] * 10
+        assert [e.uuid for _, e in s.reads_of_chips(["4711"])] == ["peer-u1"]
+        assert sorted(e.payload["chip"] for _, e in s.reads_of_chips(["C1", "C2"])) == ["C1"] * 10 + ["C2"] * 10
         assert list(s.reads_of_chips([])) == [] and list(s.reads_of_chips(["nobody"])) == []

@@ -47,7 +47,7 @@ from ui.workers import BackgroundTask
 def explain(d: Any, reg: str) -> dict[str, Any]:
     """Worker job: the runner's result and trace as plain data for the detail dialog."""
     # The engine keeps crossings, not reads: the reads behind them come from the store, on demand.
-    res, trace = d.engine.explain(reg, reads=d.store.reads_of_chips(d.engine.chips_of(reg)))
+    res, trace = d.engine.explain(reg, reads=(e for _, e in d.store.reads_of_chips(d.engine.chips_of(reg))))
     p = d.engine.participant(reg) or {}
     cfg = d.engine.config
     dist = {r.id: r.distance_m for r in cfg.races.values()} if cfg else {}
