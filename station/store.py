@@ -881,10 +881,21 @@ class Store:
             raw = conn.connection.dbapi_connection
             rows = raw.execute("SELECT id, station_id, seq, n, uuid, kind, payload, recorded_at, operator"
                                f" FROM entries WHERE kind='read' AND ({cond}) ORDER BY id", needles).fetchall()
-        for r in rows:
-            for e in expand_row(*r[1:]):
-                if str(e.payload.get("chip")) in wanted:
-                    yield r[0], e
+        for rid, sid, seq, n, first, kind, text, rec, op in rows:
+            doc = loads(text)
+            if n == 1:
+                if str(doc.get("chip")) in wanted:
+                    yield rid, Entry(sid, seq, first, kind, doc, rec, op)
+                continue
+            if isinstance(doc, dict):  # columnar run: build payloads of the matching reads only
+                keep = [str(c) in wanted for c in doc["chip"]]
+                at = [i for i, k in enumerate(keep) if k]
+                ps = ReadRun.from_doc(doc).select(keep).payloads() if at else []
+            else:
+                at = [i for i, p in enumerate(doc) if str(p.get("chip")) in wanted]
+                ps = [doc[i] for i in at]
+            for i, p in zip(at, ps, strict=True):
+                yield rid, Entry(sid, seq + i, nth_uuid(first, i), kind, p, rec, op)
 
     def entries(self, kinds: Iterable[str] | None = None) -> list[Entry]:
         return [e for _, e in self.iter_rows(0, kinds)]
