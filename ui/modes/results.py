@@ -156,6 +156,7 @@ class ResultsBoard(QWidget):
         self.view.setStyleSheet("font-size: 30px;")
         self.view.verticalHeader().setDefaultSectionSize(48)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.view.horizontalHeader().setResizeContentsPrecision(0)  # rows on screen, not 1,000 per reset
         self.view.horizontalHeader().setStretchLastSection(True)
         lay.addWidget(self.view)
         QShortcut(QKeySequence("Escape"), self, activated=self.close)

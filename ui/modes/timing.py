@@ -49,6 +49,9 @@ def _table(model: Any, name: str) -> QTableView:
     v.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
     v.setSelectionMode(QTableView.SelectionMode.SingleSelection)
     v.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    # Size columns from the rows on screen only: Qt's default looks at 1,000 rows of every column on
+    # each model reset, and the live feed resets several times a second at a busy finish.
+    v.horizontalHeader().setResizeContentsPrecision(0)
     v.horizontalHeader().setStretchLastSection(True)
     return v
 
