@@ -45,7 +45,7 @@ from station.reads import ReadRun, run_of_payloads, unpack_payloads
 
 log = logging.getLogger(__name__)
 
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _BUSY_TIMEOUT_MS = 30_000
 _MAX_BATCH = 20_000
@@ -216,7 +216,14 @@ class _Ranges:
 
 # Consecutive reads committed together share one row, at most this many (a row stays well under a MB).
 _PACK_MAX = 2000
-_Row = tuple[str, int, int, str, str, str, int, str]
+_Row = tuple[str, int, int, str, str, str, int, str, str | None]
+
+
+def _chips_of(payloads: list[dict[str, Any]], kind: str) -> str | None:
+    """The `chips` column of a read row: its chip ids as a JSON array of strings (migration 0004)."""
+    if kind != "read":
+        return None
+    return orjson.dumps([str(p.get("chip")) for p in payloads]).decode("utf-8")
 
 
 def _pack_rows(sid: str, kept: list[tuple[str, dict[str, Any], str, int, str, int]]) -> list[_Row]:
@@ -232,12 +239,12 @@ def _pack_rows(sid: str, kept: list[tuple[str, dict[str, Any], str, int, str, in
                     and kept[j][3] == rec:
                 j += 1
         if j - i == 1:
-            rows.append((sid, seq, 1, u, kind, dumps(payload), rec, op))
+            rows.append((sid, seq, 1, u, kind, dumps(payload), rec, op, _chips_of([payload], kind)))
         else:
             ps = [x[1] for x in kept[i:j]]
             rr = run_of_payloads(ps)  # columnar when the reads share their reader (the usual case)
             doc = orjson.dumps(rr.to_doc()).decode("utf-8") if rr is not None else dumps_many(ps)
-            rows.append((sid, seq, j - i, u, kind, doc, rec, op))
+            rows.append((sid, seq, j - i, u, kind, doc, rec, op, _chips_of(ps, kind)))
         i = j
     return rows
 
@@ -676,8 +683,9 @@ class Store:
         rec = now_ms()
         first = new_uuids(1)[0]  # the others count up from it (see `nth_uuid`)
         payload = dumps(run.payloads()[0]) if n == 1 else orjson.dumps(run.to_doc()).decode("utf-8")
-        cur.execute("INSERT INTO entries (station_id, seq, n, uuid, kind, payload, recorded_at, operator)"
-                    " VALUES (?,?,?,?,'read',?,?,?)", (sid, seq, n, first, payload, rec, op))
+        chips = orjson.dumps(run.chip).decode("utf-8")
+        cur.execute("INSERT INTO entries (station_id, seq, n, uuid, kind, payload, recorded_at, operator, chips)"
+                    " VALUES (?,?,?,?,'read',?,?,?,?)", (sid, seq, n, first, payload, rec, op, chips))
         ranges.save(cur)
         return n, CommittedRun(sid, seq, first, run, rec, op)
 
@@ -737,8 +745,8 @@ class Store:
             kept.append((kind, payload, op, rec, u, seq))
             out.append(Entry(sid, seq, u, kind, payload, rec, op))
         cur.executemany(
-            "INSERT INTO entries (station_id, seq, n, uuid, kind, payload, recorded_at, operator)"
-            " VALUES (?,?,?,?,?,?,?,?)", _pack_rows(sid, kept))
+            "INSERT INTO entries (station_id, seq, n, uuid, kind, payload, recorded_at, operator, chips)"
+            " VALUES (?,?,?,?,?,?,?,?,?)", _pack_rows(sid, kept))
         ranges.save(cur)
         return out
 
@@ -778,9 +786,10 @@ class Store:
                     )
                 continue
             cur.execute(
-                "INSERT INTO entries (station_id, seq, uuid, kind, payload, recorded_at, operator)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (e.station_id, e.seq, e.uuid, e.kind, dumps(e.payload), e.recorded_at, e.operator),
+                "INSERT INTO entries (station_id, seq, uuid, kind, payload, recorded_at, operator, chips)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (e.station_id, e.seq, e.uuid, e.kind, dumps(e.payload), e.recorded_at, e.operator,
+                 _chips_of([e.payload], e.kind)),
             )
             stored.append(e)
         return ForeignResult(stored, dup, conflicts)
@@ -866,17 +875,18 @@ class Store:
         """The read entries of these chips with their local row ids, in arrival order (a runner's
         detail: the reads behind each crossing; the results engine splitting a chip's chains).
 
-        SQLite looks for the chip's JSON string in each row's text, so only rows that may hold one of
-        the chips are parsed — a runner's detail at a million reads held costs a text scan inside
-        SQLite, not a million entries in Python. The needle can also match elsewhere in a row (a raw
-        line quoting it): those rows are parsed and their other reads dropped here."""
+        SQLite looks for the chip's JSON string in each row's `chips` column (its chip ids, migration
+        0004; the payload for a row that has none), so only rows that hold one of the chips are parsed
+        — a runner's detail at a million reads held costs a short text scan inside SQLite, not a
+        million entries in Python. A bare number needle may also match elsewhere: those rows are
+        parsed and their other reads dropped here."""
         wanted = {str(c) for c in chips}
         if not wanted:
             return
         found = {orjson.dumps(c).decode("utf-8") for c in wanted}
         found |= {c for c in wanted if c.isdigit()}  # a peer may have sent a numeric chip as a number
         needles = sorted(found)
-        cond = " OR ".join(["instr(payload, ?) > 0"] * len(needles))
+        cond = " OR ".join(["instr(coalesce(chips, payload), ?) > 0"] * len(needles))
         with self._rengine.connect() as conn:
             raw = conn.connection.dbapi_connection
             rows = raw.execute("SELECT id, station_id, seq, n, uuid, kind, payload, recorded_at, operator"

@@ -163,7 +163,7 @@ def test_a_session_one_file_opens_and_keeps_its_resend_keys(tmp_path: Path) -> N
     con = sqlite3.connect(tmp_path / "station.sqlite3")
     con.executescript("""
         DROP TABLE dkeys; DROP TABLE dkey_ranges; DROP INDEX ix_entries_kind; DROP INDEX ix_entries_uuid;
-        ALTER TABLE entries DROP COLUMN n;
+        ALTER TABLE entries DROP COLUMN n; ALTER TABLE entries DROP COLUMN chips;
         CREATE INDEX ix_entries_dkey ON entries (dkey);
         UPDATE alembic_version SET version_num='0001';
     """)
@@ -255,3 +255,34 @@ def test_reads_of_chips_finds_a_runners_reads_without_parsing_the_rest(tmp_path:
         assert [e.uuid for _, e in s.reads_of_chips(["4711"])] == ["peer-u1"]
         assert sorted(e.payload["chip"] for _, e in s.reads_of_chips(["C1", "C2"])) == ["C1"] * 10 + ["C2"] * 10
         assert list(s.reads_of_chips([])) == [] and list(s.reads_of_chips(["nobody"])) == []
+
+
+def test_a_file_from_before_the_chips_column_gets_it_from_its_payloads(tmp_path: Path) -> None:
+    """Migration 0004 fills `chips` for reads stored before it (single, columnar run, array of payloads,
+    a peer's numeric chip); a runner's reads are found in all of them."""
+    with Store(tmp_path) as s:
+        s.submit_reads(run_of(14)).result(10)  # columnar: C0…C6 twice
+        s.append("read", {"reader": "hand", "point": "finish", "role": "main", "chip": "C3", "t": 5, "raw": "m"})
+        s.store_foreign([Entry("peer", 1, "peer-u1", "read", {"chip": 4711, "t": 7, "raw": "x"}, 1, "op")])
+        s.append("manual_time", {"bib": "1", "point": "finish", "t": 1})
+    con = sqlite3.connect(tmp_path / "station.sqlite3")
+    sid = (tmp_path / "station_id").read_text().strip()
+    array_row = dumps_many_for_test([{"chip": "C3", "t": 9, "raw": "a"}, {"chip": "Z", "t": 10, "raw": "b"}])
+    con.execute("INSERT INTO entries (station_id, seq, n, uuid, kind, payload, recorded_at, operator)"
+                " VALUES (?, 100, 2, ?, 'read', ?, 1, '')", (sid, "00000000-0000-4000-8000-000000000001", array_row))
+    con.executescript("ALTER TABLE entries DROP COLUMN chips; UPDATE alembic_version SET version_num='0003';")
+    con.commit()
+    con.close()
+    with Store(tmp_path) as s:
+        con = sqlite3.connect(tmp_path / "station.sqlite3")
+        chips = [json.loads(c) if c else c for (c,) in con.execute("SELECT chips FROM entries ORDER BY id")]
+        con.close()
+        assert chips[-5:] == [[f"C{i % 7}" for i in range(14)], ["C3"], [4711], None, ["C3", "Z"]]
+        got = sorted((e.payload["t"], e.uuid) for _, e in s.reads_of_chips(["C3"]))
+        assert [t for t, _ in got] == [5, 9, 1003, 1010]
+        assert [e.uuid for _, e in s.reads_of_chips(["4711"])] == ["peer-u1"]
+        assert [e.payload["t"] for _, e in s.reads_of_chips(["Z"])] == [10]
+
+
+def dumps_many_for_test(payloads: list[dict]) -> str:
+    return json.dumps(payloads, separators=(",", ":"), sort_keys=True)
