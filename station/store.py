@@ -875,8 +875,8 @@ class Store:
         """The read entries of these chips with their local row ids, in arrival order (a runner's
         detail: the reads behind each crossing; the results engine splitting a chip's chains).
 
-        SQLite looks for the chip's JSON string in each row's `chips` column (its chip ids, migration
-        0004; the payload for a row that has none), so only rows that hold one of the chips are parsed
+        SQLite looks for the chip's JSON string in each read row's `chips` column (its chip ids, kept in
+        an index of their own by migration 0004), so only rows that hold one of the chips are parsed
         — a runner's detail at a million reads held costs a short text scan inside SQLite, not a
         million entries in Python. A bare number needle may also match elsewhere: those rows are
         parsed and their other reads dropped here."""
@@ -886,11 +886,19 @@ class Store:
         found = {orjson.dumps(c).decode("utf-8") for c in wanted}
         found |= {c for c in wanted if c.isdigit()}  # a peer may have sent a numeric chip as a number
         needles = sorted(found)
-        cond = " OR ".join(["instr(coalesce(chips, payload), ?) > 0"] * len(needles))
+        cond = " OR ".join(["instr(chips, ?) > 0"] * len(needles))
         with self._rengine.connect() as conn:
             raw = conn.connection.dbapi_connection
-            rows = raw.execute("SELECT id, station_id, seq, n, uuid, kind, payload, recorded_at, operator"
-                               f" FROM entries WHERE kind='read' AND ({cond}) ORDER BY id", needles).fetchall()
+            # ids from the chips index alone (no payload read), then only the rows that hold the chips
+            ids = [r[0] for r in raw.execute("SELECT id FROM entries INDEXED BY ix_entries_chips"
+                                             f" WHERE kind='read' AND ({cond})", needles)]
+            rows = []
+            for i in range(0, len(ids), 500):
+                chunk = sorted(ids)[i:i + 500]
+                rows += raw.execute("SELECT id, station_id, seq, n, uuid, kind, payload, recorded_at, operator"
+                                    " FROM entries WHERE id IN ({})".format(",".join("?" * len(chunk))),
+                                    chunk).fetchall()
+            rows.sort()
         for rid, sid, seq, n, first, kind, text, rec, op in rows:
             doc = loads(text)
             if n == 1:

@@ -6,8 +6,8 @@ the full scan of every read it would otherwise take (the peer, measured in the s
 1. a late `ignore` naming a read merged long ago (found by uuid: one index probe);
 2. a chip swap whose time falls inside a chip's chain (the chain is split from that chip's reads only);
 3. the runner detail (every read behind each crossing) from the runner's chips only.
-No target is named by an issue; what matters is that each stays well under the ~100 ms a desk feels,
-where a full scan takes seconds on the worker that also answers the check-in desk.
+No issue names a target for these; each is printed beside the full scan it replaces (seconds, on the
+worker that also answers the check-in desk).
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ from bench_ingest import finish_capture, prepare_station  # noqa: E402
 from station.entries import Entry  # noqa: E402
 from station.ingest import ReaderBinding, import_file, throughput_mode  # noqa: E402
 from station.results.engine import Engine  # noqa: E402
-
-TARGET_MS = 100.0
 
 
 def _ms(t0: float) -> float:
@@ -60,23 +58,21 @@ def main() -> int:
         every = [e for _, e in store.iter_rows(0, ["read"]) if e.payload["chip"] == chip]
         t_scan = _ms(t0)
         assert [e.uuid for e in mine] == [e.uuid for e in every] and len(mine) == 10
-        print(f"reads of one chip: {t_chip:8.1f} ms   full scan (peer) {t_scan:8.1f} ms   "
-              f"ratio {t_scan / t_chip:,.0f}×   target ≤ {TARGET_MS:.0f} ms  {'OK' if t_chip <= TARGET_MS else 'ABOVE'}")
+        print(f"reads of one chip: {t_chip:8.1f} ms   full scan of every read (peer) {t_scan:8.1f} ms   "
+              f"{t_scan / t_chip:,.0f}× faster")
 
         t0 = time.perf_counter()
         res, trace = eng.explain(reg, reads=(e for _, e in store.reads_of_chips(eng.chips_of(reg))))
         t_detail = _ms(t0)
         assert res is not None and res.status == "finished" and sum(len(c.uuids) for c in trace.crossings) == 10
-        print(f"runner detail (reads behind each crossing): {t_detail:8.1f} ms   "
-              f"target ≤ {TARGET_MS:.0f} ms  {'OK' if t_detail <= TARGET_MS else 'ABOVE'}")
+        print(f"runner detail (reads behind each crossing): {t_detail:8.1f} ms   (full scan: {t_scan:.0f} ms)")
 
         target = mine[3]
         ign = store.append("correction", {"action": "ignore", "target": target.uuid, "reason": "bench"})
         t0 = time.perf_counter()
         eng.apply([ign])
         t_ign = _ms(t0)
-        print(f"late ignore of a read merged long ago: {t_ign:8.1f} ms   "
-              f"target ≤ {TARGET_MS:.0f} ms  {'OK' if t_ign <= TARGET_MS else 'ABOVE'}")
+        print(f"late ignore of a read merged long ago: {t_ign:8.1f} ms   (full scan: {t_scan:.0f} ms)")
 
         other = f"R{mid + 1}"
         t_mid = int(mine[5].payload["t"])
@@ -86,8 +82,7 @@ def main() -> int:
         eng.apply([swap])
         t_swap = _ms(t0)
         assert eng.result(other) is not None
-        print(f"chip swap inside a chain (split from that chip's reads): {t_swap:8.1f} ms   "
-              f"target ≤ {TARGET_MS:.0f} ms  {'OK' if t_swap <= TARGET_MS else 'ABOVE'}")
+        print(f"chip swap inside a chain (split from that chip's reads): {t_swap:8.1f} ms   (full scan: {t_scan:.0f} ms)")
         store.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -163,7 +163,7 @@ def test_a_session_one_file_opens_and_keeps_its_resend_keys(tmp_path: Path) -> N
     con = sqlite3.connect(tmp_path / "station.sqlite3")
     con.executescript("""
         DROP TABLE dkeys; DROP TABLE dkey_ranges; DROP INDEX ix_entries_kind; DROP INDEX ix_entries_uuid;
-        ALTER TABLE entries DROP COLUMN n; ALTER TABLE entries DROP COLUMN chips;
+        DROP INDEX ix_entries_chips; ALTER TABLE entries DROP COLUMN n; ALTER TABLE entries DROP COLUMN chips;
         CREATE INDEX ix_entries_dkey ON entries (dkey);
         UPDATE alembic_version SET version_num='0001';
     """)
@@ -270,7 +270,8 @@ def test_a_file_from_before_the_chips_column_gets_it_from_its_payloads(tmp_path:
     array_row = dumps_many_for_test([{"chip": "C3", "t": 9, "raw": "a"}, {"chip": "Z", "t": 10, "raw": "b"}])
     con.execute("INSERT INTO entries (station_id, seq, n, uuid, kind, payload, recorded_at, operator)"
                 " VALUES (?, 100, 2, ?, 'read', ?, 1, '')", (sid, "00000000-0000-4000-8000-000000000001", array_row))
-    con.executescript("ALTER TABLE entries DROP COLUMN chips; UPDATE alembic_version SET version_num='0003';")
+    con.executescript("DROP INDEX ix_entries_chips; ALTER TABLE entries DROP COLUMN chips;"
+                      " UPDATE alembic_version SET version_num='0003';")
     con.commit()
     con.close()
     with Store(tmp_path) as s:
