@@ -36,6 +36,23 @@ def finish_crossings(eng: Engine, reg: str) -> list[tuple[int, int, int]]:
     return sorted((c.first, c.last, c.reads) for c in tr.crossings if c.point == "finish")
 
 
+def late_without_a_scan(tmp_path: Path, race_ef: Any, make_late: Any) -> Engine:
+    """Store the scenario, build a store-backed engine, apply the correction `make_late()` makes: it
+    must not scan every read held, and the results must equal the reference engine's."""
+    with Store(tmp_path) as s:
+        s.store_foreign(list(race_ef.entries))
+        eng = Engine.from_store(s, now_ms=lambda: 0)
+        scans: list[int] = []
+        real_scan = eng._source.scan
+        eng._source.scan = lambda: (scans.append(1), real_scan())[1]  # type: ignore[method-assign]
+        late = [make_late()]
+        s.store_foreign(late)
+        eng.apply(late)
+        assert scans == []
+        same_as_reference(race_ef.entries, eng)
+    return eng
+
+
 def test_a_burst_is_one_chain(race_ef: Any) -> None:
     race_ef.participant("R1", "1")
     burst(race_ef, "C1", "finish", "08:10:00", 50, 100, reader="r1")
@@ -151,18 +168,8 @@ def test_a_late_ignore_finds_its_read_by_uuid_without_scanning_the_store(tmp_pat
     reads = burst(race_ef, "C1", "finish", "08:10:00", 6, 300, reader="r1")
     burst(race_ef, "C1", "finish", "08:12:00", 3, 300, reader="r1")
     burst(race_ef, "C2", "finish", "08:11:00", 4, 300, reader="r1")
-    with Store(tmp_path) as s:
-        s.store_foreign(list(race_ef.entries))
-        eng = Engine.from_store(s, now_ms=lambda: 0)
-        scans: list[int] = []
-        real_scan = eng._source.scan
-        eng._source.scan = lambda: (scans.append(1), real_scan())[1]  # type: ignore[method-assign]
-        late = [race_ef.correction("ignore", target=reads[3].uuid)]
-        s.store_foreign(late)
-        eng.apply(late)
-        assert scans == []
-        same_as_reference(race_ef.entries, eng)
-        assert eng.result("R1").finish_ms == race_ef.hms("08:12:00")  # the 08:10 crossing is ignored
+    eng = late_without_a_scan(tmp_path, race_ef, lambda: race_ef.correction("ignore", target=reads[3].uuid))
+    assert eng.result("R1").finish_ms == race_ef.hms("08:12:00")  # the 08:10 crossing is ignored
 
 
 def test_publisher_engine_rereads_the_store(tmp_path: Path, race_ef: Any) -> None:
@@ -259,16 +266,7 @@ def test_a_chip_swap_inside_a_chain_reads_that_chip_only(tmp_path: Path, race_ef
     race_ef.participant("R2", "2", chips=["C2"])
     burst(race_ef, "C1", "finish", "08:10:00", 10, 300, reader="r1")
     burst(race_ef, "C2", "finish", "08:11:00", 4, 300, reader="r1")
-    with Store(tmp_path) as s:
-        s.store_foreign(list(race_ef.entries))
-        eng = Engine.from_store(s, now_ms=lambda: 0)
-        scans: list[int] = []
-        real_scan = eng._source.scan
-        eng._source.scan = lambda: (scans.append(1), real_scan())[1]  # type: ignore[method-assign]
-        # C1 goes to R2 from 08:10:01.5, in the middle of C1's burst
-        late = [race_ef.correction("chip_swap", registration_id="R2", chip="C1",
-                                   from_ms=race_ef.hms("08:10:01.500"))]
-        s.store_foreign(late)
-        eng.apply(late)
-        assert scans == []
-        same_as_reference(race_ef.entries, eng)
+    # C1 goes to R2 from 08:10:01.5, in the middle of C1's burst
+    eng = late_without_a_scan(tmp_path, race_ef, lambda: race_ef.correction(
+        "chip_swap", registration_id="R2", chip="C1", from_ms=race_ef.hms("08:10:01.500")))
+    assert eng.result("R2") is not None
