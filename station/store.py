@@ -890,11 +890,11 @@ class Store:
         with self._rengine.connect() as conn:
             raw = conn.connection.dbapi_connection
             # ids from the chips index alone (no payload read), then only the rows that hold the chips
-            ids = [r[0] for r in raw.execute("SELECT id FROM entries INDEXED BY ix_entries_chips"
-                                             f" WHERE kind='read' AND ({cond})", needles)]
+            ids = sorted(r[0] for r in raw.execute("SELECT id FROM entries INDEXED BY ix_entries_chips"
+                                                   f" WHERE kind='read' AND ({cond})", needles))
             rows = []
             for i in range(0, len(ids), 500):
-                chunk = sorted(ids)[i:i + 500]
+                chunk = ids[i:i + 500]
                 rows += raw.execute("SELECT id, station_id, seq, n, uuid, kind, payload, recorded_at, operator"
                                     " FROM entries WHERE id IN ({})".format(",".join("?" * len(chunk))),
                                     chunk).fetchall()
