@@ -109,7 +109,17 @@ class SerialLink:
                 ser.exclusive = True  # two programs on one reader would each miss half the reads
             except (ValueError, NotImplementedError, serial.SerialException):
                 pass
-        ser.open()
+        if self.url.startswith("socket://"):
+            # pyserial's socket handler empties the input right after connecting (a "clean start"): a
+            # decoder that pushes passings as soon as it is connected would lose them, silently when
+            # the station knows no passing number yet to fetch them again. Keep them.
+            ser.reset_input_buffer = lambda: None  # type: ignore[method-assign]
+            try:
+                ser.open()
+            finally:
+                del ser.reset_input_buffer
+        else:
+            ser.open()
         return ser
 
     def _close(self) -> None:

@@ -136,3 +136,33 @@ def test_timer_replay_gap_asks_for_everything_and_stores_it_once(tmp_path):
     assert sorted(chips) == sorted(str(7000 + k) for k in range(1, 9))
     assert "1:8" in dec.commands
     assert st.stored == 8 and st.duplicates >= 3
+
+
+def test_passings_pushed_the_moment_the_link_opens_are_kept(tmp_path):
+    """A decoder that pushes its passings as soon as the station connects: pyserial's socket handler
+    empties the input right after connecting, which lost them (the station knew no passing number
+    yet, so nothing fetched them again). They are all stored."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+    lines = b"".join(b"#P;" + format_passing(k, str(8000 + k), T0 + k * 100).encode() + b"\r\n"
+                     for k in range(1, 11))
+
+    def serve() -> None:
+        c, _ = srv.accept()
+        c.sendall(lines)  # before the station has said anything
+        time.sleep(3)
+        c.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    with Store(tmp_path / "d") as store:
+        live = LiveReader(store, ReaderBinding("rr", "finish", "raceresult", port=f"socket://127.0.0.1:{port}"))
+        live.start()
+        try:
+            deadline = time.monotonic() + 5
+            while live.status().stored < 10 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            live.stop()
+            srv.close()
+        chips = sorted(e.payload["chip"] for e in store.entries(["read"]))
+    assert chips == sorted(str(8000 + k) for k in range(1, 11))
