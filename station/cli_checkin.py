@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
 import json
 import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from station.cli import Context
 from station.errors import UserError
@@ -160,25 +158,6 @@ def _latest(store: Any, kind: str) -> list[Any]:
     return list(latest.values())
 
 
-def _expiry(cfg: dict[str, Any], expires: str | None) -> int:
-    ev = cfg.get("event") or {}
-    try:
-        tz = ZoneInfo(ev.get("timezone") or "UTC")
-    except Exception:
-        tz = ZoneInfo("UTC")
-    if expires:
-        try:
-            day = dt.date.fromisoformat(expires)
-        except ValueError as e:
-            raise UserError(f"--expires {expires!r}: expected YYYY-MM-DD") from e
-    elif ev.get("date"):
-        day = dt.date.fromisoformat(str(ev["date"])) + dt.timedelta(days=1)
-    else:
-        return int(time.time()) + 30 * 86400
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tz)
-    return int(end.timestamp())
-
-
 def cmd_issue(args: argparse.Namespace, ctx: Context) -> int:
     from station import tickets
 
@@ -212,7 +191,7 @@ def cmd_issue(args: argparse.Namespace, ctx: Context) -> int:
             raise UserError("no participants to issue tickets for (import them with `participants import`)")
         signer = tickets.TicketSigner(key, kid)
         iat = int(time.time())
-        exp = _expiry(cfg, args.expires)
+        exp = tickets.ticket_expiry(cfg, iat, args.expires)
         args.out.mkdir(parents=True, exist_ok=True)
         manifest = args.out / "tickets.csv"
         revocations = []

@@ -53,6 +53,7 @@ def register(sub: Any) -> None:
     rs = sub.add_parser("results", help="print the results")
     rs.add_argument("--race", help="only this race")
     rs.add_argument("--format", choices=["csv", "json"], default="csv")
+    add_as_of(rs)
     rs.set_defaults(func=cmd_results)
 
     info = sub.add_parser("info", help="station id, event and counts")
@@ -124,10 +125,30 @@ def current_config(store: Any) -> EventConfig:
     return EventConfig.from_payload(best.payload)
 
 
-def load_engine(store: Any) -> Any:
+def add_as_of(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as-of", metavar="TIME",
+                   help="results as they stand at this moment (event time: HH:MM[:SS] on the event date, or "
+                        "YYYY-MM-DD HH:MM[:SS]); decides who is past the cutoff (DNF) and is printed as the "
+                        "list's time. Default: now")
+
+
+def as_of_ms(cfg: EventConfig, text: str | None) -> int | None:
+    """`--as-of` in UTC ms (None: now). The one clock-dependent rule is the cutoff (DNF), so a list printed
+    "as of 09:00" is the same list however late it is reprinted, or replayed on another laptop."""
+    if not text:
+        return None
+    try:
+        return cfg.instant_ms(text)
+    except ValueError as e:
+        raise UserError(f"--as-of: {e}") from None
+
+
+def load_engine(store: Any, as_of: str | None = None) -> Any:
+    """The results engine over the whole store; `as_of` (the `--as-of` text) pins its "now"."""
     from station.results.engine import Engine
 
-    eng = Engine.from_store(store)
+    at = as_of_ms(current_config(store), as_of) if as_of else None
+    eng = Engine.from_store(store, None if at is None else (lambda: at))
     if eng.config is None:
         raise UserError("no event loaded: run `worun-station event load EVENT.toml` first")
     return eng
@@ -199,7 +220,7 @@ def cmd_results(args: argparse.Namespace, ctx: Context) -> int:
     from station.results.csvout import write_csv, write_json
 
     with ctx.open_store() as store:
-        eng = load_engine(store)
+        eng = load_engine(store, args.as_of)
     if args.race and args.race not in eng.config.races:
         raise UserError(f"--race: unknown race {args.race!r}; expected one of {', '.join(eng.config.races)}")
     rows = eng.rows(args.race)
@@ -217,6 +238,7 @@ def cmd_results(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
     from station.participants import latest_participants
+    from station.sync import unsynced
 
     with ctx.open_store() as store:
         counts = store.counts()
@@ -238,8 +260,7 @@ def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
         for label, k in (("reads", "read"), ("unparsed", "unparsed"), ("checkins", "checkin"),
                          ("manual_times", "manual_time"), ("corrections", "correction"), ("guns", "gun")):
             print(f"{label}: {counts.get(k, 0)}")
-        acked = int(store.get_state("push_acked_seq", "0") or 0)
-        print(f"unsynced: {max(0, store.last_seq() - acked)}")
+        print(f"unsynced: {unsynced(store)}")
     return 0
 
 

@@ -53,6 +53,14 @@ PUSH_MAX_BYTES = 8 * 1024 * 1024
 PULL_LIMIT = 5_000
 
 
+def unsynced(store: Any) -> int:
+    """Own entries the ledger has not acknowledged yet: what `info` prints and the app's header shows.
+
+    One definition, because a timer reads it to know whether the laptop may be switched off (a copy
+    that read another state key once printed every entry as unsynced after a complete sync)."""
+    return max(0, store.last_seq() - int(store.get_state(KEY_ACKED, "0") or 0))
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -168,7 +176,7 @@ class SyncEngine:
                 log.exception("sync status listener failed")
 
     def _waiting(self) -> int:
-        return max(0, self.store.last_seq() - int(self.store.get_state(KEY_ACKED, "0") or 0))
+        return unsynced(self.store)
 
     def _on_commit(self, entries: list[Entry]) -> None:
         # Runs on the store's writer thread: only flag the work.

@@ -27,7 +27,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -144,6 +144,50 @@ def ticket_claims(event_id: str, participant: Mapping[str, Any], *, iat: int, ex
     if with_name and participant.get("name"):
         c["name"] = str(participant["name"])
     return c
+
+
+class ExpiredTicketsError(UserError):
+    """Tickets signed now would already be expired (see `ticket_expiry`)."""
+
+
+def ticket_expiry(event_payload: Mapping[str, Any], now_s: int, expires: str | None = None) -> int:
+    """When the tickets signed now expire (UNIX seconds): the one rule for `tickets issue` and a desk's reprint.
+
+    Default: the end of the day *after* the event, in the event's zone — a ticket lasts through race
+    day and a runner who collects a late pack the day after, and is worthless a day later. `expires`
+    (``YYYY-MM-DD``, an organizer printing for a later edition or a rescheduled day) means the end of
+    that day. With no event date: 30 days from now.
+
+    Refuses (``ExpiredTicketsError``, naming the expiry) when that moment has already passed: tickets
+    signed for a past event would print fine and then be refused at every desk.
+    """
+    ev = event_payload.get("event") or {}
+    tz_name = str(ev.get("timezone") or "UTC")
+    try:
+        zone = ZoneInfo(tz_name)
+    except Exception:
+        zone, tz_name = ZoneInfo("UTC"), "UTC"
+    if expires:
+        try:
+            day = date.fromisoformat(str(expires))
+        except ValueError:
+            raise UserError(f"--expires {expires!r}: expected a date YYYY-MM-DD") from None
+        why = f"--expires {day.isoformat()}"
+    elif ev.get("date"):
+        try:
+            day = date.fromisoformat(str(ev["date"])) + timedelta(days=1)
+        except ValueError:
+            return now_s + 30 * 86400
+        why = f"the day after the event ({ev['date']})"
+    else:
+        return now_s + 30 * 86400
+    end = int(datetime.combine(day + timedelta(days=1), time(0, 0), zone).timestamp())
+    if end <= now_s:
+        raise ExpiredTicketsError(
+            f"tickets would expire on {format_instant(end * 1000, tz_name)} ({tz_name}), at the end of {why}, "
+            "which has already passed: nothing was signed. To print tickets for a later day, pass "
+            "--expires YYYY-MM-DD (valid until the end of that day).")
+    return end
 
 
 def code_hash(code: str) -> str:

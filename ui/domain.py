@@ -27,6 +27,7 @@ from station.entries import Entry
 from station.memtrim import maybe_trim
 from station.results.engine import STATUS_ORDER, Engine
 from station.store import CommittedRun, Store, nth_uuid
+from station.sync import KEY_LAST_SYNC, unsynced
 from ui.snapshots import (
     Counts,
     EventInfo,
@@ -379,9 +380,8 @@ class DomainWorker(QObject):
             s = d.sync.status
             self.sync.emit(SyncInfo(True, s.state, s.online, s.waiting, s.last_sync_ms, s.last_error))
         else:
-            acked = int(d.store.get_state("sync.acked_seq", "0") or 0)
-            last = d.store.get_state("sync.last_sync_ms")
-            self.sync.emit(SyncInfo(False, "off", False, max(0, d.store.last_seq() - acked),
+            last = d.store.get_state(KEY_LAST_SYNC)
+            self.sync.emit(SyncInfo(False, "off", False, unsynced(d.store),
                                     int(last) if last else None, None))
         if self._counts_dirty and time.monotonic() - self._last_counts >= COUNTS_EVERY_S:
             self._emit_counts(d)

@@ -33,11 +33,12 @@ class Snapshot:
     acked_seq: int
     ledger_url: str | None
 
-    def results(self, race: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
-        """Results rows (contract order) and split column names, from the results engine."""
+    def results(self, race: str | None = None, now_ms: int | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+        """Results rows (contract order) and split column names, from the results engine; `now_ms` pins the
+        moment the cutoff (DNF) is judged at (`--as-of`), default now."""
         from station.results.engine import Engine
 
-        eng = Engine.from_entries(self.entries)
+        eng = Engine.from_entries(self.entries, None if now_ms is None else (lambda: now_ms))
         if eng.config is None:
             raise UserError("no event loaded: run `worun-station event load EVENT.toml` first")
         return eng.rows(race), eng.split_columns()
