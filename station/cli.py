@@ -43,6 +43,7 @@ VERB_MODULES: dict[str, str] = {
     "sync": "station.cli_sync",
     "rehearse": "station.cli_rehearse",
     "purge": "station.cli_core",
+    "web": "station.cli_web",
 }
 
 PLUGIN_GROUP = "worun_station.verbs"

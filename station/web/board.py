@@ -1,0 +1,185 @@
+"""The public board: an immutable snapshot of one event's results, ready to render.
+
+Why a snapshot: the results engine is mutated by a follower thread while web requests are served on
+others. The source builds one `Board` per change (under its lock) and requests only read boards, so a
+page never sees half an update and 200 phones refreshing cost one build, not 200.
+
+Privacy (PIPL) is applied here and only here: a board never holds birth dates, phones or emails, and a
+runner who opted out (`public = no` in the participants CSV) has no name or club on it — pages show
+"Runner <bib>" and search finds them by bib only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from station.points import points_for
+from station.results.engine import Engine
+from station.results.timefmt import fmt_duration, fmt_pace, pace_ms_per_km
+from station.search import SearchIndex
+
+FINISHED = "finished"
+
+
+def is_public(participant: dict[str, Any] | None) -> bool:
+    """A participant is shown by name unless they opted out (`public: false`)."""
+    return not participant or participant.get("public") is not False
+
+
+@dataclass(frozen=True, slots=True)
+class RaceInfo:
+    id: str
+    name: str
+    distance_m: int
+    ranking: str
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    point: str  # split column key: point id, or `<point>_<lap>` on lapped races
+    distance_m: float | None
+    ms: int
+    time: str
+    pace: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublicResult:
+    registration_id: str
+    bib: str
+    name: str  # empty when the runner opted out
+    club: str
+    public: bool
+    gender: str
+    category: str
+    race: str
+    status: str
+    overall: int | None
+    gender_rank: int | None
+    category_rank: int | None
+    gun_ms: int | None
+    chip_ms: int | None
+    gun_time: str
+    chip_time: str
+    pace: str
+    splits: tuple[Split, ...]
+    finish_ms: int | None  # instant of the finish (UTC ms) where known (the station's own results)
+    vip: bool
+
+    @property
+    def finished(self) -> bool:
+        return self.status == FINISHED
+
+    def as_json(self) -> dict[str, Any]:
+        return {"registration_id": self.registration_id, "bib": self.bib, "name": self.name,
+                "club": self.club, "public": self.public, "gender": self.gender,
+                "category": self.category, "race": self.race, "status": self.status,
+                "overall_rank": self.overall, "gender_rank": self.gender_rank,
+                "category_rank": self.category_rank, "gun_ms": self.gun_ms, "chip_ms": self.chip_ms,
+                "gun_time": self.gun_time, "chip_time": self.chip_time, "pace": self.pace,
+                "splits": {s.point: s.ms for s in self.splits}}
+
+
+@dataclass
+class Board:
+    event_id: str
+    name: str
+    date: str
+    timezone: str
+    races: list[RaceInfo]
+    rows: list[PublicResult]  # contract order: races in file order, ranked, then running, DNF, DQ, DNS
+    version: int = 0
+    official: bool = False
+    #: the normalized event file (certificates need it); no personal data
+    event_payload: dict[str, Any] = field(default_factory=dict)
+    #: (race, "", "") / (race, "g", gender) / (race, "c", category) → number of finishers
+    field_sizes: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    by_reg: dict[str, PublicResult] = field(default_factory=dict)
+    search_index: SearchIndex = field(default_factory=SearchIndex)
+
+    def race(self, race_id: str | None) -> RaceInfo | None:
+        return next((r for r in self.races if r.id == race_id), None)
+
+    def rows_of(self, race: str, *, gender: str | None = None, category: str | None = None) -> list[PublicResult]:
+        """A race's list: everyone who started (DNS left out), filtered by gender or category."""
+        return [r for r in self.rows if r.race == race and r.status != "DNS"
+                and (gender is None or r.gender == gender) and (category is None or r.category == category)]
+
+    def genders(self, race: str) -> list[str]:
+        present = {r.gender for r in self.rows if r.race == race}
+        return [g for g in ("F", "M", "X") if g in present]
+
+    def categories(self, race: str) -> list[str]:
+        cats = {r.category for r in self.rows if r.race == race}
+        return sorted(cats)
+
+    def finishers(self, race: str) -> int:
+        return self.field_sizes.get((race, "", ""), 0)
+
+    def search(self, query: str, limit: int = 30) -> list[PublicResult]:
+        """By bib (exact first), name (any part; opted-out runners only by bib) or registration id."""
+        q = query.strip()
+        if not q:
+            return []
+        out: list[PublicResult] = []
+        for hit in self.search_index.search(q, limit=limit):
+            r = self.by_reg.get(hit.registration_id)
+            if r is not None and r not in out:
+                out.append(r)
+        return out
+
+
+def build_board(engine: Engine, *, version: int = 0, official: bool = False,
+                finish_instants: bool = True) -> Board | None:
+    """The public board of what `engine` holds now (None before an event is loaded)."""
+    cfg = engine.config
+    if cfg is None:
+        return None
+    points_per_km = (cfg.payload.get("event") or {}).get("points_per_km", cfg.points_per_km)
+    races = [RaceInfo(r.id, r.name, int(r.distance_m), r.ranking, points_for(points_per_km, r.distance_m))
+             for r in sorted(cfg.races.values(), key=lambda r: r.index)]
+    dist = {r.id: r.distance_m for r in races}
+    point_dist = {p.id: float(p.distance_m) for p in cfg.points.values()}
+    participants = engine.participants()
+    rows: list[PublicResult] = []
+    sizes: dict[tuple[str, str, str], int] = {}
+    index = SearchIndex()
+    for res, (o, g, c) in engine.ranked():
+        p = participants.get(res.registration_id) or {}
+        public = is_public(p)
+        chip = res.chip_ms if res.status == FINISHED else None
+        gun = res.gun_ms if res.status == FINISHED else None
+        splits = []
+        for key, ms in res.splits.items():
+            d = _split_distance(key, point_dist, cfg.races.get(res.race))
+            splits.append(Split(key, d, ms, fmt_duration(ms), fmt_pace(pace_ms_per_km(ms, d))))
+        splits.sort(key=lambda s: s.ms)
+        row = PublicResult(
+            registration_id=res.registration_id, bib=res.bib, name=res.name if public else "",
+            club=str(p.get("club") or "") if public else "", public=public, gender=res.gender,
+            category=res.category, race=res.race, status=res.status, overall=o, gender_rank=g,
+            category_rank=c, gun_ms=gun, chip_ms=chip, gun_time=fmt_duration(gun), chip_time=fmt_duration(chip),
+            pace=fmt_pace(pace_ms_per_km(chip, dist.get(res.race))), splits=tuple(splits),
+            finish_ms=res.finish_ms if finish_instants else None, vip=bool(p.get("vip")))
+        rows.append(row)
+        if row.finished:
+            for key in ((res.race, "", ""), (res.race, "g", res.gender), (res.race, "c", res.category)):
+                sizes[key] = sizes.get(key, 0) + 1
+        index.upsert(res.registration_id, bib=res.bib, name=res.name if public else None, phone=None)
+    return Board(event_id=cfg.id, name=cfg.name, date=cfg.date.isoformat(), timezone=cfg.timezone,
+                 races=races, rows=rows, version=version, official=official, event_payload=cfg.payload,
+                 field_sizes=sizes,
+                 by_reg={r.registration_id: r for r in rows}, search_index=index)
+
+
+def _split_distance(key: str, point_dist: dict[str, float], race: Any) -> float | None:
+    """A split column's distance: its timing point's, or for a lap pass `<point>_<n>` of a lapped race,
+    n laps' worth of the race distance."""
+    if key in point_dist:
+        return point_dist[key]
+    lap = key.rsplit("_", 1)[-1]
+    if race is not None and lap.isdigit() and race.laps > 1:
+        return race.distance_m * int(lap) / race.laps
+    return None
