@@ -141,6 +141,11 @@ def create_app(db: Database | str) -> FastAPI:
         await grant_of(request)
         return await run_in_threadpool(points_mod.balance, database, runner)
 
+    # The public results pages (`station.web`) over the results published here.
+    from ledger.web import LedgerSource
+    from station.web.app import make_router
+
+    app.include_router(make_router(LedgerSource(database), live_interval=1.0))
     return app
 
 

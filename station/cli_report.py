@@ -117,7 +117,7 @@ def _render(args: argparse.Namespace, snap: Any, people: list[dict[str, Any]], p
     if args.kind == "results":
         from station.reports.results_pdf import render_results
 
-        rows, _ = snap.results(args.race, at)
+        rows, _ = snap.results(args.race, at, public=True)
         rows = _pick_bibs(rows, args.bib)
         return render_results(args.out, rows, snap.event, race=args.race, mode=args.by, top=args.top,
                               exclusive=args.exclusive,
@@ -191,7 +191,7 @@ def run_export(args: argparse.Namespace, ctx: Any) -> int:
     try:
         if args.what == "results":
             at = _as_of(args, snap)
-            rows, split_cols = snap.results(args.race, at)
+            rows, split_cols = snap.results(args.race, at, public=True)
             gen = local_time(at if at is not None else time.time_ns() // 1_000_000,
                              event_zone(snap.event)).isoformat(timespec="seconds")
             exports.export_results(rows, args.out, fmt, event=snap.event, split_keys=split_cols, generated_at=gen)

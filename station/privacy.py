@@ -9,6 +9,8 @@ two leading characters and the domain.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 _NON_DIGIT = re.compile(r"\D+")
 
@@ -53,3 +55,19 @@ def mask_token(code: str, keep: int = 12) -> str:
     """The start of a long scanned code, enough to recognise it in a log without storing the secret."""
     code = code.strip()
     return code if len(code) <= keep else code[:keep] + "…"
+
+
+def is_public(participant: Mapping[str, Any] | None) -> bool:
+    """A runner is shown by name in public (pages, published lists) unless they opted out: the
+    participants CSV's `public` column set to `no` stores `public: false`."""
+    return not participant or participant.get("public") is not False
+
+
+def hide_opted_out(rows: list[dict[str, Any]], participants: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Results rows for publication: a runner who opted out appears as `Runner <bib>`, without club."""
+    out = []
+    for r in rows:
+        if not is_public(participants.get(str(r.get("registration_id") or ""))):
+            r = {**r, "name": f"Runner {r.get('bib')}", "club": ""}
+        out.append(r)
+    return out

@@ -15,16 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from station.points import points_for
+from station.privacy import is_public
 from station.results.engine import Engine
 from station.results.timefmt import fmt_duration, fmt_pace, pace_ms_per_km
 from station.search import SearchIndex
 
 FINISHED = "finished"
-
-
-def is_public(participant: dict[str, Any] | None) -> bool:
-    """A participant is shown by name unless they opted out (`public: false`)."""
-    return not participant or participant.get("public") is not False
 
 
 @dataclass(frozen=True, slots=True)
