@@ -8,7 +8,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,8 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "station"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sse import SseReader
 from webkit import EVENT_ID, SECRETS, write_event
 from webproc import WebServer, cli
 
@@ -41,47 +42,17 @@ def web(station: Path) -> Iterator[WebServer]:
     srv.stop()
 
 
-class Stream:
-    """Reads the page's server-sent event stream on a thread; records when each version arrived."""
-
-    def __init__(self, url: str) -> None:
-        self.seen: list[tuple[float, int]] = []
-        self._cond = threading.Condition()
-        self._client = httpx.Client(timeout=httpx.Timeout(5, read=None))
-        self._thread = threading.Thread(target=self._run, args=(url,), daemon=True)
-        self._thread.start()
-
-    def _run(self, url: str) -> None:
-        try:
-            with self._client.stream("GET", url) as r:
-                for line in r.iter_lines():
-                    if line.startswith("data: "):
-                        with self._cond:
-                            self.seen.append((time.monotonic(), int(line[6:])))
-                            self._cond.notify_all()
-        except httpx.HTTPError:
-            pass
-
-    def wait(self, pred: object, timeout: float) -> tuple[float, int]:
-        with self._cond:
-            ok = self._cond.wait_for(lambda: any(pred(v) for _, v in self.seen), timeout)  # type: ignore[operator]
-            assert ok, f"no matching version within {timeout} s: {self.seen}"
-            return next((t, v) for t, v in self.seen if pred(v))  # type: ignore[operator]
-
-    def close(self) -> None:
-        self._client.close()
-
-
 def test_a_finish_from_another_process_reaches_the_page_within_2s(station: Path, web: WebServer) -> None:
     page = httpx.get(web.url + EV, params={"lang": "en"}, timeout=10)
     assert page.status_code == 200 and "张伟" in page.text and "Li Na" not in page.text
-    stream = Stream(web.url + EV + "/stream")
+    stream = SseReader(web.url + EV + "/stream")
     try:
-        _, v0 = stream.wait(lambda v: True, 10)
+        _, first = stream.wait(lambda v: True, 10)
+        v0 = int(first)
         t0 = time.monotonic()
         cli(station, "manual", "--bib", "2", "--point", "finish", "--time", "08:20:00")
         committed = time.monotonic()  # the manual process has exited: the entry is durable
-        t_stream, _ = stream.wait(lambda v: v > v0, 10)
+        t_stream, _ = stream.wait(lambda v: int(v) > v0, 10)
         # the page itself (what the browser fetches on the event) shows the new finisher
         deadline = committed + 10
         while "Li Na" not in httpx.get(web.url + EV, params={"partial": "1"}, timeout=5).text:
@@ -93,10 +64,10 @@ def test_a_finish_from_another_process_reaches_the_page_within_2s(station: Path,
               f"`manual` process exited ({(committed - t0) * 1000:.0f} ms to run it); target ≤ {LIMIT_S:.0f} s")
         assert lag_page <= LIMIT_S, f"page showed the finish after {lag_page:.2f} s"
         # a correction reaches the pages the same way
-        _, v1 = stream.wait(lambda v: v > v0, 1)
+        v1 = int(stream.latest() or 0)
         cli(station, "correct", "dq", "--bib", "2", "--reason", "cut the course")
         committed = time.monotonic()
-        stream.wait(lambda v: v > v1, 10)
+        stream.wait(lambda v: int(v) > v1, 10)
         deadline = committed + 10
         while '"status":"DQ"' not in httpx.get(web.url + EV + "/results.json", timeout=5).text.replace(" ", ""):
             assert time.monotonic() < deadline
