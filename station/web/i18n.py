@@ -46,6 +46,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # key → (zh, en)
     "gender_rank": ("性别名次", "Gender"),
     "category_rank": ("组别名次", "Category"),
     "points": ("积分", "Points"),
+    "of_n": ("共 {n} 人", "of {n}"),
     "points_earned": ("本次完赛获得 {n} 积分", "This finish earns {n} points"),
     "credited": ("已入账", "credited"),
     "pending": ("待同步后入账", "credited after sync"),

@@ -48,7 +48,7 @@ def test_pages_show_published_results_live(ledger: Ledger) -> None:
     runner = httpx.get(ledger.url + EV + "/runners/r1", params={"lang": "en"}, timeout=10).text
     assert "This finish earns 100 points" in runner and ">credited<" in runner.replace("\n", "").replace(
         '<div class="meta">', ">")
-    assert "Overall / 2" in runner
+    assert "<small>Overall</small><small>of 2</small>" in runner
     # a new result: on the pages within 5 s of the ledger receiving it (the stream says so, then the page)
     stream = SseReader(ledger.url + EV + "/stream")
     try:

@@ -101,7 +101,8 @@ def test_runner_page_result_splits_pace_ranks_points(station: Any) -> None:
     assert "km5" in html and "0:22:00" in html and "4:24" in html  # split and its pace
     assert "This finish earns 100 points" in html  # floor(10 × 10000 / 1000)
     assert "credited after sync" in html
-    assert "Overall / 3" in html and "Women / 1" in html  # of 3 finishers in the 10k, 1 woman
+    assert "<small>Overall</small><small>of 3</small>" in html  # of 3 finishers in the 10k
+    assert "<small>Women</small><small>of 1</small>" in html
     assert 'id="certificate"' in html
     zh = text_of(c.get(f"{EV}/runners/R2", params={"lang": "zh"}).text)
     assert "本次完赛获得 100 积分" in zh and "净成绩" in zh
