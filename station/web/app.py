@@ -11,6 +11,7 @@ adjustments appear without reloading. All results logic stays in `station.result
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import tempfile
 import time
@@ -18,17 +19,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from station.web.board import Board, PublicResult
+from station.web.board import FINISH_MAT, Board, PublicResult
 from station.web.i18n import COOKIE, pick_lang, translator
 from station.web.sources import ResultsSource
 
 PAGE_SIZE = 100
+STREAM_MAX_S = 600.0  # a live stream ends after this; EventSource reconnects by itself
 _env = Environment(loader=PackageLoader("station.web", "templates"), autoescape=select_autoescape(),
                    trim_blocks=True, lstrip_blocks=True)
 _css = (Path(__file__).with_name("static") / "style.css").read_text(encoding="utf-8")
@@ -83,7 +86,8 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
         ctx.update(t=t, lang=lang, css=_css, path=request.url.path, args=args, url=_url,
                    other_lang="en" if lang == "zh" else "zh", status_label=lambda s: t(f"status_{s}"),
                    display_name=lambda r: r.name if r.public and r.name else t("runner_bib", bib=r.bib))
-        if request.query_params.get("partial") == "1" and template in ("event.html", "runner.html"):
+        if request.query_params.get("partial") == "1" and template in ("event.html", "runner.html",
+                                                                        "announcer.html"):
             template = "_" + template  # the live fragment only (what the page swaps in)
         html = _env.get_template(template).render(**ctx)
         resp = HTMLResponse(html, status_code=status)
@@ -151,6 +155,24 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
                       certificate=source.certificates and r.finished and r.public,
                       field=b.field_sizes)
 
+    @router.get("/events/{event}/announcer", response_class=HTMLResponse)
+    async def announcer(request: Request, event: str, mat: str | None = None) -> Response:
+        """Runners crossing a chosen mat, newest first, VIPs pinned on top (for the speaker)."""
+        b = await board_of(event)
+        if b is None:
+            return render(request, "error.html", 404, message="unknown_event")
+        mats = b.mats()
+        ids = [m for m, _ in mats]
+        mat = mat if mat in ids else FINISH_MAT
+        vips, rows = b.crossings(mat)
+        zone = ZoneInfo(b.timezone)
+
+        def clock(ms: int | None) -> str:
+            return dt.datetime.fromtimestamp(ms / 1000, zone).strftime("%H:%M:%S") if ms is not None else ""
+
+        return render(request, "announcer.html", b=b, mats=mats, mat=mat, vips=vips, rows=rows, clock=clock,
+                      races={r.id: r for r in b.races}, finish_mat=FINISH_MAT)
+
     @router.get("/events/{event}/runners/{reg}/certificate.pdf")
     async def certificate(request: Request, event: str, reg: str) -> Response:
         b = await board_of(event)
@@ -184,8 +206,9 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
         async def gen() -> AsyncIterator[bytes]:
             last = None
             quiet = 0.0
+            ends = time.monotonic() + STREAM_MAX_S
             yield b"retry: 2000\n\n"
-            while True:
+            while time.monotonic() < ends:  # then the browser reconnects: no connection lives forever
                 if await request.is_disconnected():
                     return
                 v = await versions.get(event)

@@ -11,6 +11,7 @@ runner who opted out (`public = no` in the participants CSV) has no name or club
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,7 @@ class PublicResult:
     pace: str
     splits: tuple[Split, ...]
     finish_ms: int | None  # instant of the finish (UTC ms) where known (the station's own results)
+    start_ms: int | None  # instant of the (chip) start where known
     vip: bool
 
     @property
@@ -76,6 +78,22 @@ class PublicResult:
                 "category_rank": self.category_rank, "gun_ms": self.gun_ms, "chip_ms": self.chip_ms,
                 "gun_time": self.gun_time, "chip_time": self.chip_time, "pace": self.pace,
                 "splits": {s.point: s.ms for s in self.splits}}
+
+
+FINISH_MAT = "finish"
+
+
+@dataclass(frozen=True, slots=True)
+class Crossed:
+    """One runner at one mat, for the announcer."""
+
+    row: PublicResult
+    at: int | None  # the crossing instant (UTC ms) where known
+    elapsed_ms: int
+    elapsed: str
+    place: int
+    predicted_ms: int | None
+    predicted: str
 
 
 @dataclass
@@ -113,6 +131,53 @@ class Board:
 
     def finishers(self, race: str) -> int:
         return self.field_sizes.get((race, "", ""), 0)
+
+    def mats(self) -> list[tuple[str, float]]:
+        """Timing points an announcer can follow: split points in course order, then the finish."""
+        seen: dict[str, float] = {}
+        for r in self.rows:
+            for sp in r.splits:
+                if sp.point not in seen and sp.distance_m is not None:
+                    seen[sp.point] = sp.distance_m
+        return [*sorted(seen.items(), key=lambda kv: kv[1]), (FINISH_MAT, 0.0)]
+
+    def crossings(self, mat: str, limit: int = 50) -> tuple[list[Crossed], list[Crossed]]:
+        """(VIPs, everyone) who crossed `mat` (a split point id or FINISH_MAT), newest first.
+
+        Place so far: rank by elapsed time at that mat among the runner's race (ties share a place);
+        predicted finish: the pace so far held to the race distance (chip time)."""
+        races = {r.id: r for r in self.races}
+        got: list[tuple[PublicResult, int, float | None]] = []  # (row, elapsed ms, mat distance)
+        for r in self.rows:
+            if mat == FINISH_MAT:
+                if r.finished and r.chip_ms is not None:
+                    got.append((r, r.chip_ms, float(races[r.race].distance_m) if r.race in races else None))
+                continue
+            for sp in r.splits:
+                if sp.point == mat:
+                    got.append((r, sp.ms, sp.distance_m))
+                    break
+        by_race: dict[str, list[int]] = {}
+        for r, ms, _ in got:
+            by_race.setdefault(r.race, []).append(ms)
+        for lst in by_race.values():
+            lst.sort()
+        out: list[Crossed] = []
+        for r, ms, d in got:
+            race = races.get(r.race)
+            place = bisect_left(by_race[r.race], ms) + 1
+            if mat == FINISH_MAT:
+                place = r.overall or place
+            predicted = None
+            if mat != FINISH_MAT and race is not None and d:
+                predicted = round(ms * race.distance_m / d)
+            at = (r.finish_ms if mat == FINISH_MAT and r.finish_ms is not None
+                  else (r.start_ms + ms if r.start_ms is not None else None))
+            out.append(Crossed(r, at, ms, fmt_duration(ms), place, predicted, fmt_duration(predicted)))
+        # newest first: by crossing instant where known (a station), else by elapsed time (the ledger)
+        out.sort(key=lambda c: (c.at if c.at is not None else c.elapsed_ms), reverse=True)
+        vips = [c for c in out if c.row.vip][:limit]
+        return vips, out[:limit]
 
     def search(self, query: str, limit: int = 30) -> list[PublicResult]:
         """By bib (exact first), name (any part; opted-out runners only by bib) or registration id."""
@@ -158,7 +223,8 @@ def build_board(engine: Engine, *, version: int = 0, official: bool = False,
             category=res.category, race=res.race, status=res.status, overall=o, gender_rank=g,
             category_rank=c, gun_ms=gun, chip_ms=chip, gun_time=fmt_duration(gun), chip_time=fmt_duration(chip),
             pace=fmt_pace(pace_ms_per_km(chip, dist.get(res.race))), splits=tuple(splits),
-            finish_ms=res.finish_ms if finish_instants else None, vip=bool(p.get("vip")))
+            finish_ms=res.finish_ms if finish_instants else None,
+            start_ms=res.start_ms if finish_instants else None, vip=p.get("vip") is True)
         rows.append(row)
         if row.finished:
             for key in ((res.race, "", ""), (res.race, "g", res.gender), (res.race, "c", res.category)):

@@ -153,3 +153,11 @@ def test_phone_search_language_and_live_finish(web: WebServer, station: Path, br
     drv.get(f"{web.url}/events/{EVENT_ID}?lang=zh")
     wait.until(lambda d: "总排名" in d.find_element(By.ID, "views").text)
     _shot(drv, tmp_path, "desktop-event-zh")
+    # the 8th page of this session: pages left behind must have closed their streams (a browser allows
+    # 6 connections per server; open streams of old pages stalled this load before they did)
+    drv.get(f"{web.url}/events/{EVENT_ID}/announcer?mat=km5&lang=en")
+    wait.until(lambda d: d.find_elements(By.ID, "crossings"))
+    assert "张伟" in drv.find_element(By.ID, "crossings").text
+    _shot(drv, tmp_path, "desktop-announcer-en")
+    _viewport(drv, *PHONE)
+    _shot(drv, tmp_path, "phone-announcer-en")

@@ -191,3 +191,44 @@ def test_board_before_any_event(tmp_path: Path) -> None:
     finally:
         src.close()
         store.close()
+
+
+def test_announcer_newest_first_vip_pinned_predicted_finish(tmp_path: Path) -> None:
+    from webkit import PEOPLE
+
+    store = Store(tmp_path / "st")
+    load(store, tmp_path)
+    # make Li Na (R2) a VIP through the participants CSV's `vip` column
+    from webkit import write_event
+
+    from station.config import EventConfig
+    from station.participants import import_csv
+
+    _, people = write_event(tmp_path)
+    people.write_text(PEOPLE.replace(",public\n", ",public,vip\n").replace("\n", ",\n").replace(",public,vip,\n", ",public,vip\n")
+                      .replace("lina@example.org,,", "lina@example.org,,yes"), encoding="utf-8")
+    cfg = EventConfig.from_payload(next(e.payload for e in store.entries(["event_config"])))
+    import_csv(store, people, cfg)
+    finish(store, "2", "08:02:00", point="km5")  # wave B 07:40 → 0:22:00 at 5 km → predicted 0:44:00
+    finish(store, "1", "07:55:00", point="km5")  # wave A 07:30 → 0:25:00 → 0:50:00
+    finish(store, "5", "07:54:00", point="km5")  # 0:24:00 → 0:48:00
+    src = StationSource(store, poll_s=0.05)
+    try:
+        c = TestClient(create_app(src))
+        html = text_of(c.get(EV + "/announcer", params={"mat": "km5", "lang": "en"}).text)
+        body = html[html.index('id="crossings"'):]
+        # VIP pinned first, then newest first: Li Na 08:02, 张伟 07:55, Zhou Xun 07:54
+        assert body.index("★ VIP") < body.index("Li Na")
+        rest = body[body.index("&nbsp;"):]
+        assert rest.index("Li Na") < rest.index("张伟") < rest.index("Zhou Xun")
+        assert "08:02:00" in rest and "0:44:00" in rest and "0:50:00" in rest
+        # place so far at km5 within the race: Li Na 1st (0:22), Zhou 2nd (0:24), 张伟 3rd (0:25)
+        row = rest[rest.index("张伟") - 300: rest.index("张伟") + 400]
+        assert '<td class="r"><b>3</b></td>' in row
+        fin = text_of(c.get(EV + "/announcer", params={"lang": "en"}).text)
+        assert "No runner has crossed yet." in fin
+        for s in SECRETS:
+            assert s not in html
+    finally:
+        src.close()
+        store.close()
