@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from station.web.i18n import COOKIE, pick_lang, translator
 from station.web.sources import ResultsSource
 
 PAGE_SIZE = 100
+RENDER_CACHE = 2048  # rendered pages kept (per board version, language and address)
 STREAM_MAX_S = 600.0  # a live stream ends after this; EventSource reconnects by itself
 _env = Environment(loader=PackageLoader("station.web", "templates"), autoescape=select_autoescape(),
                    trim_blocks=True, lstrip_blocks=True)
@@ -79,8 +81,21 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
     router = APIRouter()
     versions = _Versions(source, live_interval)
 
-    def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    cache: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+
+    def render(request: Request, template: str, status: int = 200, *, version: int | None = None,
+               **ctx: Any) -> HTMLResponse:
+        """Render a page; with `version` (the board's), the HTML is kept for that version, language and
+        address — 200 phones asking for the same list cost one rendering per change, not 200."""
         lang, set_cookie = _lang(request)
+        key = None
+        if version is not None:
+            key = (template, lang, version, request.url.path, tuple(sorted(
+                (k, v) for k, v in request.query_params.items() if k != "lang")))
+            html = cache.get(key)
+            if html is not None:
+                cache.move_to_end(key)
+                return _respond(html, status, lang, set_cookie)
         t = translator(lang)
         args = {k: v for k, v in request.query_params.items() if k not in ("lang", "partial")}
         ctx.update(t=t, lang=lang, css=_css, path=request.url.path, args=args, url=_url,
@@ -90,6 +105,13 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
                                                                         "announcer.html"):
             template = "_" + template  # the live fragment only (what the page swaps in)
         html = _env.get_template(template).render(**ctx)
+        if key is not None:
+            cache[key] = html
+            while len(cache) > RENDER_CACHE:
+                cache.popitem(last=False)
+        return _respond(html, status, lang, set_cookie)
+
+    def _respond(html: str, status: int, lang: str, set_cookie: bool) -> HTMLResponse:
         resp = HTMLResponse(html, status_code=status)
         resp.headers["Cache-Control"] = "no-cache"
         resp.headers["Content-Language"] = "zh-CN" if lang == "zh" else "en"
@@ -138,7 +160,7 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
         total = len(rows)
         start = max(0, min(start, max(0, total - 1)))
         page = rows[start:start + PAGE_SIZE]
-        return render(request, "event.html", b=b, race=rinfo, view=view, gender=g, category=c, q=q,
+        return render(request, "event.html", version=b.version, b=b, race=rinfo, view=view, gender=g, category=c, q=q,
                       rows=page, total=total, start=start, page_size=PAGE_SIZE, genders=genders,
                       categories=categories, races={r.id: r for r in b.races})
 
@@ -151,7 +173,7 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
         if r is None:
             return render(request, "error.html", 404, message="unknown_runner", b=b)
         credited = await run_in_threadpool(source.credited, event)
-        return render(request, "runner.html", b=b, r=r, race=b.race(r.race), credited=credited,
+        return render(request, "runner.html", version=b.version, b=b, r=r, race=b.race(r.race), credited=credited,
                       certificate=source.certificates and r.finished and r.public,
                       field=b.field_sizes)
 
@@ -170,7 +192,7 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
         def clock(ms: int | None) -> str:
             return dt.datetime.fromtimestamp(ms / 1000, zone).strftime("%H:%M:%S") if ms is not None else ""
 
-        return render(request, "announcer.html", b=b, mats=mats, mat=mat, vips=vips, rows=rows, clock=clock,
+        return render(request, "announcer.html", version=b.version, b=b, mats=mats, mat=mat, vips=vips, rows=rows, clock=clock,
                       races={r.id: r for r in b.races}, finish_mat=FINISH_MAT)
 
     @router.get("/events/{event}/runners/{reg}/certificate.pdf")

@@ -193,8 +193,11 @@ class Board:
 
 
 def build_board(engine: Engine, *, version: int = 0, official: bool = False,
-                finish_instants: bool = True) -> Board | None:
-    """The public board of what `engine` holds now (None before an event is loaded)."""
+                finish_instants: bool = True, index: SearchIndex | None = None) -> Board | None:
+    """The public board of what `engine` holds now (None before an event is loaded).
+
+    `index`: the previous board's search index, when no participant changed since (a finish does not
+    change names or bibs; indexing them again was half the cost of a rebuild)."""
     cfg = engine.config
     if cfg is None:
         return None
@@ -206,7 +209,8 @@ def build_board(engine: Engine, *, version: int = 0, official: bool = False,
     participants = engine.participants()
     rows: list[PublicResult] = []
     sizes: dict[tuple[str, str, str], int] = {}
-    index = SearchIndex()
+    reuse = index is not None
+    index = index if index is not None else SearchIndex()
     for res, (o, g, c) in engine.ranked():
         p = participants.get(res.registration_id) or {}
         public = is_public(p)
@@ -229,7 +233,8 @@ def build_board(engine: Engine, *, version: int = 0, official: bool = False,
         if row.finished:
             for key in ((res.race, "", ""), (res.race, "g", res.gender), (res.race, "c", res.category)):
                 sizes[key] = sizes.get(key, 0) + 1
-        index.upsert(res.registration_id, bib=res.bib, name=res.name if public else None, phone=None)
+        if not reuse:
+            index.upsert(res.registration_id, bib=res.bib, name=res.name if public else None, phone=None)
     return Board(event_id=cfg.id, name=cfg.name, date=cfg.date.isoformat(), timezone=cfg.timezone,
                  races=races, rows=rows, version=version, official=official, event_payload=cfg.payload,
                  field_sizes=sizes,

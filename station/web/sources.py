@@ -67,6 +67,7 @@ class StationSource:
         self._last_row = 0
         self._version = 0
         self._board: Board | None = None
+        self._names_changed = True  # participants changed since the last board: index names again
         self._stop = threading.Event()
         self.error: BaseException | None = None
         self._step()  # the first board before the first request
@@ -110,11 +111,15 @@ class StationSource:
                 changed |= bool(self._engine.refresh_clock())
         if changed or (self._board is None and self._engine is not None):
             with self._lock:
-                board = build_board(self._engine, version=self._version + 1, official=self.official)
+                keep = self._board.search_index if self._board is not None and not self._names_changed else None
+                board = build_board(self._engine, version=self._version + 1, official=self.official, index=keep)
+                self._names_changed = False
                 self._version += 1
                 self._board = board
 
     def _apply(self, chunk: list[Any], engine_cls: Any, reads_cls: Any, last: int) -> bool:
+        if not self._names_changed:
+            self._names_changed = any(e.kind in ("participant", "event_config") for e in chunk)
         with self._lock:
             self._last_row = last
             if self._engine is None:
