@@ -89,7 +89,8 @@ class LedgerSource:
                 if len(rows) < _BATCH:
                     break
             if changed:
-                st.board = build_board(st.engine, version=st.last_id, official=False, finish_instants=False)
+                st.board = build_board(st.engine, version=st.last_id, official=False, finish_instants=False,
+                                       prev=st.board)
         return st
 
     def version(self, event_id: str) -> int:

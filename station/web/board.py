@@ -112,6 +112,8 @@ class Board:
     field_sizes: dict[tuple[str, str, str], int] = field(default_factory=dict)
     by_reg: dict[str, PublicResult] = field(default_factory=dict)
     search_index: SearchIndex = field(default_factory=SearchIndex)
+    #: registration → the (engine result, participant) objects its row was built from (see `build_board`)
+    built_from: dict[str, tuple[Any, Any]] = field(default_factory=dict, repr=False)
 
     def race(self, race_id: str | None) -> RaceInfo | None:
         return next((r for r in self.races if r.id == race_id), None)
@@ -193,11 +195,14 @@ class Board:
 
 
 def build_board(engine: Engine, *, version: int = 0, official: bool = False,
-                finish_instants: bool = True, index: SearchIndex | None = None) -> Board | None:
+                finish_instants: bool = True, index: SearchIndex | None = None,
+                prev: Board | None = None) -> Board | None:
     """The public board of what `engine` holds now (None before an event is loaded).
 
     `index`: the previous board's search index, when no participant changed since (a finish does not
-    change names or bibs; indexing them again was half the cost of a rebuild)."""
+    change names or bibs; indexing them again was half the cost of a rebuild). `prev`: the previous
+    board of the same engine — a runner whose result and participant objects are the ones it was built
+    from keeps its row (formatting times and splits was most of the rest); only ranks are new."""
     cfg = engine.config
     if cfg is None:
         return None
@@ -211,8 +216,28 @@ def build_board(engine: Engine, *, version: int = 0, official: bool = False,
     sizes: dict[tuple[str, str, str], int] = {}
     reuse = index is not None
     index = index if index is not None else SearchIndex()
+    before = prev.built_from if prev is not None else {}
+    built_from: dict[str, tuple[Any, Any]] = {}
+    prev_rows = prev.by_reg if prev is not None else {}
     for res, (o, g, c) in engine.ranked():
-        p = participants.get(res.registration_id) or {}
+        reg = res.registration_id
+        p = participants.get(reg) or {}
+        built_from[reg] = (res, p)
+        old = before.get(reg)
+        if old is not None and old[0] is res and old[1] is p:
+            row = prev_rows[reg]
+            if (row.overall, row.gender_rank, row.category_rank) != (o, g, c):
+                row = PublicResult(row.registration_id, row.bib, row.name, row.club, row.public, row.gender,
+                                   row.category, row.race, row.status, o, g, c, row.gun_ms, row.chip_ms,
+                                   row.gun_time, row.chip_time, row.pace, row.splits, row.finish_ms,
+                                   row.start_ms, row.vip)
+            rows.append(row)
+            if row.status == FINISHED:
+                for key in ((res.race, "", ""), (res.race, "g", res.gender), (res.race, "c", res.category)):
+                    sizes[key] = sizes.get(key, 0) + 1
+            if not reuse:
+                index.upsert(reg, bib=res.bib, name=row.name or None, phone=None)
+            continue
         public = is_public(p)
         chip = res.chip_ms if res.status == FINISHED else None
         gun = res.gun_ms if res.status == FINISHED else None
@@ -237,8 +262,8 @@ def build_board(engine: Engine, *, version: int = 0, official: bool = False,
             index.upsert(res.registration_id, bib=res.bib, name=res.name if public else None, phone=None)
     return Board(event_id=cfg.id, name=cfg.name, date=cfg.date.isoformat(), timezone=cfg.timezone,
                  races=races, rows=rows, version=version, official=official, event_payload=cfg.payload,
-                 field_sizes=sizes,
-                 by_reg={r.registration_id: r for r in rows}, search_index=index)
+                 field_sizes=sizes, by_reg={r.registration_id: r for r in rows}, search_index=index,
+                 built_from=built_from)
 
 
 def _split_distance(key: str, point_dist: dict[str, float], race: Any) -> float | None:

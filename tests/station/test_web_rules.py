@@ -4,13 +4,13 @@ honouring an opt-out."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
-from conftest import event
-from webkit import PEOPLE
+from webkit import DATA, PEOPLE
 
-from station.config import EventConfig, normalize
+from station.config import EventConfig, load_event_file
 from station.entries import Entry
 from station.errors import InputErrors
 from station.participants import parse_rows
@@ -37,7 +37,7 @@ def _pub(reg: str, bib: str, status: str = "finished", chip: int | None = 2_400_
 
 
 def test_published_engine_ranks_ties_latest_publication_and_dq() -> None:
-    cfg = normalize(event())
+    cfg = load_event_file(DATA / "event.toml")
     eng = PublishedEngine(cfg)
     eng.apply([_e(1, "participant", _person("R1", "1", "A", "M")),
                _e(2, "participant", _person("R2", "2", "B", "F")),
@@ -60,8 +60,8 @@ def test_published_engine_ranks_ties_latest_publication_and_dq() -> None:
     assert {r.registration_id: r.overall for r in b.rows} == {"R1": 1, "R2": 1, "R3": None}
     assert b.by_reg["R3"].status == "DQ" and b.by_reg["R1"].chip_ms == 2_400_000
     # ranking by gun time where the race says so
-    gun = normalize(event(races=[{"id": "10k", "name": "10 km", "distance_m": 10000, "ranking": "gun",
-                                  "waves": [{"id": "A", "start": "07:30:00"}]}]))
+    gun = copy.deepcopy(cfg)
+    gun["races"][0]["ranking"] = "gun"
     eng2 = PublishedEngine(gun)
     eng2.apply([_e(1, "result_published", _pub("R1", "1", chip=1, gun=5)),
                 _e(2, "result_published", _pub("R2", "2", chip=2, gun=4))])
@@ -78,7 +78,7 @@ def test_points_rule_is_decimal() -> None:
 
 
 def _cfg() -> EventConfig:
-    return EventConfig.from_payload(normalize(event()))
+    return EventConfig.from_payload(load_event_file(DATA / "event.toml"))
 
 
 def test_public_column_opt_out_and_bad_value(tmp_path: Path) -> None:
@@ -98,3 +98,21 @@ def test_published_lists_hide_opted_out_runners() -> None:
     out = hide_opted_out(rows, {"R4": {"public": False}, "R1": {}})
     assert out[0]["name"] == "Runner 4" and out[0]["club"] == ""
     assert out[1]["name"] == "张伟"
+
+
+def test_incremental_board_equals_a_fresh_one() -> None:
+    """A board built from the previous one (rows of unchanged runners kept) is the board built anew."""
+    eng = PublishedEngine(load_event_file(DATA / "event.toml"))
+    eng.apply([_e(i, "participant", _person(f"R{i}", str(i), f"N{i}", "MF"[i % 2])) for i in range(1, 30)]
+              + [_e(100 + i, "result_published", _pub(f"R{i}", str(i), chip=2_000_000 + i * 7_000 % 50_000))
+                 for i in range(1, 25)])
+    prev = build_board(eng, version=1)
+    assert prev is not None
+    eng.apply([_e(200, "result_published", _pub("R27", "27", chip=1_000_000)),  # a new leader: ranks shift
+               _e(201, "result_published", _pub("R3", "3", status="DQ")),
+               _e(202, "participant", _person("R5", "5", "Renamed", "F", public=False))])
+    inc = build_board(eng, version=2, prev=prev)
+    fresh = build_board(eng, version=2)
+    assert inc is not None and fresh is not None
+    assert inc.rows == fresh.rows and inc.field_sizes == fresh.field_sizes
+    assert inc.rows[0].registration_id == "R27" and inc.by_reg["R5"].name == ""
