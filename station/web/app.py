@@ -32,7 +32,7 @@ from station.web.i18n import COOKIE, pick_lang, translator
 from station.web.sources import ResultsSource
 
 PAGE_SIZE = 100
-RENDER_CACHE = 2048  # rendered pages kept (per board version, language and address)
+RENDER_CACHE = 1024  # rendered pages kept (of the current board of each event; per language and address)
 STREAM_MAX_S = 600.0  # a live stream ends after this; EventSource reconnects by itself
 _env = Environment(loader=PackageLoader("station.web", "templates"), autoescape=select_autoescape(),
                    trim_blocks=True, lstrip_blocks=True)
@@ -82,6 +82,7 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
     versions = _Versions(source, live_interval)
 
     cache: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+    cached_version: dict[str, int] = {}
 
     def render(request: Request, template: str, status: int = 200, *, version: int | None = None,
                **ctx: Any) -> HTMLResponse:
@@ -90,7 +91,12 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
         lang, set_cookie = _lang(request)
         key = None
         if version is not None:
-            key = (template, lang, version, request.url.path, tuple(sorted(
+            event = request.path_params.get("event", "")
+            if cached_version.get(event) != version:  # pages of an older board are never asked again
+                for k in [k for k in cache if k[0] == event]:
+                    del cache[k]
+                cached_version[event] = version
+            key = (event, template, lang, request.url.path, tuple(sorted(
                 (k, v) for k, v in request.query_params.items() if k != "lang")))
             html = cache.get(key)
             if html is not None:
