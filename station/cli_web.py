@@ -57,10 +57,11 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
                 server.should_exit = True
 
             threading.Thread(target=_watch, name="web-stop", daemon=True).start()
-            shown = "localhost" if args.host in ("0.0.0.0", "::") else args.host
             ids = source.event_ids()
             where = f"/events/{ids[0]}" if ids else "/"
-            print(f"results pages on http://{shown}:{args.port}{where} (Ctrl-C to stop)", flush=True)
+            hosts = _addresses() if args.host in ("0.0.0.0", "::") else [args.host]
+            urls = "  ".join(f"http://{h}:{args.port}{where}" for h in hosts)
+            print(f"results pages on {urls} (Ctrl-C to stop)", flush=True)
             try:
                 server.run()
             except SystemExit as e:  # uvicorn exits when it cannot bind
@@ -72,3 +73,18 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
         finally:
             source.close()
     return 0
+
+
+def _addresses() -> list[str]:
+    """This laptop's IPv4 addresses, venue network first (what volunteers give to runners' phones)."""
+    import socket
+
+    found: list[str] = []
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            ip = str(info[4][0])
+            if ip not in found and not ip.startswith("127."):
+                found.append(ip)
+    except OSError:
+        pass
+    return [*found, "localhost"]

@@ -93,3 +93,23 @@ def test_certificates_offline(station: Path, tmp_path: Path) -> None:
     assert "without a QR code" in p.stderr
     text = subprocess.run(["pdftotext", str(out2), "-"], capture_output=True, text=True, check=True).stdout
     assert "张伟" in text and "Printed offline: no verification QR code" in text and "http" not in text
+
+
+def test_published_exports_hide_opted_out_runner(station: Path, tmp_path: Path) -> None:
+    cli(station, "manual", "--bib", "4", "--point", "finish", "--time", "08:10:00")
+    out = tmp_path / "results.csv"
+    cli(station, "export", "results", "--out", str(out))
+    text = out.read_text(encoding="utf-8")
+    assert "Runner 4" in text and "Bob Secret" not in text and "Hidden Club" not in text
+    assert "张伟" in text
+    # the timer's own view keeps the name
+    assert "Bob Secret" in cli(station, "results").stdout
+
+
+def test_web_port_in_use_is_a_user_error(station: Path, web: WebServer) -> None:
+    from webproc import CLI, ROOT, env
+
+    p = subprocess.run([str(CLI), "--data", str(station), "web", "--host", "127.0.0.1", "--port", str(web.port)],
+                       capture_output=True, text=True, env=env(), cwd=ROOT, timeout=60)
+    assert p.returncode == 1, p.stderr
+    assert f"cannot listen on 127.0.0.1:{web.port}" in p.stderr and "Traceback" not in p.stderr
