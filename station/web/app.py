@@ -216,6 +216,8 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
     @router.get("/events/{event}/version.json")
     async def version_json(event: str) -> Response:
         """For clients without server-sent events: poll this small document."""
+        if await board_of(event) is None:
+            return JSONResponse({"error": f"unknown event {event!r}"}, status_code=404)
         return JSONResponse({"version": await versions.get(event)}, headers={"Cache-Control": "no-cache"})
 
     @router.get("/events/{event}/results.json")
@@ -230,6 +232,8 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
     @router.get("/events/{event}/stream")
     async def stream(request: Request, event: str) -> Response:
         """Server-sent events: `data: <version>` each time the event's board changes (and once at once)."""
+        if await board_of(event) is None:
+            return JSONResponse({"error": f"unknown event {event!r}"}, status_code=404)
 
         async def gen() -> AsyncIterator[bytes]:
             last = None

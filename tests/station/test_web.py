@@ -111,6 +111,8 @@ def test_runner_page_result_splits_pace_ranks_points(station: Any) -> None:
     assert c.get(f"{EV}/runners/R4/certificate.pdf").status_code == 404
     assert c.get(f"{EV}/runners/NOPE").status_code == 404
     assert c.get("/events/other-event").status_code == 404
+    for tail in ("/stream", "/version.json", "/results.json", "/announcer", "/runners/R1/certificate.pdf"):
+        assert c.get("/events/other-event" + tail).status_code == 404, tail
 
 
 def test_gender_and_category_lists(station: Any) -> None:
