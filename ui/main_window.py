@@ -65,8 +65,10 @@ SHORTCUTS = (
     ("Esc", "Check-in: skip the chip, close the search list"),
     ("Ctrl+F", "Results: search a bib, name or club"),
     ("F11", "Results: the announcer board (Esc closes it)"),
-    ("Space", "Timing, manual entry: stamp the time a runner crosses"),
-    ("Bib + Enter", "Timing, manual entry: give the oldest stamp its bib"),
+    ("Space", "Timing: stamp the time a runner crosses (anywhere on the Timing screen)"),
+    ("Bib + Enter", "Timing: give the selected stamp, else the oldest waiting one, its bib"),
+    ("Up / Down", "Timing: choose a waiting stamp (Esc: back to the oldest)"),
+    ("Delete", "Timing: delete the chosen stamp"),
 )
 MODE_TITLES = {"checkin": "Check-in", "timing": "Timing", "results": "Results", "setup": "Setup", "sync": "Sync"}
 

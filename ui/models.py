@@ -8,8 +8,8 @@ whose per-comparison calls back into Python would take seconds.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -337,7 +337,10 @@ def _bib_key(b: str) -> tuple[int, int, str]:
 
 # ----------------------------------------------------------------------------------------- timing
 class FeedModel(ListTableModel):
-    """The live crossings feed, newest first, capped (older crossings live in the log, not here)."""
+    """The live crossings feed in time order, latest first, capped (older crossings live in the log).
+
+    Rows are placed by their crossing time, not by arrival: a manual time typed a minute later, a
+    backup reader or a resend lands where it belongs."""
 
     CAP = 500
 
@@ -350,12 +353,18 @@ class FeedModel(ListTableModel):
             Column("Chip", lambda f: f.chip),
             Column("Source", lambda f: tr("manual") if f.source == "manual" else f.source),
         ], parent)
-        self._buf: deque[FeedRow] = deque(maxlen=self.CAP)
+        self._buf: list[FeedRow] = []  # oldest first (bisect), shown reversed
 
     def add(self, rows: Sequence[FeedRow]) -> None:
+        buf = self._buf
         for r in rows:
-            self._buf.appendleft(r)
-        self.set_rows(list(self._buf))
+            if not buf or r.t >= buf[-1].t:
+                buf.append(r)  # the usual case: live reads arrive in time order
+            else:
+                bisect.insort_right(buf, r, key=lambda f: f.t)
+        if len(buf) > self.CAP:
+            del buf[: len(buf) - self.CAP]
+        self.set_rows(buf[::-1])
 
     def extra(self, row: int, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and not self.rows[row].bib:
