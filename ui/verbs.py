@@ -41,6 +41,9 @@ def run_app(data_dir: Path, args: argparse.Namespace, stop: Any, *, setup: Any =
     from ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from ui.refguard import shield
+
+    shield()  # PySide6 6.12.0 on Python 3.11 would otherwise crash the app at quit (see ui.refguard)
     app.setApplicationName("WO.RUN Station")
     app.setOrganizationName("WO.RUN")
     settings = (QSettings(str(args.settings), QSettings.Format.IniFormat) if args.settings
