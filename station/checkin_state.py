@@ -89,6 +89,7 @@ class ParticipantView:
     email_masked: str
     club: str
     source: str
+    birth_year: str = ""  # tells namesakes apart at the desk (the full birth date is not shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ def view(p: dict[str, Any]) -> ParticipantView:
         email_masked=mask_email(p.get("email")),
         club=str(p.get("club") or ""),
         source=str(p.get("source") or "list"),
+        birth_year=str(p.get("birth_date") or "")[:4],
     )
 
 
