@@ -109,9 +109,19 @@ class MainWindow(QMainWindow):
         if isinstance(geo, QByteArray):
             self.restoreGeometry(geo)
         else:
-            self.resize(1400, 900)
+            self.first_size()
         self._actions()
         self.client.start()
+
+    def first_size(self) -> None:
+        """1400×900 where the screen allows; on a 1366×768 laptop, the whole screen (maximized)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen is not None else None
+        if avail is None or (avail.width() >= 1400 and avail.height() >= 900):
+            self.resize(1400, 900)
+            return
+        self.resize(min(1400, avail.width()), min(900, avail.height()))
+        self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     # ------------------------------------------------------------------ building
     def build(self) -> None:

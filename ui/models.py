@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from station.results.timefmt import fmt_duration
@@ -43,6 +43,11 @@ from ui.snapshots import (
 )
 
 Index = QModelIndex | QPersistentModelIndex
+
+
+def gender_text(g: str) -> str:
+    """`M`/`F`/`X` as the language writes them (男/女 in Chinese); the data keeps the letter."""
+    return QCoreApplication.translate("gender", g) if g else g
 ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 ALIGN_CENTER = int(Qt.AlignmentFlag.AlignCenter)
@@ -212,7 +217,7 @@ class ResultsModel(QAbstractTableModel):
         if c == 2:
             return row[R_NAME]
         if c == 3:
-            return row[R_GENDER]
+            return gender_text(row[R_GENDER])
         if c == 4:
             return row[R_CAT]
         if c == 5:
@@ -513,7 +518,7 @@ class GunsModel(ListTableModel):
         super().__init__([
             Column("Race", lambda g: g[0] or tr("all races")),
             Column("Wave", lambda g: g[1]),
-            Column("Gun time", lambda g: clock.hms(g[2])),
+            Column("Gun fired at", lambda g: clock.hms(g[2])),
             Column("Operator", lambda g: g[3]),
         ], parent)
 

@@ -95,7 +95,7 @@ def test_a_typed_bib_checks_in_with_the_id_check_in_two_keys(qtbot: Any, window:
     _type(qtbot, mode, p["bib"])
     qtbot.waitUntil(lambda: mode.id_check.isVisible(), timeout=5000)
     assert scans == [] and mode.verdict.status != "invalid"
-    assert mode.pending.bib == p["bib"] and p["name"] in mode.id_check.who.text()
+    assert mode.pending.bib == p["bib"] and p["name"] in mode.verdict.who.text()
     assert mode.input.text() == p["bib"]  # what was typed stays
     assert mode.current.bib == p["bib"]
     with qtbot.waitSignal(mode.verdict_shown, timeout=10_000) as sig:

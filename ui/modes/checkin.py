@@ -154,6 +154,7 @@ class VerdictPanel(QFrame):
         for w in (self.title, self.who, self.detail, self.offline):
             w.setStyleSheet("background: transparent;")
             lay.addWidget(w)
+        self.slot = lay  # the inline ID check sits here, under the runner it is about
         self.show_idle()
 
     def _paint(self, status: str) -> None:
@@ -168,12 +169,18 @@ class VerdictPanel(QFrame):
         self.who.setStyleSheet(f"background: transparent; color: {fg}; font-size: {int(fs * 2)}px; font-weight: 700;")
         self.detail.setStyleSheet(f"background: transparent; color: {fg}; font-size: {int(fs * 1.3)}px;")
 
+    def _fit(self) -> None:
+        """Empty lines take no room (the panel must fit a 1366×768 laptop with the ID check open)."""
+        for w in (self.who, self.detail, self.offline):
+            w.setVisible(bool(w.text()))
+
     def show_idle(self) -> None:
         self._paint("idle")
         self.title.setText(tr(VERDICT_STYLE["idle"][2]))
         self.who.setText("")
         self.detail.setText("")
         self.offline.setText("")
+        self._fit()
 
     def show_verdict(self, v: Any, offline: str = "") -> None:
         status = v.status if v.status in VERDICT_STYLE else "invalid"
@@ -198,12 +205,15 @@ class VerdictPanel(QFrame):
         lines += list(v.differences)
         self.detail.setText("\n".join(lines))
         self.offline.setText(offline)
+        self._fit()
 
-    def show_message(self, status: str, title: str, detail: str = "") -> None:
+    def show_message(self, status: str, title: str, detail: str = "", who: str = "") -> None:
         self._paint(status)
         self.title.setText(title)
-        self.who.setText("")
+        self.who.setText(who)
         self.detail.setText(detail)
+        self.offline.setText("")
+        self._fit()
 
 
 class IdCheckPanel(QFrame):
@@ -215,19 +225,19 @@ class IdCheckPanel(QFrame):
         super().__init__()
         self.setObjectName("idCheck")
         self.setAccessibleName(tr("ID check"))
-        self.setFrameShape(QFrame.Shape.StyledPanel)
         lay = QHBoxLayout(self)
-        self.who = QLabel("")
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addStretch(1)
+        self.who = QLabel(tr("Why no ticket:"))
         self.who.setObjectName("idCheckWho")
-        self.who.setWordWrap(True)
-        lay.addWidget(self.who, 3)
+        lay.addWidget(self.who)
         self.reason = QComboBox()
         self.reason.setEditable(True)
         self.reason.setAccessibleName(tr("Why is there no ticket?"))
         self.reason.setToolTip(tr("Why is there no ticket?"))
         for r in self.REASONS:
             self.reason.addItem(tr(r))
-        lay.addWidget(self.reason, 1)
+        lay.addWidget(self.reason)
         self.ok = QPushButton(tr("ID checked — check in (Enter)"))
         self.ok.setObjectName("primary")
         self.ok.setAccessibleName(tr("ID checked — check in"))
@@ -235,6 +245,7 @@ class IdCheckPanel(QFrame):
         for b in (self.ok, self.cancel):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the scan input keeps the keyboard
             lay.addWidget(b)
+        lay.addStretch(1)
         self.hide()
 
 
@@ -271,7 +282,7 @@ class CheckinMode(QWidget):
         reason_edit = self.id_check.reason.lineEdit()
         if reason_edit is not None:
             reason_edit.returnPressed.connect(self.confirm_no_ticket)
-        outer.addWidget(self.id_check)
+        self.verdict.slot.addWidget(self.id_check)
         self.pending: Any = None  # the runner waiting for the ID check (ParticipantView)
         self.pending_query = ""  # what was typed to find them (Enter on it again confirms)
         self.last_query = ""  # the search the list shows (Enter on it again picks the highlighted hit)
@@ -356,7 +367,7 @@ class CheckinMode(QWidget):
         grid.addWidget(QLabel(tr("Checked in per race")), 0, 0)
         grid.addWidget(self.total, 0, 1, Qt.AlignmentFlag.AlignRight)
         rl.addLayout(grid)
-        self.counts_view.setMinimumHeight(120)
+        self.counts_view.setMinimumHeight(90)
         rl.addWidget(self.counts_view, 1)
         split.addWidget(right)
         split.setSizes([600, 500])
@@ -484,6 +495,9 @@ class CheckinMode(QWidget):
             if h.checked_in:
                 it.setForeground(QBrush(QColor("#80868b")))
             self.search_list.addItem(it)
+        rows = min(len(hits), 5)
+        self.search_list.setFixedHeight(rows * max(self.search_list.sizeHintForRow(0), 1)
+                                        + 2 * self.search_list.frameWidth() + 2)
         self.search_list.show()
         hit = exact_bib_hit(text, hits)
         self.search_list.setCurrentRow(hits.index(hit) if hit is not None else 0)
@@ -522,11 +536,10 @@ class CheckinMode(QWidget):
         self.pending = p
         self.pending_query = self.input.text().strip() or self.last_query
         wave = f" {p.wave}" if p.wave else ""
-        self.id_check.who.setText(tr("No ticket: check the ID of {name} — bib {bib} · {race}").format(
-            name=p.name, bib=p.bib, race=p.race + wave))
+        self.verdict.show_message("idle", tr("No ticket: check the runner's ID"),
+                                  tr("Enter = ID checked, check in · Esc = cancel"),
+                                  who=f"{p.name} · {tr('Bib')} {p.bib} · {p.race}{wave}")
         self.id_check.show()
-        self.verdict.show_message("idle", tr("Check the runner's ID"),
-                                  tr("Enter = ID checked, check in · Esc = cancel"))
         self.focus_input()
 
     def cancel_id_check(self) -> None:
@@ -571,6 +584,7 @@ class CheckinMode(QWidget):
         def done(_: Any) -> None:
             self.chip_box.hide()
             self.verdict.detail.setText(tr("Chip {chip} handed out").format(chip=chip))
+            self.verdict._fit()
             self.focus_input()
 
         self.ctx.client.call(lambda d: d.desk.assign_chip(reg, chip), done, self._error)
@@ -648,6 +662,7 @@ class CheckinMode(QWidget):
         def done(v: Any) -> None:
             self.show_verdict(v)
             self.verdict.detail.setText(tr("Walk-up registered: hand over bib {bib}.").format(bib=v.bib))
+            self.verdict._fit()
             self.action_done.emit("walk_up")
 
         self.ctx.client.call(lambda d: acts.walk_up(d, values), done, self._error)

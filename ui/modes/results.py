@@ -38,7 +38,7 @@ from station.errors import UserError
 from station.results.timefmt import fmt_duration
 from ui.context import UiContext, error_text
 from ui.i18n import tr
-from ui.models import CrossingsModel, ResultsModel, StringListModel, status_text
+from ui.models import CrossingsModel, ResultsModel, StringListModel, gender_text, status_text
 from ui.modes.print_results import PrintOptions, PrintResultsDialog
 from ui.snapshots import EventInfo, ResultsSnapshot
 from ui.workers import BackgroundTask
@@ -306,7 +306,7 @@ class ResultsMode(QWidget):
             combo.clear()
             combo.addItem(tr("All"), None)
             for v in values:
-                combo.addItem(v, v)
+                combo.addItem(gender_text(v) if combo is self.gender else v, v)
             i = combo.findData(cur) if cur else 0
             combo.setCurrentIndex(max(0, i))
             combo.blockSignals(False)

@@ -450,7 +450,7 @@ class SetupMode(QWidget):
         saved = bool(self.ctx.settings.value("sync/token_saved", False, type=bool)) or \
             bool(self.ctx.settings.value("sync/token", ""))
         self.token.setPlaceholderText(tr("saved (hidden) — type a new token to replace it") if saved
-                                      else tr("from the ledger's `token add`"))
+                                      else tr("the station token from the organizer"))
 
     def save_other(self) -> None:
         url = self.ledger.text().strip()

@@ -45,7 +45,7 @@ class SyncMode(QWidget):
         self.state = QLabel("—")
         self.state.setObjectName("big")
         self.waiting = QLabel("0")
-        self.last = QLabel(tr("never"))
+        self.last = QLabel(tr("never synced"))
         self.ledger = QLabel("")
         self.error = QLabel("")
         self.error.setWordWrap(True)
@@ -125,7 +125,7 @@ class SyncMode(QWidget):
                  "online": tr("Online"), "offline": tr("Offline"), "error": tr("Error"), "stopped": tr("Stopped")}
         self.state.setText(names.get(info.state, info.state))
         self.waiting.setText(str(info.waiting))
-        self.last.setText(self.ctx.clock.hms(info.last_sync_ms, tenths=False) if info.last_sync_ms else tr("never"))
+        self.last.setText(self.ctx.clock.hms(info.last_sync_ms, tenths=False) if info.last_sync_ms else tr("never synced"))
         self.error.setText(info.last_error or "")
         asked = self._asked_at
         if asked is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -186,12 +186,13 @@ class TimingMode(QWidget):
 
         # readers
         rbox = QGroupBox(tr("Readers"))
-        rl = QVBoxLayout(rbox)
+        rl = QHBoxLayout(rbox)  # the buttons beside the table: the crossings keep the height
         self.readers = ReadersModel(ctx.clock, ctx.now_ms, self)
         self.readers_view = _table(self.readers, tr("Readers"))
-        self.readers_view.setMinimumHeight(150)
-        rl.addWidget(self.readers_view)
-        btns = QHBoxLayout()
+        self.readers_view.setMinimumHeight(96)
+        rl.addWidget(self.readers_view, 1)
+        btns = QGridLayout()
+        btns.setSpacing(4)
         self.b_start = QPushButton(icon("reader"), tr("Connect / start"))
         self.b_stop = QPushButton(tr("Stop"))
         self.b_clock = QPushButton(tr("Set clock offset"))
@@ -201,13 +202,13 @@ class TimingMode(QWidget):
                                     "stored are recognised and kept once"))
         self.b_replay = QPushButton(tr("Replay capture file…"))
         self.b_replay.setToolTip(tr("Fill a gap from the reader's stored reads (capture file)"))
-        for b, fn in ((self.b_start, self.start_selected), (self.b_stop, self.stop_selected),
-                      (self.b_clock, self.clock_selected), (self.b_resend, self.resend_selected),
-                      (self.b_replay, self.replay_selected)):
+        for i, (b, fn) in enumerate(((self.b_start, self.start_selected), (self.b_stop, self.stop_selected),
+                                     (self.b_clock, self.clock_selected), (self.b_resend, self.resend_selected),
+                                     (self.b_replay, self.replay_selected))):
             b.setAccessibleName(b.text())
             b.clicked.connect(fn)
-            btns.addWidget(b)
-        btns.addStretch(1)
+            btns.addWidget(b, i // 3, i % 3)
+        btns.setRowStretch(2, 1)
         rl.addLayout(btns)
         split.addWidget(rbox)
 
@@ -236,8 +237,8 @@ class TimingMode(QWidget):
         ml = QGridLayout(mbox)
         self.point = QComboBox()
         self.point.setAccessibleName(tr("Timing point"))
-        ml.addWidget(QLabel(tr("Point")), 0, 0)
-        ml.addWidget(self.point, 0, 1)
+        self.point.setToolTip(tr("Point"))
+        ml.addWidget(self.point, 0, 0)
         self.b_stamp = QPushButton(tr("Stamp (Space)"))
         self.b_stamp.setAccessibleName(tr("Stamp the time"))
         self.b_stamp.setToolTip(tr("Press Space anywhere on this screen the instant a runner crosses"))
@@ -245,30 +246,30 @@ class TimingMode(QWidget):
         self.b_stamp.clicked.connect(self.stamp)
         ml.addWidget(self.b_stamp, 0, 2)
         self.manual = ManualEntry()
-        ml.addWidget(self.manual, 1, 0, 1, 3)
+        ml.addWidget(self.manual, 0, 1)
         self.next_label = QLabel("")
         self.next_label.setObjectName("stampNext")
         self.next_label.setAccessibleName(tr("Which stamp the next bib takes"))
         self.next_label.setWordWrap(True)
-        ml.addWidget(self.next_label, 2, 0, 1, 3)
+        ml.addWidget(self.next_label, 1, 0, 1, 3)
         self.queue = StampQueue()
         self.selected_stamp: int | None = None  # chosen explicitly by the timer (click, Up/Down)
         self.stamps = QListWidget()
         self.stamps.setAccessibleName(tr("Stamps waiting for a bib"))
         self.stamps.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the bib field keeps the keyboard
-        self.stamps.setMinimumHeight(76)
+        self.stamps.setMinimumHeight(68)  # three stamps at least
         self.stamps.itemClicked.connect(self._stamp_clicked)
-        ml.addWidget(self.stamps, 3, 0, 1, 3)
+        ml.addWidget(self.stamps, 2, 0, 1, 3)
         self.b_delete_stamp = QPushButton(tr("Delete stamp (Del)"))
         self.b_delete_stamp.setAccessibleName(tr("Delete the selected stamp"))
         self.b_delete_stamp.setToolTip(tr("Select a stamp (click it, or Up/Down in the bib field), then Delete"))
         self.b_delete_stamp.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.b_delete_stamp.clicked.connect(self.delete_stamp)
-        ml.addWidget(self.b_delete_stamp, 4, 2)
+        ml.addWidget(self.b_delete_stamp, 3, 2)
         self.manual_status = QLabel("")
         self.manual_status.setObjectName("manualStatus")
         self.manual_status.setWordWrap(True)
-        ml.addWidget(self.manual_status, 4, 0, 1, 2)
+        ml.addWidget(self.manual_status, 3, 0, 1, 2)
         ml.setColumnStretch(1, 1)
         self.manual.stamp_requested.connect(self.stamp)
         self.manual.submitted.connect(self.submit_bib)
@@ -297,8 +298,16 @@ class TimingMode(QWidget):
         gl.addWidget(self.guns_view)
         bl.addWidget(gbox, 2)
         split.addWidget(bottom)
-        split.setSizes([260, 380, 260])
-        split.setStretchFactor(1, 1)
+        # The live crossings take whatever the readers and the entry leave (a 1366×768 laptop too):
+        # the sizes are weights, each pane keeps at least its minimum.
+        split.setSizes([100, 1000, 100])
+        for i, f in enumerate((0, 1, 0)):
+            split.setStretchFactor(i, f)
+        saved = ctx.settings.value("timing/split")
+        if isinstance(saved, QByteArray):
+            split.restoreState(saved)  # the crew's own arrangement (dragged handles) survives a restart
+        split.splitterMoved.connect(lambda *_: ctx.settings.setValue("timing/split", split.saveState()))
+        self.split = split
         outer.addWidget(split)
 
     # ------------------------------------------------------------------ event + snapshots
