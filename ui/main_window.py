@@ -17,8 +17,12 @@ from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -135,6 +139,8 @@ class MainWindow(QMainWindow):
         self.header.reader_went_down.connect(self._reader_down)
         self.ctx.offline_text = self.header.offline_text
         lay.addWidget(self.header)
+        self.welcome = self._welcome()
+        lay.addWidget(self.welcome)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName(tr("Modes"))
         self.tabs.setDocumentMode(True)
@@ -159,6 +165,28 @@ class MainWindow(QMainWindow):
         self.header.set_who(tr(ROLES.get(role, role)), self.ctx.operator)
         self.setCentralWidget(central)
         self._replay()
+
+    def _welcome(self) -> QWidget:
+        """First start (no event loaded): what to do, and a button to the screen that does it."""
+        box = QFrame()
+        box.setObjectName("welcome")
+        row = QHBoxLayout(box)
+        text = QLabel(tr("Welcome! No event is loaded on this station yet. In Setup: load the event file, "
+                         "import the participants, add the readers — then check-in, timing and results "
+                         "fill in."))
+        text.setWordWrap(True)
+        row.addWidget(text, 1)
+        go = QPushButton(tr("Open Setup"))
+        go.setAccessibleName(tr("Open Setup"))
+        go.clicked.connect(self.open_setup)
+        row.addWidget(go)
+        self.welcome_button = go
+        box.setVisible(False)  # shown once the station says it has no event
+        return box
+
+    def open_setup(self) -> None:
+        if self.tabs is not None and "setup" in self.modes:
+            self.tabs.setCurrentWidget(self.modes["setup"])
 
     def _actions(self) -> None:
         for n in range(1, 6):
@@ -292,6 +320,7 @@ class MainWindow(QMainWindow):
             m["timing"].guns.set_rows(value)  # type: ignore[attr-defined]
         elif kind == "event":
             self.ctx.event = value
+            self.welcome.setVisible(not value.id)
             self.ctx.clock.set_zone(value.timezone)
             self.header.set_event(value.name)
             for mode in m.values():

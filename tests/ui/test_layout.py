@@ -29,3 +29,24 @@ def test_the_window_fits_1366x700_and_tables_show_several_rows(qtbot: Any, windo
     window.tabs.setCurrentWidget(r)
     QApplication.processEvents()
     assert _rows_visible(r.view) >= 10
+
+
+def test_first_start_points_to_setup_and_empty_tables_say_what_fills_them(
+        qtbot: Any, tmp_path: Any, settings: Any, win_factory: Any) -> None:
+    win = win_factory(qtbot, tmp_path / "empty-station", settings)
+    try:
+        qtbot.waitUntil(lambda: win.welcome.isVisible(), timeout=5000)
+        win.welcome_button.click()
+        assert win.tabs.currentWidget() is win.modes["setup"]
+        t = win.modes["timing"]
+        assert t.feed.rowCount() == 0 and "readers" in t.feed_view.empty_text
+        assert "Setup" in t.readers_view.empty_text and win.modes["checkin"].recent_view.empty_text
+        assert "Setup" in win.modes["results"].view.empty_text
+        win.tabs.setCurrentWidget(t)
+        t.feed_view.grab()  # paints the hint over the empty table (no crash, nothing drawn off the view)
+    finally:
+        win.close()
+
+
+def test_no_welcome_once_an_event_is_loaded(window: Any) -> None:
+    assert not window.welcome.isVisible()

@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -48,6 +47,7 @@ from ui.i18n import tr
 from ui.models import CountsModel, RecentScansModel, ScanRow
 from ui.modes import desk_actions as acts
 from ui.snapshots import Counts
+from ui.views import HintTableView
 from ui.workers import BackgroundTask
 
 VERDICT_STYLE = {
@@ -340,7 +340,7 @@ class CheckinMode(QWidget):
         rec_head.addWidget(self.undo_button)
         ll.addLayout(rec_head)
         self.recent = RecentScansModel(ctx.clock, self)
-        self.recent_view = QTableView()
+        self.recent_view = HintTableView(tr("This desk's scans and check-ins appear here."))
         self.recent_view.setAccessibleName(tr("Recent scans"))
         self.recent_view.setModel(self.recent)
         self.recent_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -356,7 +356,7 @@ class CheckinMode(QWidget):
         self.camera_view = CameraView()
         rl.addWidget(self.camera_view, 2)
         self.counts = CountsModel(self)
-        self.counts_view = QTableView()
+        self.counts_view = HintTableView(tr("Load the event and import the participants in Setup."))
         self.counts_view.setAccessibleName(tr("Checked in per race"))
         self.counts_view.setModel(self.counts)
         self.counts_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)

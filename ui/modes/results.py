@@ -41,6 +41,7 @@ from ui.i18n import tr
 from ui.models import CrossingsModel, ResultsModel, StringListModel, gender_text, status_text
 from ui.modes.print_results import PrintOptions, PrintResultsDialog
 from ui.snapshots import EventInfo, ResultsSnapshot
+from ui.views import HintTableView
 from ui.workers import BackgroundTask
 
 
@@ -225,7 +226,8 @@ class ResultsMode(QWidget):
         bar.addWidget(self.search, 1)
         outer.addLayout(bar)
         self.model = ResultsModel(self)
-        self.view = QTableView()
+        self.view = HintTableView(tr("Results appear here as runners cross the finish (load the event and "
+                                     "participants in Setup first)."))
         self.view.setAccessibleName(tr("Leaderboard"))
         self.view.setModel(self.model)
         self.view.setSortingEnabled(True)

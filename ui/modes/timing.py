@@ -44,10 +44,11 @@ from ui.context import UiContext, error_text
 from ui.i18n import tr
 from ui.models import FeedModel, GunsModel, ReadersModel, UnknownChipsModel
 from ui.snapshots import EventInfo, ReaderState
+from ui.views import HintTableView
 
 
-def _table(model: Any, name: str) -> QTableView:
-    v = QTableView()
+def _table(model: Any, name: str, empty: str = "") -> QTableView:
+    v = HintTableView(empty)
     v.setModel(model)
     v.setAccessibleName(name)
     v.verticalHeader().hide()
@@ -188,7 +189,8 @@ class TimingMode(QWidget):
         rbox = QGroupBox(tr("Readers"))
         rl = QHBoxLayout(rbox)  # the buttons beside the table: the crossings keep the height
         self.readers = ReadersModel(ctx.clock, ctx.now_ms, self)
-        self.readers_view = _table(self.readers, tr("Readers"))
+        self.readers_view = _table(self.readers, tr("Readers"),
+                                   tr("No readers yet: add them in Setup → Readers."))
         self.readers_view.setMinimumHeight(96)
         rl.addWidget(self.readers_view, 1)
         btns = QGridLayout()
@@ -217,13 +219,16 @@ class TimingMode(QWidget):
         fbox = QGroupBox(tr("Live crossings"))
         fl = QVBoxLayout(fbox)
         self.feed = FeedModel(ctx.clock, self)
-        self.feed_view = _table(self.feed, tr("Live crossings"))
+        self.feed_view = _table(self.feed, tr("Live crossings"),
+                                tr("Crossings appear here as the readers send them, and the times entered "
+                                   "below."))
         fl.addWidget(self.feed_view)
         mid.addWidget(fbox)
         ubox = QGroupBox(tr("Unknown chips"))
         ul = QVBoxLayout(ubox)
         self.unknown = UnknownChipsModel(ctx.clock, self)
-        self.unknown_view = _table(self.unknown, tr("Unknown chips"))
+        self.unknown_view = _table(self.unknown, tr("Unknown chips"),
+                                   tr("Chips read that belong to no runner appear here."))
         ul.addWidget(self.unknown_view)
         mid.addWidget(ubox)
         mid.setSizes([700, 300])
@@ -293,7 +298,8 @@ class TimingMode(QWidget):
         self.gun_buttons = QGridLayout()
         gl.addLayout(self.gun_buttons)
         self.guns = GunsModel(ctx.clock, self)
-        self.guns_view = _table(self.guns, tr("Guns"))
+        self.guns_view = _table(self.guns, tr("Guns"),
+                                tr("Each gun fired (button above, supervisor PIN) is listed here."))
         self.guns_view.setMaximumHeight(130)
         gl.addWidget(self.guns_view)
         bl.addWidget(gbox, 2)
