@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self.ctx = UiContext(self.client, settings, SoundPlayer(sounds_enabled, self), Clock(),
                              SupervisorPin(settings), operator=operator)
         self.last: dict[str, Any] = {}
+        self.force_close = False  # SIGINT/SIGTERM: close without asking anything
         self.modes: dict[str, QWidget] = {}
         self.tabs: QTabWidget | None = None
         w = self.client.worker
@@ -358,6 +359,12 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, ev: QCloseEvent) -> None:
+        timing = self.modes.get("timing")
+        waiting = timing.queue.waiting() if timing is not None else 0  # type: ignore[attr-defined]
+        if waiting and not self.force_close and not self.ctx.ask(
+                self, tr("{n} finish stamp(s) have no bib yet and will be lost. Quit anyway?").format(n=waiting)):
+            ev.ignore()
+            return
         self.settings.setValue("window/geometry", self.saveGeometry())
         for m in self.modes.values():
             if hasattr(m, "shutdown"):

@@ -183,3 +183,13 @@ def test_a_burst_of_reads_is_one_feed_row_naming_its_stored_read(qtbot: Any, win
     qtbot.waitUntil(lambda: bool(found), timeout=10_000)
     assert found[0][rows[0].uuid][1].payload["raw"] == "l1"  # the burst's first read (2nd of the run)
     qtbot.waitUntil(lambda: any(u.chip == "9999999" for u in t.unknown.rows), timeout=10_000)
+
+
+def test_quitting_with_stamps_waiting_asks_first(qtbot: Any, window: Any) -> None:
+    t = _timing(window)
+    t.stamp()
+    asked: list[str] = []
+    window.ctx.confirm = lambda q: (asked.append(q), False)[1]
+    assert not window.close()  # the timer said no: nothing lost, the window stays
+    assert asked and "1 finish stamp" in asked[0] and window.isVisible()
+    window.ctx.confirm = lambda _q: True

@@ -148,7 +148,8 @@ class ManualEntry(QLineEdit):
     def keyPressEvent(self, ev: QKeyEvent) -> None:
         k = ev.key()
         if k == Qt.Key.Key_Space:
-            self.stamp_requested.emit()  # only if the shortcut did not take it (e.g. no active window)
+            if not ev.isAutoRepeat():
+                self.stamp_requested.emit()  # only if the shortcut did not take it (e.g. no active window)
             return
         if k in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             bib = self.text().strip()
@@ -287,6 +288,7 @@ class TimingMode(QWidget):
         # Space stamps from anywhere on this screen (a crossing row clicked, a button focused…)
         self.stamp_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         self.stamp_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.stamp_shortcut.setAutoRepeat(False)  # Space held down is one stamp, not a burst
         self.stamp_shortcut.activated.connect(self.stamp)
         self.delete_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Delete), self.stamps)
         self.delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
