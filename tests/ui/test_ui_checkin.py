@@ -205,3 +205,13 @@ def test_camera_frames_give_a_verdict_and_an_outline(qtbot: Any, window: Any, pl
     qtbot.waitUntil(lambda: mode.camera_view.image is not None, timeout=5000)
     assert mode.camera_view.outline  # the detected code is outlined
     mode.camera.stop()
+
+
+def test_a_bib_barcode_seen_by_the_camera_is_looked_up_once(qtbot: Any, window: Any, plan: Any) -> None:
+    mode = _mode(window)
+    p = plan.participants[9]
+    mode._camera_scan(p["bib"], None)
+    qtbot.waitUntil(lambda: mode.id_check.isVisible(), timeout=5000)
+    mode._camera_scan(p["bib"], None)  # seen again: never taken as "ID checked" (that would clear it)
+    assert mode.pending is not None and mode.pending.bib == p["bib"] and mode.id_check.isVisible()
+    assert mode.recent.rowCount() == 0 and mode.verdict.status != "invalid"

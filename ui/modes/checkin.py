@@ -417,6 +417,12 @@ class CheckinMode(QWidget):
 
     def _camera_scan(self, code: str, points: Any) -> None:
         self.camera_view.show_code(points)
+        if desk_action(code, burst=True) == "search":  # a bib's barcode: looked up, never "invalid"
+            if code not in (self.pending_query, self.last_query):  # the camera sees it again and again:
+                self.input.setText(code)  # never an "Enter again" (that is the volunteer's ID check)
+                self.input.selectAll()
+                self.lookup(code)
+            return
         self.scan(code, "camera")
 
     def show_verdict(self, v: Any) -> None:
@@ -466,6 +472,10 @@ class CheckinMode(QWidget):
         if self.search_list.isVisible() and text == self.last_query and item is not None:
             self._search_pick(item)
             return
+        self.lookup(text)
+
+    def lookup(self, text: str) -> None:
+        """Search the desk's list (bib, name, phone, registration id) and show the hits."""
         self.cancel_id_check()
         self._set_current(None)  # until the lookup names someone
         self.ctx.client.call(lambda d: d.desk.search(text, 12), lambda hits: self._show_hits(text, hits),
