@@ -116,6 +116,10 @@ def test_space_stamps_from_anywhere_on_the_timing_screen(qtbot: Any, window: Any
     qtbot.waitUntil(lambda: v.hasFocus(), timeout=5000)
     qtbot.keyClick(v, Qt.Key.Key_Space)
     assert len(t.queue) == 2 and t.manual.hasFocus()
+    v.setFocus()
+    qtbot.keyClicks(v, "1004")  # the bib typed with a row focused lands in the bib field
+    assert t.manual.text() == "1004" and t.manual.hasFocus()
+    t.manual.clear()
     t.b_start.setFocus()  # a focused button: Space stamps, it does not press the button
     qtbot.keyClick(t.b_start, Qt.Key.Key_Space)
     assert len(t.queue) == 3 and "Select a configured reader" not in t.manual_status.text()

@@ -317,6 +317,8 @@ class TimingMode(QWidget):
         split.splitterMoved.connect(lambda *_: ctx.settings.setValue("timing/split", split.saveState()))
         self.split = split
         outer.addWidget(split)
+        for v in (self.readers_view, self.feed_view, self.unknown_view, self.guns_view):
+            v.installEventFilter(self)  # a bib typed after clicking a row goes to the bib field
 
     # ------------------------------------------------------------------ event + snapshots
     def set_event(self, ev: EventInfo) -> None:
@@ -417,6 +419,14 @@ class TimingMode(QWidget):
                              lambda e: self._report(error_text(e)))
 
     # ------------------------------------------------------------------ manual entry
+    def eventFilter(self, obj: Any, ev: Any) -> bool:
+        if ev.type() == QEvent.Type.KeyPress and isinstance(ev, QKeyEvent) and ev.text().isalnum() \
+                and not (ev.modifiers() & ~Qt.KeyboardModifier.KeypadModifier):
+            self.manual.setFocus()
+            self.manual.insert(ev.text())
+            return True
+        return super().eventFilter(obj, ev)
+
     def showEvent(self, ev: Any) -> None:
         super().showEvent(ev)
         QTimer.singleShot(0, self._focus_entry)  # Ctrl+2: the keyboard lands on this screen
