@@ -207,7 +207,7 @@ class SyncEngine:
         self.store.unsubscribe(self._on_commit)
         self._client.close()
         self._pool.shutdown(wait=True)
-        if self._raw:
+        if isinstance(self._raw, sqlite3.Connection):
             self._raw.close()
         self._raw = False
         self._set(state="stopped", online=False)
@@ -379,7 +379,7 @@ class SyncEngine:
             except sqlite3.Error:
                 self._raw = False
         rows = None
-        if self._raw:
+        if isinstance(self._raw, sqlite3.Connection):
             try:
                 rows = own_rows_after(self._raw, self.store.station_id, after, limit)
             except sqlite3.Error:

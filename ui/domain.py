@@ -26,8 +26,9 @@ from station.checkin_state import CheckinState
 from station.entries import Entry
 from station.memtrim import maybe_trim
 from station.results.engine import STATUS_ORDER, Engine
-from station.store import CommittedRun, Store, nth_uuid
+from station.store import CommittedRun, Store, now_ms, nth_uuid
 from station.sync import KEY_LAST_SYNC, unsynced
+from station.timing_commands import TimingCommands
 from ui.snapshots import (
     Counts,
     EventInfo,
@@ -83,6 +84,11 @@ class Domain:
             if rid not in best or e.order > best[rid][0]:
                 best[rid] = (e.order, e.payload)
         return {k: v[1] for k, v in best.items()}
+
+    @property
+    def timing(self) -> TimingCommands:
+        """The timing commands (station.timing_commands, the CLI's too), checked against the live engine."""
+        return TimingCommands.over_engine(self.store, self.engine, self.operator, now_ms)
 
 
 def event_info(domain: Domain) -> EventInfo:

@@ -109,13 +109,13 @@ def synced_registrations(snap: Snapshot, rows: Iterable[Mapping[str, Any]]) -> s
     out = set()
     for r in rows:
         reg = str(r.get("registration_id") or "")
-        e = latest.get(reg)
-        if e is None or r.get("status") != "finished":
+        pub = latest.get(reg)
+        if pub is None or r.get("status") != "finished":
             continue
-        p = e.payload
+        p = pub.payload
         if p.get("status") != "finished" or str(p.get("chip_ms")) != str(r.get("chip_ms")):
             continue
-        if e.station_id != snap.station_id or e.seq <= snap.acked_seq:
+        if pub.station_id != snap.station_id or pub.seq <= snap.acked_seq:
             out.add(reg)
     return out
 
