@@ -118,10 +118,9 @@ def register(sub: Any) -> None:
 
 # --------------------------------------------------------------------------- helpers
 def current_config(store: Any) -> EventConfig:
-    best = None
-    for e in store.entries(kinds=["event_config"]):
-        if best is None or e.order > best.order:
-            best = e
+    from station.latest import latest
+
+    best = latest(store.entries(kinds=["event_config"]))
     if best is None:
         raise UserError("no event loaded: run `worun-station event load EVENT.toml` first")
     return EventConfig.from_payload(best.payload)
@@ -174,19 +173,14 @@ def time_of_day_ms(cfg: EventConfig, text: str, date: str | None = None) -> int:
 
 # --------------------------------------------------------------------------- verbs
 def cmd_event_load(args: argparse.Namespace, ctx: Context) -> int:
-    payload = load_event_file(args.file)
+    from station.setup_commands import store_event
+
+    payload = load_event_file(args.file)  # before the store: a bad file leaves no data folder behind
     with ctx.open_store() as store:
-        old = None
-        for e in store.entries(kinds=["event_config"]):
-            if old is None or e.order > old.order:
-                old = e
-        if old is not None and old.payload == payload:
-            print(f"event {payload['event']['id']}: unchanged")
-            return 0
-        store.append("event_config", payload, operator=operator_name(args))
-        for rd in payload.get("readers") or []:
-            store.append("reader_config", rd, operator=operator_name(args))
-    verb = "updated" if old is not None else "loaded"
+        verb = store_event(store, payload, operator_name(args))
+    if verb == "unchanged":
+        print(f"event {payload['event']['id']}: unchanged")
+        return 0
     ev = payload["event"]
     print(f"event {ev['id']} {verb}: {ev['name']}, {ev['date']} ({ev['timezone']}), "
           f"{len(payload['races'])} race(s), {len(payload['timing_points'])} timing point(s)")
