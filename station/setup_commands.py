@@ -36,6 +36,13 @@ def store_event(store: Any, payload: dict[str, Any], operator: str) -> str:
     return "updated" if current is not None else "loaded"
 
 
+def add_participants(store: Any, payloads: list[dict[str, Any]], operator: str, timeout: float = 600.0) -> int:
+    """Append participant rows already checked against the event (`station.participants.parse_rows`, or a
+    simulator's own), as one batch. Returns how many."""
+    store.submit_batch([("participant", dict(p), None) for p in payloads], operator=operator).result(timeout)
+    return len(payloads)
+
+
 def check_channel_waves(mapping: Mapping[str, str]) -> dict[str, str]:
     """An ALGE Timy's channel → ``race/wave`` map: at least one channel, each wave's gun on one channel
     (two channels firing one gun would make the second impulse move the start)."""
