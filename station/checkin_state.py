@@ -352,9 +352,6 @@ class CheckinState:
     def checkin(self, uuid: str) -> CheckinRecord | None:
         return self._checkins.get(uuid)
 
-    def is_undone(self, uuid: str) -> bool:
-        return uuid in self._undone
-
     def checked_in_count(self) -> int:
         with self._lock:
             return sum(1 for reg in self._checkins_by_reg if self.active_checkin(reg) is not None)

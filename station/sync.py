@@ -159,10 +159,6 @@ class SyncEngine:
         """`fn(status)` is called on the sync thread after every change (keep it quick)."""
         self._listeners.append(fn)
 
-    def remove_listener(self, fn: StatusListener) -> None:
-        if fn in self._listeners:
-            self._listeners.remove(fn)
-
     def _set(self, **changes: Any) -> None:
         with self._lock:
             new = replace(self._status, **changes)

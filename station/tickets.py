@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -318,16 +317,3 @@ class TicketVerifier:
             return _refuse("not_yet_valid", f"ticket not valid before {format_instant(int(nbf * 1000), self.timezone)}",
                            claims, kid)
         return TicketCheck(True, "", "", claims, kid)
-
-
-def peek_claims(code: str) -> dict[str, Any]:
-    """Claims of a token *without* checking anything: only for showing a refused ticket to a human."""
-    try:
-        parts = code.strip().split(".")
-        if len(parts) != 3 or len(code) > MAX_CODE_LEN:
-            return {}
-        body = parts[1] + "=" * (-len(parts[1]) % 4)
-        data = json.loads(base64.urlsafe_b64decode(body))
-        return data if isinstance(data, dict) else {}
-    except Exception:
-        return {}

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
@@ -47,16 +47,6 @@ STATUS_EVERY_S = 0.5
 COUNTS_EVERY_S = 1.0
 FEED_WINDOW_MS = 2000  # reads of one chip at one point closer than this are one crossing
 CHECKIN_KINDS = {"checkin", "checkin_undo", "participant"}
-
-
-class ReaderHandle(Protocol):
-    """What the app needs of a reader: its status, and start/stop (a LiveReader or a simulation)."""
-
-    binding: Any
-
-    def status(self) -> Any: ...
-
-    def stop(self) -> None: ...
 
 
 @dataclass
