@@ -432,6 +432,18 @@ class CheckinDesk:
         with self._lock:
             self._append("ticket_revoked", payload)
 
+    def revoke_earlier(self, registration_ids: Iterable[str], issued_before: int, reason: str) -> int:
+        """After a reprint: every ticket of these registrations issued before `issued_before` stops
+        working (one commit for a whole batch of reprinted tickets). Returns how many registrations."""
+        regs = [str(r) for r in registration_ids]
+        items = [("ticket_revoked", {"nonce": new_nonce(), "desk": self.desk_id, "registration_id": r,
+                                     "issued_before": int(issued_before), "reason": reason or "reprinted"})
+                 for r in regs]
+        with self._lock:
+            entries = self.store.append_many(items, operator=self.operator)
+            self.state.apply(entries)
+        return len(regs)
+
     # ----------------------------------------------------------------- chip hand-out
     def assign_chip(self, registration_id: str, chip: str) -> None:
         """Give a runner a chip (after an ok). A chip held by someone else is refused with their bib."""

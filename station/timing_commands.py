@@ -21,20 +21,12 @@ from typing import Any
 
 from station.config import EventConfig, parse_hms
 from station.entries import Entry
-from station.errors import UserError
+from station.errors import CommandError
+
+__all__ = ["CommandError", "TimingCommands", "parse_delta"]
 
 STATUS_ACTIONS = ("dq", "dns", "dnf", "reinstate")
 TARGET_ACTIONS = ("ignore", "unignore", "force")
-
-
-class CommandError(UserError):
-    """A command refused: `template` (English, `{name}` placeholders) filled with `params`."""
-
-    def __init__(self, field: str, template: str, **params: Any) -> None:
-        self.field = field
-        self.template = template
-        self.params = params
-        super().__init__(template.format(**params))
 
 
 def parse_delta(text: str) -> int:
