@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from station.checkin_state import CheckinRecord, CheckinState, ParticipantView, SearchResult, view
+from station.entry_log import EntryLog
 from station.errors import UserError
 from station.tickets import code_hash, format_instant
 
@@ -148,7 +149,7 @@ def parse_bib_pool(spec: str | Iterable[str] | None) -> list[str]:
 class CheckinDesk:
     """One check-in desk on a station. Qt-free; the UI calls it from a worker thread."""
 
-    def __init__(self, store: Any, desk_id: str, operator: str, *, state: CheckinState | None = None,
+    def __init__(self, store: EntryLog, desk_id: str, operator: str, *, state: CheckinState | None = None,
                  bib_pool: str | Iterable[str] | None = None, undo_window_s: float = UNDO_WINDOW_S,
                  clock: Any = None) -> None:
         self.store = store

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from station.entries import Entry
+from station.entry_log import EntryLog
 from station.privacy import mask_email, mask_phone
 from station.search import Hit, SearchIndex
 from station.tickets import TicketVerifier
@@ -117,7 +118,7 @@ def view(p: dict[str, Any]) -> ParticipantView:
 class CheckinState:
     """In-memory check-in index over a `Store`; thread-safe (one lock, short critical sections)."""
 
-    def __init__(self, store: Any, *, subscribe: bool = True) -> None:
+    def __init__(self, store: EntryLog, *, subscribe: bool = True) -> None:
         self.store = store
         self._lock = threading.RLock()
         self._last_row = 0

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from station.cli import Context
+from station.entry_log import EntryLog
 from station.errors import CommandError, UserError
 
 
@@ -71,7 +72,7 @@ def register(sub: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------------- checkin
-def _desk(store: Any, args: argparse.Namespace) -> Any:
+def _desk(store: EntryLog, args: argparse.Namespace) -> Any:
     from station.checkin import CheckinDesk
 
     return CheckinDesk(store, args.desk or store.station_id, _operator(args))
@@ -148,7 +149,7 @@ def cmd_keygen(args: argparse.Namespace, ctx: Context) -> int:
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def _latest(store: Any, kind: str) -> list[Any]:
+def _latest(store: EntryLog, kind: str) -> list[Any]:
     latest: dict[str, Any] = {}
     for e in store.entries([kind]):
         key = "" if kind == "event_config" else str(e.payload.get("registration_id") or "")

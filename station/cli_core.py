@@ -11,11 +11,15 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.cli import Context
 from station.config import EventConfig, load_event_file, parse_hms
+from station.entry_log import EntryLog
 from station.errors import UserError
+
+if TYPE_CHECKING:
+    from station.timing_commands import TimingCommands
 
 
 def operator_name(args: argparse.Namespace) -> str:
@@ -117,7 +121,7 @@ def register(sub: Any) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-def current_config(store: Any) -> EventConfig:
+def current_config(store: EntryLog) -> EventConfig:
     from station.latest import latest
 
     best = latest(store.entries(kinds=["event_config"]))
@@ -144,7 +148,7 @@ def as_of_ms(cfg: EventConfig, text: str | None) -> int | None:
         raise UserError(f"--as-of: {e}") from None
 
 
-def load_engine(store: Any, as_of: str | None = None) -> Any:
+def load_engine(store: EntryLog, as_of: str | None = None) -> Any:
     """The results engine over the whole store; `as_of` (the `--as-of` text) pins its "now"."""
     from station.results.engine import Engine
 
@@ -253,7 +257,7 @@ def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def _commands(store: Any, args: argparse.Namespace, eng: Any = None) -> Any:
+def _commands(store: EntryLog, args: argparse.Namespace, eng: Any = None) -> TimingCommands:
     from station.store import now_ms
     from station.timing_commands import TimingCommands
 

@@ -13,19 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from station.config import load_event_file
+from station.entry_log import EntryLog, appended
 from station.ingest import ReaderBinding
 from station.latest import latest
 from station.timing_commands import CommandError
 
 
-def load_event(store: Any, path: Path, operator: str) -> tuple[str, dict[str, Any]]:
+def load_event(store: EntryLog, path: Path, operator: str) -> tuple[str, dict[str, Any]]:
     """Validate the event file and store it (`store_event`). An invalid file raises `InputErrors` naming
     every problem, and nothing is stored."""
     payload = load_event_file(path)
     return store_event(store, payload, operator), payload
 
 
-def store_event(store: Any, payload: dict[str, Any], operator: str) -> str:
+def store_event(store: EntryLog, payload: dict[str, Any], operator: str) -> str:
     """Append a validated event configuration, and its `[[readers]]`, when it differs from the current one.
     Returns ``"loaded"``, ``"updated"`` or ``"unchanged"``."""
     current = latest(store.entries(kinds=["event_config"]))
@@ -36,7 +37,7 @@ def store_event(store: Any, payload: dict[str, Any], operator: str) -> str:
     return "updated" if current is not None else "loaded"
 
 
-def add_participants(store: Any, payloads: list[dict[str, Any]], operator: str, timeout: float = 600.0) -> int:
+def add_participants(store: EntryLog, payloads: list[dict[str, Any]], operator: str, timeout: float = 600.0) -> int:
     """Append participant rows already checked against the event (`station.participants.parse_rows`, or a
     simulator's own), as one batch. Returns how many."""
     store.submit_batch([("participant", dict(p), None) for p in payloads], operator=operator).result(timeout)
@@ -58,9 +59,9 @@ def check_channel_waves(mapping: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def save_reader(store: Any, binding: ReaderBinding, operator: str) -> Any:
+def save_reader(store: EntryLog, binding: ReaderBinding, operator: str) -> Any:
     """Check a reader's settings and append its `reader_config` (the latest per reader id wins)."""
     if binding.format == "timy":
         binding.channel_waves = check_channel_waves(binding.channel_waves)
     binding.validate()
-    return store.append("reader_config", binding.config_payload(), operator=operator)
+    return appended(store.append("reader_config", binding.config_payload(), operator=operator))

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from station.entries import Entry, dumps
+from station.entry_log import EntryLog
 from station.errors import UserError
 from station.memtrim import maybe_trim
 from station.store import expand_raw, own_rows_after
@@ -53,7 +54,7 @@ PUSH_MAX_BYTES = 8 * 1024 * 1024
 PULL_LIMIT = 5_000
 
 
-def unsynced(store: Any) -> int:
+def unsynced(store: EntryLog) -> int:
     """Own entries the ledger has not acknowledged yet: what `info` prints and the app's header shows.
 
     One definition, because a timer reads it to know whether the laptop may be switched off (a copy

@@ -21,6 +21,7 @@ from typing import Any
 
 from station.config import EventConfig, parse_hms
 from station.entries import Entry
+from station.entry_log import EntryLog, appended
 from station.errors import CommandError
 
 __all__ = ["CommandError", "TimingCommands", "parse_delta"]
@@ -48,7 +49,7 @@ class TimingCommands:
     `store` appends entries; `config` and `runners` are read when a command runs (the app's engine
     changes as entries arrive); `operator` is recorded on every entry."""
 
-    def __init__(self, store: Any, operator: str, config: Callable[[], EventConfig | None],
+    def __init__(self, store: EntryLog, operator: str, config: Callable[[], EventConfig | None],
                  runners: Callable[[], Any], now_ms: Callable[[], int]) -> None:
         self.store = store
         self.operator = operator
@@ -57,7 +58,7 @@ class TimingCommands:
         self.now_ms = now_ms
 
     @classmethod
-    def over_engine(cls, store: Any, engine: Any, operator: str, now_ms: Callable[[], int]) -> TimingCommands:
+    def over_engine(cls, store: EntryLog, engine: Any, operator: str, now_ms: Callable[[], int]) -> TimingCommands:
         """Commands checked against a results engine (the CLI's fresh one, the app's live one)."""
         return cls(store, operator, lambda: engine.config, lambda: engine, now_ms)
 
@@ -88,7 +89,7 @@ class TimingCommands:
                                race=race, races=", ".join(cfg.races))
 
     def _append(self, kind: str, payload: dict[str, Any]) -> Entry:
-        return self.store.append(kind, payload, operator=self.operator)
+        return appended(self.store.append(kind, payload, operator=self.operator))
 
     # ------------------------------------------------------------------ commands
     def manual_time(self, bib: str, point: str, t_ms: int) -> Entry:

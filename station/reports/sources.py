@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from station.entries import Entry
+from station.entry_log import EntryLog
 from station.errors import UserError
 from station.reports.layout import local_time
 
@@ -44,7 +45,7 @@ class Snapshot:
         return eng.rows(race), eng.split_columns()
 
 
-def snapshot(store: Any) -> Snapshot:
+def snapshot(store: EntryLog) -> Snapshot:
     from station.participants import latest_participants
 
     entries = [e for _, e in store.iter_rows()]
@@ -67,7 +68,7 @@ def check_race(event: Mapping[str, Any], race: str | None) -> None:
         raise UserError(f"--race: unknown race {race!r}; expected one of {', '.join(ids)}")
 
 
-def people_with_checkins(store: Any, snap: Snapshot) -> list[dict[str, Any]]:
+def people_with_checkins(store: EntryLog, snap: Snapshot) -> list[dict[str, Any]]:
     """Participant payloads with `checked_in`, `checkin_at` (event time) and `checkin_station`."""
     from station.checkin_state import CheckinState
     from station.reports.layout import event_zone
