@@ -77,7 +77,7 @@ def test_wrong_bib_stray_stamp_and_deletion_never_shift_the_times(qtbot: Any, wi
     qtbot.keyClick(t.manual, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: any(s.state == "refused" for s in t.queue.stamps), timeout=10_000)
     assert [s.t for s in t.queue.stamps if s.state == "refused"] == [ta]
-    assert "No participant with bib 9999." in t.stamps.item(0).text()  # visibly pending, in its place
+    assert "no participant with bib '9999'" in t.stamps.item(0).text()  # visibly pending, in its place
     # the stray stamp: select it (Down from the bib field: A, then the stray one) and delete it
     qtbot.waitUntil(lambda: all(s.state != "saving" for s in t.queue.stamps), timeout=10_000)
     qtbot.keyClick(t.manual, Qt.Key.Key_Down)

@@ -468,10 +468,7 @@ class TimingMode(QWidget):
         def job(d: Any) -> str:
             if not point:
                 raise UserError(tr("No timing point: load the event in Setup first."))
-            if d.engine.reg_for_bib(bib) is None:
-                raise UserError(tr("No participant with bib {bib}.").format(bib=bib))
-            e = d.store.append("manual_time", {"bib": bib, "point": point, "t": t}, operator=d.operator)
-            return e.uuid
+            return d.timing.manual_time(bib, point, t).uuid
 
         def failed(e: Any) -> None:
             msg = error_text(e)
@@ -582,7 +579,6 @@ class TimingMode(QWidget):
             return
         if not self.ctx.ask(self, what + "?"):
             return
-        self.ctx.client.call(lambda d: d.store.append("gun", {"race": race, "wave": wave, "t": t},
-                                                      operator=d.operator),
+        self.ctx.client.call(lambda d: d.timing.gun(wave, race, t),
                              lambda _e: self._report(tr("Gun recorded: {what}.").format(what=what)),
                              lambda e: self._report(error_text(e)))
