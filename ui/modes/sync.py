@@ -55,11 +55,6 @@ class SyncMode(QWidget):
             w.setAccessibleName(label)
             f.addRow(label, w)
         lay.addWidget(box)
-        self.outcome = QLabel("")
-        self.outcome.setObjectName("syncOutcome")
-        self.outcome.setAccessibleName(tr("What the last button did"))
-        self.outcome.setWordWrap(True)
-        lay.addWidget(self.outcome)
         self._asked_at: int | None = None  # "Sync now" pressed at (UTC ms), waiting for that round
         row = QHBoxLayout()
         self.b_start = QPushButton(tr("Start sync"))
@@ -73,6 +68,11 @@ class SyncMode(QWidget):
             row.addWidget(b)
         row.addStretch(1)
         lay.addLayout(row)
+        self.outcome = QLabel("")
+        self.outcome.setObjectName("syncOutcome")
+        self.outcome.setAccessibleName(tr("What the last button did"))
+        self.outcome.setWordWrap(True)
+        lay.addWidget(self.outcome)  # under the buttons
         hint = QLabel(tr("The station works offline; everything is kept and sent when the network returns."))
         hint.setObjectName("hint")
         hint.setWordWrap(True)
