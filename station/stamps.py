@@ -12,13 +12,16 @@ A refused stamp stays in its time position, marked, until the timer selects it a
 bib, or deletes it. It is never put back in front of the queue: the next bib typed must take the next
 runner's time, not the time of the runner whose bib was mistyped.
 
-Stamps are not entries: nothing is recorded until a stamp is saved with its bib (`manual_time`).
+Stamps are not entries: nothing is recorded until a stamp is saved with its bib (`manual_time`). The
+app keeps the waiting ones in its settings (`dump`/`load`), so a restart or a language switch loses
+none; a stamp that was being saved when the station stopped comes back marked, to be checked.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 WAITING, SAVING, REFUSED = "waiting", "saving", "refused"
 
@@ -89,3 +92,26 @@ class StampQueue:
     def waiting(self) -> int:
         """Stamps still needing a bib (waiting or refused)."""
         return sum(1 for s in self._stamps if s.state != SAVING)
+
+    def dump(self) -> list[dict[str, Any]]:
+        """The stamps as plain data (to keep across a restart)."""
+        return [{"t": s.t, "state": s.state, "bib": s.bib, "reason": s.reason} for s in self._stamps]
+
+    def load(self, items: Any, unsure: str = "not confirmed saved: check the live crossings") -> int:
+        """Add stamps kept by `dump` (bad items are skipped); one that was being saved comes back
+        refused with `unsure` as its reason (it may or may not have been recorded). Returns the count."""
+        n = 0
+        for it in items if isinstance(items, list) else []:
+            try:
+                t = int(it["t"])
+            except (TypeError, KeyError, ValueError):
+                continue
+            s = self.stamp(t)
+            state = str(it.get("state") or WAITING)
+            s.bib, s.reason = str(it.get("bib") or ""), str(it.get("reason") or "")
+            if state == SAVING:
+                s.state, s.reason = REFUSED, unsure
+            elif state == REFUSED:
+                s.state = REFUSED
+            n += 1
+        return n

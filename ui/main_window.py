@@ -362,7 +362,7 @@ class MainWindow(QMainWindow):
         timing = self.modes.get("timing")
         waiting = timing.queue.waiting() if timing is not None else 0  # type: ignore[attr-defined]
         if waiting and not self.force_close and not self.ctx.ask(
-                self, tr("{n} finish stamp(s) have no bib yet and will be lost. Quit anyway?").format(n=waiting)):
+                self, tr("{n} finish stamp(s) have no bib yet (they are kept for the next start). Quit anyway?").format(n=waiting)):
             ev.ignore()
             return
         self.settings.setValue("window/geometry", self.saveGeometry())

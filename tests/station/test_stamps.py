@@ -37,3 +37,17 @@ def test_selected_stamps_deletion_and_time_order() -> None:
     assert q.delete(b.id) is None  # being saved: not deletable
     assert q.next_for_bib(selected=b.id) is a  # a stamp being saved is never chosen again
     assert q.take("2") is a and q.take("3") is late
+
+
+def test_stamps_survive_a_restart() -> None:
+    q = StampQueue()
+    a, _b, c = q.stamp(100), q.stamp(200), q.stamp(300)
+    q.take("9999")
+    q.refused(a.id, "No participant with bib 9999.")
+    q.take("1011")  # _b is being saved when the station stops
+    again = StampQueue()
+    assert again.load([*q.dump(), {"t": "x"}, "junk"], unsure="check") == 3
+    st = again.stamps
+    assert [s.t for s in st] == [100, 200, 300]
+    assert [s.state for s in st] == [REFUSED, REFUSED, "waiting"] and st[1].reason == "check"
+    assert again.next_for_bib() is st[2] and c.t == 300

@@ -197,3 +197,24 @@ def test_quitting_with_stamps_waiting_asks_first(qtbot: Any, window: Any) -> Non
     assert not window.close()  # the timer said no: nothing lost, the window stays
     assert asked and "1 finish stamp" in asked[0] and window.isVisible()
     window.ctx.confirm = lambda _q: True
+
+
+def test_stamps_survive_a_language_switch_and_a_restart(qtbot: Any, window: Any, station: Any,
+                                                         settings: Any, win_factory: Any) -> None:
+    t = _timing(window)
+    t.stamp()
+    t.stamp()
+    times = [s.t for s in t.queue.stamps]
+    window.settings.setValue("ui/language", "zh_CN")
+    window.apply_settings()  # rebuilds every screen in Chinese
+    t2 = window.modes["timing"]
+    assert t2 is not t and [s.t for s in t2.queue.stamps] == times and t2.stamps.count() == 2
+    window.settings.setValue("ui/language", "en")
+    window.apply_settings()
+    window.close()
+    again = win_factory(qtbot, station, settings)
+    try:
+        t3 = again.modes["timing"]
+        assert [s.t for s in t3.queue.stamps] == times and "kept from before" in t3.manual_status.text()
+    finally:
+        again.close()

@@ -12,6 +12,7 @@ participant) leaves its stamp marked in its place, so the next bib still gets th
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,13 @@ def ask_resend(d: Any, rid: str) -> int:
         raise UserError(tr("Reader {id} cannot resend its stored reads (this protocol has no replay, or it "
                            "is not connected): replay a capture file instead.").format(id=rid))
     return n
+
+
+def _kept_stamps(value: Any) -> Any:
+    try:
+        return json.loads(str(value)) if value else []
+    except ValueError:
+        return []
 
 
 class ManualEntry(QLineEdit):
@@ -259,6 +267,8 @@ class TimingMode(QWidget):
         self.next_label.setWordWrap(True)
         ml.addWidget(self.next_label, 1, 0, 1, 3)
         self.queue = StampQueue()
+        kept = self.queue.load(_kept_stamps(ctx.settings.value("timing/stamps", "")),
+                               unsure=tr("not confirmed saved when the station stopped: check the live crossings"))
         self.selected_stamp: int | None = None  # chosen explicitly by the timer (click, Up/Down)
         self.stamps = QListWidget()
         self.stamps.setAccessibleName(tr("Stamps waiting for a bib"))
@@ -294,6 +304,8 @@ class TimingMode(QWidget):
         self.delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         self.delete_shortcut.activated.connect(self.delete_stamp)
         self._refresh_stamps()
+        if kept:
+            self._report(tr("{n} stamp(s) kept from before (restart or language switch).").format(n=kept))
         bl.addWidget(mbox, 3)
         gbox = QGroupBox(tr("Gun"))
         gl = QVBoxLayout(gbox)
@@ -570,6 +582,8 @@ class TimingMode(QWidget):
                                        "deletes").format(n=n, t=hms(nxt.t), why=why))
         self.manual.set_waiting(n > 0)
         self.b_delete_stamp.setEnabled(self.selected_stamp is not None)
+        # kept in the settings at every change: a restart or a language switch loses no stamp
+        self.ctx.settings.setValue("timing/stamps", json.dumps(self.queue.dump()))
 
     # ------------------------------------------------------------------ gun
     def fire_gun(self, race: str, wave: str, name: str) -> None:
