@@ -47,8 +47,9 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
             config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
                                     access_log=False, timeout_graceful_shutdown=2)
             server = uvicorn.Server(config)
+            # uvicorn catches SIGINT/SIGTERM while it runs (finishes requests, then returns); ours set
+            # ctx.stop before and after it, and a stop from elsewhere ends the server through _watch.
             install_stop_handlers(ctx)
-            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
 
             import threading
 

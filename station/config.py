@@ -158,7 +158,7 @@ def normalize(data: dict[str, Any], source: str = "event") -> dict[str, Any]:
                 c.bad(w + "cutoff", f"expected a duration H:MM:SS, got {co!r}")
         sw = c.get(r, "start_window_s", w, (int, float), "seconds", required=False, default=3600)
         waves_in = r.get("waves")
-        waves: list[dict[str, str]] = []
+        waves: list[dict[str, str | None]] = []
         if waves_in is None and "start" in r:
             waves_in = [{"id": "", "start": r["start"]}]
         if not isinstance(waves_in, list) or not waves_in:

@@ -51,12 +51,6 @@ def mask_email(email: str | None) -> str:
     return local[:keep] + "***@" + domain
 
 
-def mask_token(code: str, keep: int = 12) -> str:
-    """The start of a long scanned code, enough to recognise it in a log without storing the secret."""
-    code = code.strip()
-    return code if len(code) <= keep else code[:keep] + "…"
-
-
 def is_public(participant: Mapping[str, Any] | None) -> bool:
     """A runner is shown by name in public (pages, published lists) unless they opted out: the
     participants CSV's `public` column set to `no` stores `public: false`."""

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from station.entries import Entry, dumps
+from station.entry_log import EntryLog
 from station.errors import UserError
 from station.memtrim import maybe_trim
 from station.store import expand_raw, own_rows_after
@@ -53,7 +54,7 @@ PUSH_MAX_BYTES = 8 * 1024 * 1024
 PULL_LIMIT = 5_000
 
 
-def unsynced(store: Any) -> int:
+def unsynced(store: EntryLog) -> int:
     """Own entries the ledger has not acknowledged yet: what `info` prints and the app's header shows.
 
     One definition, because a timer reads it to know whether the laptop may be switched off (a copy
@@ -159,10 +160,6 @@ class SyncEngine:
         """`fn(status)` is called on the sync thread after every change (keep it quick)."""
         self._listeners.append(fn)
 
-    def remove_listener(self, fn: StatusListener) -> None:
-        if fn in self._listeners:
-            self._listeners.remove(fn)
-
     def _set(self, **changes: Any) -> None:
         with self._lock:
             new = replace(self._status, **changes)
@@ -207,7 +204,7 @@ class SyncEngine:
         self.store.unsubscribe(self._on_commit)
         self._client.close()
         self._pool.shutdown(wait=True)
-        if self._raw:
+        if isinstance(self._raw, sqlite3.Connection):
             self._raw.close()
         self._raw = False
         self._set(state="stopped", online=False)
@@ -379,7 +376,7 @@ class SyncEngine:
             except sqlite3.Error:
                 self._raw = False
         rows = None
-        if self._raw:
+        if isinstance(self._raw, sqlite3.Connection):
             try:
                 rows = own_rows_after(self._raw, self.store.station_id, after, limit)
             except sqlite3.Error:

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
@@ -26,8 +26,9 @@ from station.checkin_state import CheckinState
 from station.entries import Entry
 from station.memtrim import maybe_trim
 from station.results.engine import STATUS_ORDER, Engine
-from station.store import CommittedRun, Store, nth_uuid
+from station.store import CommittedRun, Store, now_ms, nth_uuid
 from station.sync import KEY_LAST_SYNC, unsynced
+from station.timing_commands import TimingCommands
 from ui.snapshots import (
     Counts,
     EventInfo,
@@ -46,16 +47,6 @@ STATUS_EVERY_S = 0.5
 COUNTS_EVERY_S = 1.0
 FEED_WINDOW_MS = 2000  # reads of one chip at one point closer than this are one crossing
 CHECKIN_KINDS = {"checkin", "checkin_undo", "participant"}
-
-
-class ReaderHandle(Protocol):
-    """What the app needs of a reader: its status, and start/stop (a LiveReader or a simulation)."""
-
-    binding: Any
-
-    def status(self) -> Any: ...
-
-    def stop(self) -> None: ...
 
 
 @dataclass
@@ -83,6 +74,11 @@ class Domain:
             if rid not in best or e.order > best[rid][0]:
                 best[rid] = (e.order, e.payload)
         return {k: v[1] for k, v in best.items()}
+
+    @property
+    def timing(self) -> TimingCommands:
+        """The timing commands (station.timing_commands, the CLI's too), checked against the live engine."""
+        return TimingCommands.over_engine(self.store, self.engine, self.operator, now_ms)
 
 
 def event_info(domain: Domain) -> EventInfo:

@@ -56,10 +56,6 @@ def page_url(web_url: str, event_id: str, registration_id: str) -> str:
     return f"{web_url.rstrip('/')}/events/{quote(event_id, safe='')}/runners/{quote(registration_id, safe='')}"
 
 
-def _finishers_in(rows: Sequence[Mapping[str, Any]], race: str) -> int:
-    return sum(1 for r in rows if r.get("race") == race and r.get("status") == "finished")
-
-
 def render_certificates(
     out: Path | str,
     rows: Sequence[Mapping[str, Any]],

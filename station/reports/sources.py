@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from station.entries import Entry
+from station.entry_log import EntryLog
 from station.errors import UserError
 from station.reports.layout import local_time
 
@@ -53,7 +54,7 @@ class Snapshot:
         return rows, eng.split_columns()
 
 
-def snapshot(store: Any) -> Snapshot:
+def snapshot(store: EntryLog) -> Snapshot:
     from station.participants import latest_participants
 
     entries = [e for _, e in store.iter_rows()]
@@ -76,7 +77,7 @@ def check_race(event: Mapping[str, Any], race: str | None) -> None:
         raise UserError(f"--race: unknown race {race!r}; expected one of {', '.join(ids)}")
 
 
-def people_with_checkins(store: Any, snap: Snapshot) -> list[dict[str, Any]]:
+def people_with_checkins(store: EntryLog, snap: Snapshot) -> list[dict[str, Any]]:
     """Participant payloads with `checked_in`, `checkin_at` (event time) and `checkin_station`."""
     from station.checkin_state import CheckinState
     from station.reports.layout import event_zone
@@ -118,13 +119,13 @@ def synced_registrations(snap: Snapshot, rows: Iterable[Mapping[str, Any]]) -> s
     out = set()
     for r in rows:
         reg = str(r.get("registration_id") or "")
-        e = latest.get(reg)
-        if e is None or r.get("status") != "finished":
+        pub = latest.get(reg)
+        if pub is None or r.get("status") != "finished":
             continue
-        p = e.payload
+        p = pub.payload
         if p.get("status") != "finished" or str(p.get("chip_ms")) != str(r.get("chip_ms")):
             continue
-        if e.station_id != snap.station_id or e.seq <= snap.acked_seq:
+        if pub.station_id != snap.station_id or pub.seq <= snap.acked_seq:
             out.add(reg)
     return out
 

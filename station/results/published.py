@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from station.entries import Entry
-from station.results.engine import Engine, RunnerResult, _latest, rank_key_of
+from station.results.engine import Engine
+from station.results.model import RunnerResult, _latest
+from station.results.rules import rank_key_of
 from station.results.sources import ReadLog
 
 Order = tuple[int, str, int]
@@ -75,7 +77,8 @@ class PublishedEngine(Engine):
             gun_ms = chip_ms
         if status == "finished" and chip_ms is None:
             chip_ms = gun_ms
-        splits = pp.get("splits") if isinstance(pp.get("splits"), dict) else {}
+        raw = pp.get("splits")
+        splits: dict[str, Any] = raw if isinstance(raw, dict) else {}
         res = RunnerResult(reg, str(pp.get("bib") or p.get("bib") or ""), p.get("name") or "",
                            p.get("gender") or "X", self._category(reg, p, cfg), race.id,
                            str(p.get("wave") or race.waves[0].id), status, None, None, None, gun_ms, chip_ms,

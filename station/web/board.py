@@ -233,8 +233,8 @@ def build_board(engine: Engine, *, version: int = 0, official: bool = False,
                                    row.start_ms, row.vip)
             rows.append(row)
             if row.status == FINISHED:
-                for key in ((res.race, "", ""), (res.race, "g", res.gender), (res.race, "c", res.category)):
-                    sizes[key] = sizes.get(key, 0) + 1
+                for sk in ((res.race, "", ""), (res.race, "g", res.gender), (res.race, "c", res.category)):
+                    sizes[sk] = sizes.get(sk, 0) + 1
             if not reuse:
                 index.upsert(reg, bib=res.bib, name=row.name or None, phone=None)
             continue
@@ -256,8 +256,8 @@ def build_board(engine: Engine, *, version: int = 0, official: bool = False,
             start_ms=res.start_ms if finish_instants else None, vip=p.get("vip") is True)
         rows.append(row)
         if row.finished:
-            for key in ((res.race, "", ""), (res.race, "g", res.gender), (res.race, "c", res.category)):
-                sizes[key] = sizes.get(key, 0) + 1
+            for sk in ((res.race, "", ""), (res.race, "g", res.gender), (res.race, "c", res.category)):
+                sizes[sk] = sizes.get(sk, 0) + 1
         if not reuse:
             index.upsert(res.registration_id, bib=res.bib, name=res.name if public else None, phone=None)
     return Board(event_id=cfg.id, name=cfg.name, date=cfg.date.isoformat(), timezone=cfg.timezone,

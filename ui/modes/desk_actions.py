@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.errors import UserError
+from station.errors import CommandError, UserError
 from ui.i18n import tr
 from ui.snapshots import EventInfo
 
@@ -61,20 +61,16 @@ def reprint(d: Any, reg: str, key_path: str) -> tuple[dict[str, Any], str, dict[
     if p is None:
         raise UserError(tr("Registration {reg} is not in this station's list.").format(reg=reg))
     key = tickets.load_private_key(Path(key_path))
-    ck = cfg.payload.get("checkin") or {}
-    kid = tickets.find_kid(key, ck.get("public_keys") or {})
-    if kid in set(ck.get("revoked_keys") or []):
-        raise UserError(tr("This signing key was revoked: use a new key."))
     now_s = d.desk.now_ms() // 1000
     try:
-        exp = tickets.ticket_expiry(cfg.payload, now_s)
+        ((_p, _claims, token),) = tickets.sign_tickets(cfg.payload, key, [p], now_s=now_s)
+    except CommandError:
+        raise UserError(tr("This signing key was revoked: use a new key.")) from None
     except tickets.ExpiredTicketsError:
         raise UserError(tr("Tickets for this event expired after {date}: a desk cannot reprint them. "
                            "The organizer can sign new ones with an expiry date (tickets issue --expires)."
                            ).format(date=cfg.date.isoformat())) from None
-    claims = tickets.ticket_claims(cfg.id, p, iat=now_s, exp=exp)
-    token = tickets.TicketSigner(key, kid).sign(claims)
-    d.desk.revoke(registration_id=reg, issued_before=now_s, reason="reprinted at the desk")
+    d.desk.revoke_earlier([reg], now_s, "reprinted at the desk")
     return dict(p), token, cfg.payload
 
 
