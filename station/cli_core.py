@@ -240,6 +240,7 @@ def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
             print(f"{label}: {counts.get(k, 0)}")
         acked = int(store.get_state("push_acked_seq", "0") or 0)
         print(f"unsynced: {max(0, store.last_seq() - acked)}")
+        print(f"quarantined: {store.quarantined_count()}")
     return 0
 
 

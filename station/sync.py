@@ -32,10 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from station.contract import check_wire
 from station.entries import Entry, dumps
 from station.errors import UserError
 from station.memtrim import maybe_trim
-from station.store import expand_raw, own_rows_after
+from station.store import Quarantined, expand_raw, own_rows_after
 
 if TYPE_CHECKING:
     from station.publish import Publisher
@@ -447,12 +448,18 @@ class SyncEngine:
             ans = self._request("GET", path, params={"cursor": cursor, "limit": self.pull_limit,
                                                             "exclude_own": "true"})
             try:
-                got = [Entry.from_wire(d) for d in ans["entries"] if d.get("station_id") != sid]
+                wire = ans["entries"]
                 nxt = str(ans["cursor"])
+                if not isinstance(wire, list):
+                    raise TypeError("entries is not a list")
             except (KeyError, TypeError, ValueError) as e:
                 raise SyncError(f"the ledger at {self.url} sent entries this station cannot read") from e
-            if got:
-                res = self.store.store_foreign(got)
+            got, bad = sort_pulled(wire, sid)
+            if bad:
+                for q in bad:
+                    log.warning("sync: a peer entry breaks the entry contract and is set aside: %s", q.reason)
+            if got or bad:
+                res = self.store.store_foreign(got, bad)
                 stored += len(res.stored)
                 if res.conflicts:
                     for c in res.conflicts:
@@ -460,13 +467,36 @@ class SyncEngine:
                     self._set(conflicts=(*self._status.conflicts, *res.conflicts)[-100:])
             cursor = nxt
             self.store.set_state(KEY_CURSOR, cursor)
-            self._set(pulled=self._status.pulled + (len(res.stored) if got else 0))
+            self._set(pulled=self._status.pulled + (len(res.stored) if got or bad else 0))
             if not ans.get("more"):
                 break
         return stored
 
 
 _json_str = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def sort_pulled(wire: list[Any], own_station: str) -> tuple[list[Entry], list[Quarantined]]:
+    """Pulled wire entries → (entries to store and apply, entries to set aside with the reason).
+
+    Every peer entry passes the entry contract (`station.contract.check_wire`) before it may reach the
+    results engine or the check-in desk; one that fails is kept exactly as received (quarantined), so a
+    malformed entry from a peer — or from a ledger of another version — never crashes this station and
+    is never lost. Own entries (the ledger echoing them) are skipped."""
+    good: list[Entry] = []
+    bad: list[Quarantined] = []
+    for d in wire:
+        if isinstance(d, dict) and d.get("station_id") == own_station:
+            continue
+        problem = check_wire(d)
+        if problem is None:
+            try:
+                good.append(Entry.from_wire(d))
+                continue
+            except (KeyError, TypeError, ValueError) as e:
+                problem = f"unreadable entry ({e})"
+        bad.append(Quarantined(d, str(problem)))
+    return good, bad
 
 
 def _local_event_id(store: Store) -> str | None:

@@ -82,7 +82,7 @@ def test_offline_backs_off_then_resumes_by_itself(sqlite_ledger: Ledger, station
         assert time.monotonic() - t0 < 2.5
         assert led.count("SELECT COUNT(*) FROM entries") == 500
         # New entries go out promptly while online (woken by the store, not the poll).
-        st.append("read", {"chip": "late", "t": 1})
+        st.append("read", {"reader": "r1", "point": "finish", "chip": "late", "t": 1})
         t0 = time.monotonic()
         while led.count("SELECT COUNT(*) FROM entries") < 501 and time.monotonic() - t0 < 3:
             time.sleep(0.02)
@@ -113,7 +113,7 @@ def test_replaced_database_is_refused_loudly(ledger: Ledger, stations: Any) -> N
 
 def test_pulled_conflicting_peer_entry_is_refused_and_reported(ledger: Ledger, stations: Any) -> None:
     peer, me = stations("peer"), stations("me")
-    peer.append("read", {"chip": "x", "t": 1})
+    peer.append("read", {"reader": "r1", "point": "finish", "chip": "x", "t": 1})
     engine(peer, ledger.url, ledger.token("peer")).sync_once()
     # `me` already holds another entry 1 of "peer" (e.g. copied from an older, replaced peer database).
     me.store_foreign([Entry("peer", 1, "not-the-same", "read", {"chip": "y", "t": 2}, 5)])
@@ -140,7 +140,7 @@ def test_ledger_that_lost_data_gets_everything_again(tmp_path: Path, stations: A
     led2.start()
     eng.close()
     eng = engine(st, led2.url, led2.token("start"))
-    st.append("read", {"chip": "after", "t": 1})
+    st.append("read", {"reader": "r1", "point": "finish", "chip": "after", "t": 1})
     eng.sync_once()
     assert led2.count("SELECT COUNT(*) FROM entries") == 21
     eng.close()
