@@ -20,14 +20,14 @@ from ledger import db as schema
 from ledger.db import Database
 from ledger.events import EventRule, load_rule
 from ledger.points import apply_results
+from station.contract import MAX_PAYLOAD_BYTES, check_payload, check_wire
 from station.entries import KINDS
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_BATCH = 10_000
-MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_PULL = 10_000
 _KINDS = frozenset(KINDS)
-_RESULT_STATUSES = frozenset({"finished", "running", "DNF", "DNS", "DQ"})
+__all__ = ["MAX_PAYLOAD_BYTES", "LedgerError", "parse_batch", "pull", "push"]
 
 
 class LedgerError(Exception):
@@ -70,6 +70,8 @@ def parse_batch(body: bytes, station_id: str) -> list[InEntry]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         raise LedgerError(400, f"the body is not valid JSON ({e})", "malformed") from e
+    except RecursionError:
+        raise LedgerError(400, "the body is nested too deeply", "malformed") from None
     if isinstance(data, dict):
         data = data.get("entries")
     if not isinstance(data, list):
@@ -91,16 +93,21 @@ def parse_batch(body: bytes, station_id: str) -> list[InEntry]:
             _explain(i, d, station_id)
             raise AssertionError("unreachable") from None
         if (type(seq) is not int or not 0 < seq <= 2**62 or type(uuid) is not str or not 0 < len(uuid) <= 64
-                or kind not in kinds or type(payload) is not dict or type(rec) is not int
+                or type(kind) is not str or kind not in kinds or type(payload) is not dict or type(rec) is not int
                 or not 0 <= rec < 2**53 or type(op) is not str or len(op) > 200
                 or (sid is not None and sid != station_id)):
             _explain(i, d, station_id)
+        # The entry contract (station.contract): the same definition every station checks.
+        problem = check_payload(kind, payload)
+        if problem is None and not (uuid.isascii() and op.isascii() and "\x00" not in uuid):
+            problem = check_wire({**d, "payload": {}, "kind": "checkin_refused"}, station_id)
+        if problem is not None:
+            if problem.too_large:
+                raise LedgerError(413, f"entry {i + 1} (seq {seq}): payload larger than {MAX_PAYLOAD_BYTES}"
+                                       " bytes (UTF-8)", "too_large", seq=seq, field=problem.field)
+            raise LedgerError(422, f"entry {i + 1} (seq {seq}): {kind}: {problem}; nothing of this batch "
+                                   "was stored", "malformed", seq=seq, field=problem.field)
         text = _dumps(payload)
-        if len(text) > MAX_PAYLOAD_BYTES:
-            raise LedgerError(413, f"entry {i + 1} (seq {seq}): payload larger than {MAX_PAYLOAD_BYTES} bytes",
-                              "too_large")
-        if kind == "result_published":
-            _check_result(payload, f"entry {i + 1} (seq {seq})")
         if prev is not None and seq != prev + 1:
             raise LedgerError(422, f"entry {i + 1} (seq {seq}): entries must be in seq order without gaps "
                                    f"(previous seq {prev})", "malformed")
@@ -122,7 +129,7 @@ def _explain(i: int, d: Any, station_id: str) -> None:
     if not isinstance(uuid, str) or not 1 <= len(uuid) <= 64:
         raise LedgerError(422, f"{where}: uuid must be a text of 1 to 64 characters", "malformed")
     kind = d.get("kind")
-    if kind not in _KINDS:
+    if not isinstance(kind, str) or kind not in _KINDS:
         raise LedgerError(422, f"{where}: unknown kind {kind!r}", "malformed")
     if not isinstance(d.get("payload"), dict):
         raise LedgerError(422, f"{where}: payload must be a JSON object", "malformed")
@@ -137,26 +144,6 @@ def _explain(i: int, d: Any, station_id: str) -> None:
         raise LedgerError(422, f"{where}: station_id {sid!r} differs from the stream {station_id!r}",
                           "malformed")
     raise LedgerError(422, f"{where}: malformed entry", "malformed")
-
-
-def _check_result(p: dict[str, Any], where: str) -> None:
-    reg = p.get("registration_id")
-    if not isinstance(reg, str | int) or isinstance(reg, bool) or str(reg) == "":
-        raise LedgerError(422, f"{where}: result_published needs a registration_id", "malformed")
-    if not isinstance(p.get("race"), str) or not p["race"]:
-        raise LedgerError(422, f"{where}: result_published needs a race", "malformed")
-    if p.get("status") not in _RESULT_STATUSES:
-        raise LedgerError(422, f"{where}: result_published status must be one of "
-                               f"{', '.join(sorted(_RESULT_STATUSES))}", "malformed")
-    for k in ("gun_ms", "chip_ms"):
-        v = p.get(k)
-        if v is not None and (not _is_int(v) or v < 0):
-            raise LedgerError(422, f"{where}: {k} must be milliseconds (an integer) or null", "malformed")
-    if p["status"] == "finished" and p.get("chip_ms") is None and p.get("gun_ms") is None:
-        raise LedgerError(422, f"{where}: a finished result needs gun_ms or chip_ms", "malformed")
-    rid = p.get("runner_id")
-    if rid is not None and not isinstance(rid, str | int):
-        raise LedgerError(422, f"{where}: runner_id must be a text", "malformed")
 
 
 def require_rule(conn: sa.Connection, event_id: str) -> EventRule:

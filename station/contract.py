@@ -67,7 +67,13 @@ class Problem:
 
 # --------------------------------------------------------------------------- value checks
 def _utf8_len(s: str) -> int:
-    return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+    """Length in UTF-8 bytes; -1 for text with a lone surrogate (no UTF-8 form at all)."""
+    if s.isascii():
+        return len(s)
+    try:
+        return len(s.encode("utf-8"))
+    except UnicodeEncodeError:
+        return -1
 
 
 def _text(max_bytes: int, *, nonempty: bool = False, ident: bool = False) -> Callable[[Any], str | None]:
@@ -76,7 +82,13 @@ def _text(max_bytes: int, *, nonempty: bool = False, ident: bool = False) -> Cal
             return f"expected text, got {_tname(v)}"
         if nonempty and not v:
             return "must not be empty"
-        if len(v) > max_bytes // 4 and _utf8_len(v) > max_bytes:
+        if not v.isascii():
+            n = _utf8_len(v)
+            if n < 0:
+                return "text with a lone surrogate (not valid UTF-8)"
+            if n > max_bytes:
+                return f"longer than {max_bytes} bytes (UTF-8)"
+        elif len(v) > max_bytes:
             return f"longer than {max_bytes} bytes (UTF-8)"
         if ident and "\x00" in v:
             return "must not contain NUL"
@@ -422,7 +434,9 @@ def check_wire(d: Any, station_id: str | None = None) -> Problem | None:
     """A whole wire entry `{station_id?, seq, uuid, kind, payload, recorded_at, operator}` (pull side)."""
     if type(d) is not dict:
         return Problem("entry", f"expected an object, got {_tname(d)}")
-    sid = d.get("station_id", station_id)
+    sid = d.get("station_id")
+    if sid is None:
+        sid = station_id
     why = ID(sid)
     if why:
         return Problem("station_id", why)
@@ -508,8 +522,13 @@ def bound_unparsed(payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]
     ``raw_bytes`` (full length) and ``raw_sha256`` (of the full UTF-8 bytes) added. Returns the payload
     and the full text when it was cut (the caller journals it locally; it is never synced), else None."""
     raw = payload.get("raw")
-    if type(raw) is not str or (len(raw) <= UNPARSED_RAW_BYTES // 4 or _utf8_len(raw) <= UNPARSED_RAW_BYTES):
+    if type(raw) is not str:
         return payload, None
+    n = _utf8_len(raw)
+    if 0 <= n <= UNPARSED_RAW_BYTES:
+        return payload, None
+    if n < 0 and len(raw) <= UNPARSED_RAW_BYTES // 4:  # a lone surrogate: spelled out, nothing lost
+        return {**payload, "raw": raw.encode("utf-8", "backslashreplace").decode("utf-8")}, None
     import hashlib
 
     full = raw.encode("utf-8", "surrogatepass")

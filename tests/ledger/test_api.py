@@ -58,7 +58,7 @@ def test_malformed_batches_are_refused_whole(ledger: Ledger) -> None:
         ([wire(1), {**wire(2), "uuid": ""}], "uuid"),
         ([wire(1), {**wire(2), "station_id": "st-b"}], "differs"),
         ([wire(1, "result_published", {"registration_id": "r1", "race": "10k", "status": "won"})],
-         "status must be"),
+         "payload.status: expected one of"),
     ]
     for body, words in bad:
         r = push(ledger.url, tok, "st-a", body)
@@ -142,7 +142,8 @@ def test_pull_cursor_walks_every_station_in_order(ledger: Ledger) -> None:
 
 def test_pull_returns_payloads_intact(ledger: Ledger) -> None:
     tok = ledger.token("a")
-    payload = {"raw": 'line "quoted" \\ 张三 \u2028', "n": [1, 2.5, None, True], "nested": {"k": "v"}}
+    payload = {"reader": "r1", "point": "finish", "chip": "c1", "t": 1,
+               "raw": 'line "quoted" \\ 张三 \u2028', "n": [1, 2.5, None, True], "nested": {"k": "v"}}
     e = wire(1, payload=payload)
     e["operator"] = "志愿者 \"1\""
     push(ledger.url, tok, "a", [e])

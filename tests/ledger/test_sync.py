@@ -67,7 +67,7 @@ def test_offline_backs_off_then_resumes_by_itself(sqlite_ledger: Ledger, station
     eng.add_listener(states.append)
     eng.start()
     try:
-        st.append_many([("read", {"chip": f"c{i}", "t": i}) for i in range(500)])
+        st.append_many([("read", {"reader": "r1", "point": "finish", "chip": f"c{i}", "t": i}) for i in range(500)])
         time.sleep(2.0)
         s = eng.status
         assert s.state == "offline" and not s.online and s.waiting == 500
@@ -96,11 +96,11 @@ def test_offline_backs_off_then_resumes_by_itself(sqlite_ledger: Ledger, station
 def test_replaced_database_is_refused_loudly(ledger: Ledger, stations: Any) -> None:
     tok = ledger.token("finish")
     old = stations("finish", folder="old")
-    old.append_many([("read", {"chip": f"c{i}", "t": i}) for i in range(10)])
+    old.append_many([("read", {"reader": "r1", "point": "finish", "chip": f"c{i}", "t": i}) for i in range(10)])
     engine(old, ledger.url, tok).sync_once()
     # The laptop's database is replaced; the station id stays (it lives beside the file).
     new = stations("finish", folder="new")
-    new.append_many([("read", {"chip": f"n{i}", "t": i}) for i in range(3)])
+    new.append_many([("read", {"reader": "r1", "point": "finish", "chip": f"n{i}", "t": i}) for i in range(3)])
     eng = engine(new, ledger.url, tok)
     with pytest.raises(SyncError) as err:
         eng.sync_once()
@@ -127,7 +127,7 @@ def test_pulled_conflicting_peer_entry_is_refused_and_reported(ledger: Ledger, s
 
 def test_ledger_that_lost_data_gets_everything_again(tmp_path: Path, stations: Any) -> None:
     st = stations("start")
-    st.append_many([("read", {"chip": f"c{i}", "t": i}) for i in range(20)])
+    st.append_many([("read", {"reader": "r1", "point": "finish", "chip": f"c{i}", "t": i}) for i in range(20)])
     led = Ledger(f"sqlite:///{(tmp_path / 'one.sqlite3').as_posix()}", tmp_path)
     port = led.port
     eng = engine(st, led.url, led.token("start"))
@@ -169,7 +169,7 @@ def test_cli_sync_once(sqlite_ledger: Ledger, tmp_path: Path, capsys: Any) -> No
 
     with Store(data) as s:
         sid = s.station_id
-        s.append_many([("read", {"chip": f"c{i}", "t": i}) for i in range(5)])
+        s.append_many([("read", {"reader": "r1", "point": "finish", "chip": f"c{i}", "t": i}) for i in range(5)])
     tok = led.token(sid)
     assert cli_main(["--data", str(data), "sync", "--ledger", led.url, "--token", tok, "--once"]) == 0
     assert "waiting 0" in capsys.readouterr().err
