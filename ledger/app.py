@@ -22,6 +22,7 @@ from ledger import streams
 from ledger.auth import Grant, check_token
 from ledger.db import Database, open_database
 from ledger.streams import LedgerError
+from station import contract
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,9 @@ def create_app(db: Database | str) -> FastAPI:
     @app.get("/v1/runners/{runner}/points")
     async def runner_points(runner: str, request: Request) -> dict[str, Any]:
         await grant_of(request)
+        why = contract.ID(runner)
+        if why:  # NUL, lone surrogates, 300 characters: refused before the database sees them
+            raise LedgerError(422, f"runner id: {why}", "malformed")
         return await run_in_threadpool(points_mod.balance, database, runner)
 
     return app
