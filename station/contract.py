@@ -246,9 +246,9 @@ _ACTIONS: dict[str, Spec] = {
 assert set(_SPECS) == set(KINDS), "every kind of station.entries has a definition here"
 
 
-def spec_of(kind: str) -> Spec:
-    """The field table of a kind (for documentation and tests)."""
-    return _SPECS[kind]
+def spec_of(kind: str, action: str | None = None) -> Spec:
+    """The field table of a kind, or of one correction action (for documentation and tests)."""
+    return _ACTIONS[action] if action is not None else _SPECS[kind]
 
 
 # --------------------------------------------------------------------------- whole-payload checks
@@ -399,11 +399,25 @@ _POINT = _s({"id": ID, "kind": _enum("start", "split", "finish", "start_finish")
              "pick": _enum("first", "peak"), "backup_window_s": _num(0, 86_400)})
 _EVENT = _s({"id": ID, "date": _date, "timezone": _zone},
             {"name": _nullable(TEXT), "points_per_km": _nullable(_num(0, 1e9))})
+def _map_of(check_value: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        if type(v) is not dict:
+            return f"expected an object, got {_tname(v)}"
+        for k, x in v.items():
+            why = ID(k) or check_value(x)
+            if why:
+                return f"{k!r:.40}: {why}"
+        return None
+    return check
+
+
+_CHECKIN_CFG = _s({}, {"public_keys": _nullable(_map_of(TEXT)), "revoked_keys": _nullable(_list_of(REF)),
+                       "walkup_bibs": _nullable(_map_of(TEXT)), "revoked_tickets": _nullable(_list_of(REF))})
 _CONFIG = _s({"event": _obj(_EVENT), "races": _list_of(_obj(_RACE), 1000),
               "timing_points": _list_of(_obj(_POINT), 1000)},
              {"categories": _nullable(_obj(_s({}, {"age_groups": _nullable(_list_of(_int(0, 200), 50)),
                                                    "age_basis": _enum("event_date", "birth_year")}))),
-              "checkin": _nullable(_object), "readers": _nullable(_list_of(_object, 1000))})
+              "checkin": _nullable(_obj(_CHECKIN_CFG)), "readers": _nullable(_list_of(_object, 1000))})
 
 
 def _event_config(payload: dict[str, Any]) -> Problem | None:
