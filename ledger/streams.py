@@ -20,7 +20,7 @@ from ledger import db as schema
 from ledger.db import Database
 from ledger.events import EventRule, load_rule
 from ledger.points import apply_results
-from station.contract import MAX_PAYLOAD_BYTES, check_payload, check_wire
+from station.contract import MAX_PAYLOAD_BYTES, check_payload, check_wire, may_write
 from station.entries import KINDS
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -62,8 +62,11 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def parse_batch(body: bytes, station_id: str) -> list[InEntry]:
-    """Validate a pushed body: `[entry, …]` or `{"entries": [entry, …]}`; first error refuses all."""
+def parse_batch(body: bytes, station_id: str, role: str = "organizer") -> list[InEntry]:
+    """Validate a pushed body: `[entry, …]` or `{"entries": [entry, …]}`; first error refuses all.
+
+    The token's `role` is checked against each entry's kind first (403 naming the kind), then the
+    entry contract (422 naming the seq and the field)."""
     if len(body) > MAX_BODY_BYTES:
         raise LedgerError(413, f"batch too large: {len(body)} bytes (limit {MAX_BODY_BYTES})", "too_large")
     try:
@@ -92,6 +95,10 @@ def parse_batch(body: bytes, station_id: str) -> list[InEntry]:
         except (KeyError, TypeError, AttributeError):
             _explain(i, d, station_id)
             raise AssertionError("unreachable") from None
+        if type(kind) is str and kind in kinds and may_write(role, kind) == "no":
+            raise LedgerError(403, f"entry {i + 1} (seq {seq}): a {role} token may not write {kind} entries; "
+                                   "nothing of this batch was stored (see the role table in the README)",
+                              "forbidden", seq=seq, kind=kind)
         if (type(seq) is not int or not 0 < seq <= 2**62 or type(uuid) is not str or not 0 < len(uuid) <= 64
                 or type(kind) is not str or kind not in kinds or type(payload) is not dict or type(rec) is not int
                 or not 0 <= rec < 2**53 or type(op) is not str or len(op) > 200
@@ -146,6 +153,31 @@ def _explain(i: int, d: Any, station_id: str) -> None:
     raise LedgerError(422, f"{where}: malformed entry", "malformed")
 
 
+def _check_copies(conn: sa.Connection, event_id: str, role: str, entries: list[InEntry]) -> None:
+    """A non-organizer may send the event configuration only as registered by the organizer (now or
+    before: a station that loaded last week's file offline must not stall), and a check-in desk only
+    the readers listed there. Anything else would let any laptop change every station's configuration."""
+    from ledger.events import config_digest, registered_digests
+
+    digests = registered_digests(conn, event_id)
+    readers: list[Any] | None = None
+    for e in entries:
+        if e.kind == "event_config":
+            if config_digest(e.parsed) in digests:
+                continue
+            raise LedgerError(403, f"seq {e.seq}: event_config differs from the event registered on the ledger; a "
+                                   f"{role} token may only send the registered configuration (register the new "
+                                   "file with `ledger event add`, or use an organizer token); nothing of this "
+                                   "batch was stored", "forbidden", seq=e.seq, kind=e.kind)
+        if readers is None:
+            cfg = conn.execute(sa.select(schema.events.c.config).where(schema.events.c.id == event_id)).scalar()
+            readers = list((json.loads(cfg or "{}") or {}).get("readers") or [])
+        if e.parsed not in readers:
+            raise LedgerError(403, f"seq {e.seq}: a {role} token may only send reader_config entries listed in "
+                                   "the registered event file; nothing of this batch was stored",
+                              "forbidden", seq=e.seq, kind=e.kind)
+
+
 def require_rule(conn: sa.Connection, event_id: str) -> EventRule:
     rule = load_rule(conn, event_id)
     if rule is None:
@@ -153,12 +185,15 @@ def require_rule(conn: sa.Connection, event_id: str) -> EventRule:
     return rule
 
 
-def push(db: Database, event_id: str, station_id: str, batch: list[InEntry]) -> int:
+def push(db: Database, event_id: str, station_id: str, batch: list[InEntry], role: str = "organizer") -> int:
     """Append a validated batch to the station's stream; returns the new `acked_seq`."""
     st, en = schema.streams, schema.entries
     now = time.time_ns() // 1_000_000
     with db.write.begin() as conn:
         rule = require_rule(conn, event_id)
+        copies = [e for e in batch if may_write(role, e.kind) == "registered"]
+        if copies:
+            _check_copies(conn, event_id, role, copies)
         for e in batch:
             if e.kind == "result_published" and str(e.parsed.get("race")) not in rule.races:
                 raise LedgerError(

@@ -88,8 +88,8 @@ class Ledger:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def token(self, station: str, *, publish: bool = False, event: str = EVENT_ID) -> str:
-        return new_token(self.db, event, station, publish=publish)
+    def token(self, station: str, *, publish: bool = False, event: str = EVENT_ID, role: str | None = None) -> str:
+        return new_token(self.db, event, station, publish=publish, role=role)
 
     def start(self) -> None:
         if self.subprocess_mode:

@@ -46,7 +46,7 @@ def test_same_seq_other_uuid_is_refused_loudly(ledger: Ledger) -> None:
 
 
 def test_malformed_batches_are_refused_whole(ledger: Ledger) -> None:
-    tok = ledger.token("st-a")
+    tok = ledger.token("st-a", publish=True)
     bad: list[tuple[object, str]] = [
         ([], "empty"),
         ({"x": 1}, "JSON list"),
@@ -101,7 +101,7 @@ def test_auth(ledger: Ledger) -> None:
     assert r.status_code == 403
     # Results need --publish.
     r = push(ledger.url, tok_a, "st-a", [wire(1), wire(2, "result_published", result("r1"))])
-    assert r.status_code == 403 and "--publish" in r.json()["error"]
+    assert r.status_code == 403 and "timing token may not write result_published" in r.json()["error"]
     # Pull and points need a valid token too.
     assert httpx.get(f"{ledger.url}/v1/events/wo-run-test/entries").status_code == 401
     assert httpx.get(f"{ledger.url}/v1/runners/x/points").status_code == 401

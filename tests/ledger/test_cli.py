@@ -113,8 +113,9 @@ def test_a_revoked_token_is_refused_and_what_it_sent_stays(sqlite_ledger: Ledger
     httpx.post(url, json=one, headers={"Authorization": f"Bearer {lost}"}).raise_for_status()
     assert main(["ledger", "token", "list", "--db", led.db_url, "--event", "wo-run-test"]) == 0
     rows = [ln.split("\t") for ln in capsys.readouterr().out.strip().splitlines()]
-    assert rows[0] == ["id", "event", "station", "publish", "created", "revoked"]
-    assert [(r[2], r[3], r[5]) for r in rows[1:]] == [("finish-2", "no", "-"), ("finish-1", "yes", "-")]
+    assert rows[0] == ["id", "event", "station", "role", "publish", "created", "revoked"]
+    assert [(r[2], r[3], r[4], r[6]) for r in rows[1:]] == [("finish-2", "timing", "no", "-"),
+                                                            ("finish-1", "results", "yes", "-")]
     assert lost not in "".join(map("".join, rows))  # only hashes are kept: the list never shows a token
     assert main(["ledger", "token", "revoke", "--db", led.db_url, "--event", "wo-run-test",
                  "--station", "finish-2"]) == 0
