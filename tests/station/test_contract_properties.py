@@ -4,21 +4,32 @@ state never raise on an entry the contract accepts (what it refuses is quarantin
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import uuid
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from conftest import event, hms
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from station.checkin_state import CheckinState
-from station.config import normalize
+from station.config import load_event_file
 from station.contract import check_payload, check_run, spec_of
 from station.entries import KINDS, Entry
 from station.reads import ReadRun
 from station.results.engine import Engine
 
-_BASE_CONFIG = normalize(event())
+# (not imported from conftest: tests/ledger has a conftest module of its own in a combined run)
+_BASE_CONFIG = load_event_file(Path(__file__).with_name("data") / "event.toml")
+
+
+def hms(text: str) -> int:
+    """A time of day on the event's date in its zone → UTC ms."""
+    ev = _BASE_CONFIG["event"]
+    day = dt.datetime.fromisoformat(f"{ev['date']}T{text}").replace(tzinfo=ZoneInfo(ev["timezone"]))
+    return int(day.timestamp() * 1000)
+
 
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**60), 2**60), st.floats(allow_nan=True),
                       st.text(max_size=12), st.sampled_from(["", "A", "10k", "finish", "start", "M", "C1", "r1",
