@@ -20,7 +20,7 @@ from ledger import db as schema
 from ledger.db import Database
 from ledger.events import EventRule, load_rule
 from ledger.points import apply_results
-from station.contract import MAX_PAYLOAD_BYTES, check_payload, check_wire, may_write
+from station.contract import MAX_PAYLOAD_BYTES, check_payload, check_wire, forbidden_kinds, may_write
 from station.entries import KINDS
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -85,6 +85,7 @@ def parse_batch(body: bytes, station_id: str, role: str = "organizer") -> list[I
         raise LedgerError(413, f"batch too large: {len(data)} entries (limit {MAX_BATCH})", "too_large")
     out: list[InEntry] = []
     kinds = _KINDS
+    forbidden = forbidden_kinds(role)
     prev = None
     for i, d in enumerate(data):
         # Fast path: one combined test per entry; the precise message is worked out only on failure.
@@ -95,7 +96,7 @@ def parse_batch(body: bytes, station_id: str, role: str = "organizer") -> list[I
         except (KeyError, TypeError, AttributeError):
             _explain(i, d, station_id)
             raise AssertionError("unreachable") from None
-        if type(kind) is str and kind in kinds and may_write(role, kind) == "no":
+        if type(kind) is str and kind in forbidden:
             raise LedgerError(403, f"entry {i + 1} (seq {seq}): a {role} token may not write {kind} entries; "
                                    "nothing of this batch was stored (see the role table in the README)",
                               "forbidden", seq=seq, kind=kind)

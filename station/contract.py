@@ -45,6 +45,7 @@ UNPARSED_RAW_BYTES = 4096
 #: a read's raw line (a MYLAPS passing in its frame, an Ultra line): far below this in practice
 READ_RAW_BYTES = 8192
 MAX_CHIPS = 64
+NUL = chr(0)
 MAX_UUID_BYTES = 64
 
 
@@ -491,6 +492,15 @@ def check_wire(d: Any, station_id: str | None = None) -> Problem | None:
     """A whole wire entry `{station_id?, seq, uuid, kind, payload, recorded_at, operator}` (pull side)."""
     if type(d) is not dict:
         return Problem("entry", f"expected an object, got {_tname(d)}")
+    # fast path: the usual envelope (ASCII ids of sane length), proven in one expression
+    sid, seq, u, kind = d.get("station_id", station_id), d.get("seq"), d.get("uuid"), d.get("kind")
+    rec, op = d.get("recorded_at"), d.get("operator") or ""
+    if (type(sid) is str and type(u) is str and type(op) is str and type(seq) is int and type(rec) is int
+            and type(kind) is str and kind in _SPECS and 0 < len(sid) <= 50 and 0 < len(u) <= MAX_UUID_BYTES
+            and len(op) <= 50 and 0 < seq <= MAX_INT and 0 <= rec <= MAX_INT):
+        ids = sid + u + op
+        if ids.isascii() and NUL not in ids:
+            return check_payload(kind, d.get("payload"))
     sid = d.get("station_id")
     if sid is None:
         sid = station_id
@@ -620,6 +630,11 @@ _ROLE_TABLE: dict[str, dict[str, str]] = {
     "results": {**{k: "yes" for k in _TIMING_KINDS}, "event_config": "registered", "result_published": "yes"},
     "organizer": {k: "yes" for k in KINDS},
 }
+
+
+def forbidden_kinds(role: str) -> frozenset[str]:
+    """The kinds a role may never write (the ledger's per-entry test: one set lookup)."""
+    return frozenset(k for k in KINDS if may_write(role, k) == "no")
 
 
 def may_write(role: str, kind: str) -> str:
