@@ -181,3 +181,18 @@ def test_quarantined_entries_survive_as_sent(tmp_path: Path) -> None:
         ((reason, back),) = st.quarantined()
         assert reason == "test" and back["payload"]["n"] == 10**4000 and back["payload"]["s"] == "\ud800"
         assert back["station_id"] == "p\ud800" and back["payload"]["t"] == float("inf")
+
+
+def test_a_result_the_contract_refuses_is_not_published(tmp_path: Path) -> None:
+    """A correction that puts the finish before the start gives a negative time: the ledger would refuse
+    it (and stall the outbox), so the publisher leaves it out and says so, and publishes the rest."""
+    from station.publish import Publisher
+
+    with Store(tmp_path / "r", station_id="results") as st:
+        st.append("event_config", event_config(tmp_path))
+        st.append_many([("participant", participant(i)) for i in (1, 2)])
+        st.append_many([("read", read(i, p, t)) for i in (1, 2)
+                        for p, t in (("start", GUN_MS + 1_000), ("finish", finish_time(i)))])
+        st.append("correction", {"action": "adjust", "registration_id": "r1", "delta_ms": -80_000_000})
+        assert Publisher(st, now_ms=lambda: GUN_MS + 600_000).poll() == 1
+        assert [e.payload["registration_id"] for e in st.entries(["result_published"])] == ["r2"]
