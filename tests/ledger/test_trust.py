@@ -196,3 +196,14 @@ def test_a_result_the_contract_refuses_is_not_published(tmp_path: Path) -> None:
         st.append("correction", {"action": "adjust", "registration_id": "r1", "delta_ms": -80_000_000})
         assert Publisher(st, now_ms=lambda: GUN_MS + 600_000).poll() == 1
         assert [e.payload["registration_id"] for e in st.entries(["result_published"])] == ["r2"]
+
+
+@pytest.mark.parametrize("query", ["cursor=a%00b", "cursor=%ED%A0%80", "limit=abc", "limit=99999999999999999999999",
+                                   "cursor=" + "x" * 5000])
+def test_hostile_pull_queries_get_a_4xx_or_an_answer(ledger: Ledger, query: str) -> None:
+    import httpx
+
+    r = httpx.get(f"{ledger.url}/v1/events/{EVENT_ID}/entries?{query}",
+                  headers={"Authorization": f"Bearer {ledger.token('st-a')}"}, timeout=30)
+    assert r.status_code < 500, r.text
+    assert r.status_code == 200 or set(r.json()) >= {"error", "code"}
