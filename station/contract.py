@@ -7,7 +7,8 @@ station that pulled it. Now the same rules are checked in three places (DESIGN.m
 
 - a station appending its own entry (`station.store`): a station never stores what the ledger would
   refuse. Failing here is a programming error (`ContractError`); reader input is bounded and diverted
-  before it gets here (`split_run`, `bound_unparsed`), never refused;
+  where it enters (`station.ingest` turns a read no read may hold into an `unparsed` line; the store
+  cuts a long `unparsed` line with `bound_unparsed`), never refused;
 - the ledger accepting a push (`ledger.streams`): 422 naming the seq and the field, nothing stored;
 - a station pulling (`station.sync`): an entry that fails is stored as received but set aside
   (quarantined, never applied), so nothing is lost and nothing crashes.
@@ -47,7 +48,6 @@ READ_RAW_BYTES = 8192
 MAX_CHIPS = 64
 NUL = chr(0)
 MAX_UUID_BYTES = 64
-
 
 
 class ContractError(ValueError):
@@ -316,7 +316,6 @@ def _fields(spec: Spec, p: dict[str, Any], prefix: str = "payload.") -> Problem 
 
 
 _READ_KEYS = frozenset(_SPECS["read"])
-_READ_IDS = ("reader", "point", "chip")
 _READ_INTS = (("rx", MAX_INT), ("idx", MAX_INT), ("rssi", 100_000), ("ant", 100_000))
 _READ_TEXTS = ("key", "port")
 
