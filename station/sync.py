@@ -71,6 +71,7 @@ class SyncStatus:
     pushed: int = 0  # entries acknowledged during this run
     pulled: int = 0  # peer entries stored during this run
     published: int = 0  # result_published entries written during this run
+    quarantined: int = 0  # peer entries set aside during this run (they break the entry contract)
     conflicts: tuple[str, ...] = field(default_factory=tuple)  # refused peer entries (same seq, other uuid)
     event_id: str | None = None
     can_publish: bool = False
@@ -462,6 +463,8 @@ class SyncEngine:
             if got or bad:
                 res = self.store.store_foreign(got, bad)
                 stored += len(res.stored)
+                if res.quarantined:
+                    self._set(quarantined=self._status.quarantined + res.quarantined)
                 if res.conflicts:
                     for c in res.conflicts:
                         log.error("sync conflict (entry refused): %s", c)

@@ -22,7 +22,7 @@ from ledger_testkit import EVENT_ID, GUN_MS, Ledger, event_config, finish_time, 
 from ledger import db as schema
 from station.cli import main
 from station.store import Store
-from station.sync import SyncEngine
+from station.sync import KEY_CURSOR, SyncEngine
 
 BAD_PAYLOADS: list[tuple[str, Any]] = [
     ("gun", {}),
@@ -84,7 +84,9 @@ def test_malformed_peer_entries_are_set_aside_and_change_nothing(sqlite_ledger: 
     with Store(tmp_path / "victim", station_id="victim") as victim:
         e = SyncEngine(victim, led.url, led.token("victim"))
         e.sync_once()
-        e.sync_once()  # a second round (a re-pull after a crash) stores each bad entry once
+        assert e.status.quarantined == len(BAD_PAYLOADS) and e.status.last_error is None
+        victim.set_state(KEY_CURSOR, "")  # a re-pull (as after a crash before the cursor was saved) …
+        e.sync_once()  # … stores each bad entry once
         e.close()
         assert victim.quarantined_count() == len(BAD_PAYLOADS)
         kept = victim.quarantined()
