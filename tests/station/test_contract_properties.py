@@ -165,3 +165,20 @@ def test_reads_runs_are_checked_column_by_column() -> None:
     assert "out of range" in str(check_run(ReadRun("r", "p", "main", 1, None, chip=["C1"], t=[2**60],
                                                    raw=["a"])))
     assert "raw" in str(check_run(ReadRun("r", "p", "main", 1, None, chip=["C1"], t=[1], raw=["z" * 9000])))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_the_check_itself_never_raises(data: Any) -> None:
+    """The pull path runs `check_wire` on whatever the ledger sent: it answers, it never raises."""
+    from station.contract import check_wire
+
+    kind = data.draw(st.sampled_from([*KINDS, "nonsense"]))
+    payload = data.draw(json_any | payloads(kind if kind in KINDS else "gun"))
+    check_payload(kind, payload)
+    d = {"station_id": data.draw(st.sampled_from(["peer", "", None, "p\x00", "x" * 300]) | json_leaf),
+         "seq": data.draw(st.integers(-5, 2**70) | json_leaf), "uuid": data.draw(st.text(max_size=70) | json_leaf),
+         "kind": data.draw(st.sampled_from([kind, None, 5]) | json_any), "payload": payload,
+         "recorded_at": data.draw(st.integers(-5, 2**60) | json_leaf), "operator": data.draw(json_leaf)}
+    check_wire(d)
+    check_wire(data.draw(json_any))
