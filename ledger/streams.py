@@ -111,7 +111,7 @@ def parse_batch(body: bytes, station_id: str, role: str = "organizer") -> list[I
             _explain(i, d, station_id)
         # The entry contract (station.contract): the same definition every station checks.
         problem = check_payload(kind, payload)
-        if problem is None and not (uuid.isascii() and op.isascii() and "\x00" not in uuid):
+        if problem is None and not ((uuid + op).isascii() and "\x00" not in uuid + op):
             problem = check_wire({**d, "payload": {}, "kind": "checkin_refused"}, station_id)
         if problem is not None:
             if problem.too_large:

@@ -140,6 +140,7 @@ def test_the_ledger_refuses_each_malformed_entry_naming_seq_and_field(sqlite_led
     b'[{"seq":1,"uuid":"u","kind":"gun","payload":{"wave":"A","t":NaN},"recorded_at":1}]',
     b'[{"seq":1,"uuid":"u","kind":"gun","payload":{"wave":"A","t":1,"x":Infinity},"recorded_at":1}]',
     b'[{"seq":1,"uuid":"u","kind":"race_closed","payload":{"race":"10k"},"recorded_at":1,"operator":"\\ud800"}]',
+    b'[{"seq":1,"uuid":"u","kind":"race_closed","payload":{"race":"10k"},"recorded_at":1,"operator":"a\\u0000b"}]',
 ])
 def test_hostile_bodies_get_a_4xx_with_the_error_body(ledger: Ledger, raw: bytes) -> None:
     """On SQLite and PostgreSQL (which cannot store NUL or lone surrogates: a 500 before)."""
