@@ -168,10 +168,6 @@ class CameraStats:
     scans: int = 0
     decode_ms_total: float = 0.0
 
-    @property
-    def decode_ms_mean(self) -> float:
-        return self.decode_ms_total / self.frames if self.frames else 0.0
-
 
 class CameraScanner:
     """Reads frames on a worker thread, decodes them and calls ``on_scan(ScanEvent)`` once per appearance.

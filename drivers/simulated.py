@@ -18,7 +18,7 @@ import datetime as dt
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -198,11 +198,3 @@ class SimulatedRace:
             write(line.encode() + end)
             sent += 1
         return sent
-
-    def timeline(self, fmt: str, point: str | None = None) -> Iterator[tuple[float, str]]:
-        """(seconds after the first line at this race's speed, line): for callers that pace themselves."""
-        lines = self.lines(fmt, point)
-        if lines:
-            origin = lines[0][0]
-            for at, line in lines:
-                yield (at - origin) / 1000 / self.speed, line

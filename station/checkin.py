@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from station.checkin_state import CheckinRecord, CheckinState, ParticipantView, SearchResult, view
+from station.entry_log import EntryLog
 from station.errors import UserError
 from station.tickets import code_hash, format_instant
 
@@ -148,7 +149,7 @@ def parse_bib_pool(spec: str | Iterable[str] | None) -> list[str]:
 class CheckinDesk:
     """One check-in desk on a station. Qt-free; the UI calls it from a worker thread."""
 
-    def __init__(self, store: Any, desk_id: str, operator: str, *, state: CheckinState | None = None,
+    def __init__(self, store: EntryLog, desk_id: str, operator: str, *, state: CheckinState | None = None,
                  bib_pool: str | Iterable[str] | None = None, undo_window_s: float = UNDO_WINDOW_S,
                  clock: Any = None) -> None:
         self.store = store
@@ -431,6 +432,18 @@ class CheckinDesk:
                 payload["issued_before"] = int(issued_before)
         with self._lock:
             self._append("ticket_revoked", payload)
+
+    def revoke_earlier(self, registration_ids: Iterable[str], issued_before: int, reason: str) -> int:
+        """After a reprint: every ticket of these registrations issued before `issued_before` stops
+        working (one commit for a whole batch of reprinted tickets). Returns how many registrations."""
+        regs = [str(r) for r in registration_ids]
+        items = [("ticket_revoked", {"nonce": new_nonce(), "desk": self.desk_id, "registration_id": r,
+                                     "issued_before": int(issued_before), "reason": reason or "reprinted"})
+                 for r in regs]
+        with self._lock:
+            entries = self.store.append_many(items, operator=self.operator)
+            self.state.apply(entries)
+        return len(regs)
 
     # ----------------------------------------------------------------- chip hand-out
     def assign_chip(self, registration_id: str, chip: str) -> None:

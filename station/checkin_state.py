@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from station.entries import Entry
+from station.entry_log import EntryLog
 from station.privacy import mask_email, mask_phone
 from station.search import Hit, SearchIndex
 from station.tickets import TicketVerifier
@@ -89,6 +90,7 @@ class ParticipantView:
     email_masked: str
     club: str
     source: str
+    birth_year: str = ""  # tells namesakes apart at the desk (the full birth date is not shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +113,14 @@ def view(p: dict[str, Any]) -> ParticipantView:
         email_masked=mask_email(p.get("email")),
         club=str(p.get("club") or ""),
         source=str(p.get("source") or "list"),
+        birth_year=str(p.get("birth_date") or "")[:4],
     )
 
 
 class CheckinState:
     """In-memory check-in index over a `Store`; thread-safe (one lock, short critical sections)."""
 
-    def __init__(self, store: Any, *, subscribe: bool = True) -> None:
+    def __init__(self, store: EntryLog, *, subscribe: bool = True) -> None:
         self.store = store
         self._lock = threading.RLock()
         self._last_row = 0
@@ -351,9 +354,6 @@ class CheckinState:
 
     def checkin(self, uuid: str) -> CheckinRecord | None:
         return self._checkins.get(uuid)
-
-    def is_undone(self, uuid: str) -> bool:
-        return uuid in self._undone
 
     def checked_in_count(self) -> int:
         with self._lock:

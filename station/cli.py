@@ -41,7 +41,6 @@ VERB_MODULES: dict[str, str] = {
     "report": "station.cli_report",
     "export": "station.cli_report",
     "sync": "station.cli_sync",
-    "rehearse": "station.cli_rehearse",
     "purge": "station.cli_core",
 }
 

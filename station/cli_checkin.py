@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
 import json
 import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from station.cli import Context
-from station.errors import UserError
+from station.entry_log import EntryLog
+from station.errors import CommandError, UserError
 
 
 def _operator(args: argparse.Namespace) -> str:
@@ -73,7 +72,7 @@ def register(sub: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------------- checkin
-def _desk(store: Any, args: argparse.Namespace) -> Any:
+def _desk(store: EntryLog, args: argparse.Namespace) -> Any:
     from station.checkin import CheckinDesk
 
     return CheckinDesk(store, args.desk or store.station_id, _operator(args))
@@ -150,7 +149,7 @@ def cmd_keygen(args: argparse.Namespace, ctx: Context) -> int:
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def _latest(store: Any, kind: str) -> list[Any]:
+def _latest(store: EntryLog, kind: str) -> list[Any]:
     latest: dict[str, Any] = {}
     for e in store.entries([kind]):
         key = "" if kind == "event_config" else str(e.payload.get("registration_id") or "")
@@ -158,25 +157,6 @@ def _latest(store: Any, kind: str) -> list[Any]:
         if cur is None or e.order > cur.order:
             latest[key] = e
     return list(latest.values())
-
-
-def _expiry(cfg: dict[str, Any], expires: str | None) -> int:
-    ev = cfg.get("event") or {}
-    try:
-        tz = ZoneInfo(ev.get("timezone") or "UTC")
-    except Exception:
-        tz = ZoneInfo("UTC")
-    if expires:
-        try:
-            day = dt.date.fromisoformat(expires)
-        except ValueError as e:
-            raise UserError(f"--expires {expires!r}: expected YYYY-MM-DD") from e
-    elif ev.get("date"):
-        day = dt.date.fromisoformat(str(ev["date"])) + dt.timedelta(days=1)
-    else:
-        return int(time.time()) + 30 * 86400
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tz)
-    return int(end.timestamp())
 
 
 def cmd_issue(args: argparse.Namespace, ctx: Context) -> int:
@@ -188,10 +168,10 @@ def cmd_issue(args: argparse.Namespace, ctx: Context) -> int:
         if not cfgs:
             raise UserError("no event loaded: run `worun-station event load EVENT.toml` first")
         cfg = cfgs[0].payload
-        event_id = str((cfg.get("event") or {}).get("id") or "")
-        kid = tickets.find_kid(key, (cfg.get("checkin") or {}).get("public_keys") or {})
-        if kid in set((cfg.get("checkin") or {}).get("revoked_keys") or []):
-            raise UserError(f"key {kid!r} is listed in [checkin] revoked_keys: make a new key with `tickets keygen`")
+        try:
+            kid = tickets.event_signer(key, cfg).kid  # the event's key? (checked before anyone is read)
+        except CommandError as e:
+            raise UserError(f"--{e.field}: {e}") from None
         people = sorted((e.payload for e in _latest(store, "participant")),
                         key=lambda p: (len(str(p.get("bib") or "")), str(p.get("bib") or "")))
         if args.race:
@@ -210,28 +190,26 @@ def cmd_issue(args: argparse.Namespace, ctx: Context) -> int:
                 raise UserError(f"no participant with registration id {', '.join(sorted(missing))}")
         if not people:
             raise UserError("no participants to issue tickets for (import them with `participants import`)")
-        signer = tickets.TicketSigner(key, kid)
         iat = int(time.time())
-        exp = _expiry(cfg, args.expires)
+        signed = tickets.sign_tickets(cfg, key, people, now_s=iat, expires=args.expires, with_names=args.with_names)
         args.out.mkdir(parents=True, exist_ok=True)
         manifest = args.out / "tickets.csv"
-        revocations = []
         with manifest.open("w", encoding="utf-8", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(["registration_id", "bib", "race", "file", "jti", "exp", "token"])
-            for p in people:
-                claims = tickets.ticket_claims(event_id, p, iat=iat, exp=exp, with_name=args.with_names)
-                token = signer.sign(claims)
+            for p, claims, token in signed:
                 name = _SAFE.sub("_", f"{p.get('bib') or 'nobib'}_{p['registration_id']}") + ".png"
                 tickets.render_qr_png(token, args.out / name)
                 w.writerow([p["registration_id"], p.get("bib") or "", p.get("race") or "", name, claims["jti"],
-                            exp, token])
-                if args.replace:
-                    revocations.append(("ticket_revoked", {
-                        "nonce": claims["jti"], "desk": store.station_id, "registration_id": str(p["registration_id"]),
-                        "issued_before": iat, "reason": "reprinted"}))
-        if revocations:
-            store.append_many(revocations, operator=_operator(args))
+                            claims["exp"], token])
+        if args.replace:
+            from station.checkin import CheckinDesk
+
+            desk = CheckinDesk(store, store.station_id, _operator(args))
+            try:
+                desk.revoke_earlier([str(p["registration_id"]) for p in people], iat, "reprinted")
+            finally:
+                desk.close()
     print(f"{len(people)} ticket(s) signed with key {kid!r} in {args.out} (manifest: {manifest})")
     if args.replace:
         print(f"earlier tickets of those {len(people)} runner(s) are revoked", file=sys.stderr)

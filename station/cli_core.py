@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import getpass
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.cli import Context
 from station.config import EventConfig, load_event_file, parse_hms
+from station.entry_log import EntryLog
 from station.errors import UserError
+
+if TYPE_CHECKING:
+    from station.timing_commands import TimingCommands
 
 
 def operator_name(args: argparse.Namespace) -> str:
@@ -53,6 +59,7 @@ def register(sub: Any) -> None:
     rs = sub.add_parser("results", help="print the results")
     rs.add_argument("--race", help="only this race")
     rs.add_argument("--format", choices=["csv", "json"], default="csv")
+    add_as_of(rs)
     rs.set_defaults(func=cmd_results)
 
     info = sub.add_parser("info", help="station id, event and counts")
@@ -114,20 +121,39 @@ def register(sub: Any) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-def current_config(store: Any) -> EventConfig:
-    best = None
-    for e in store.entries(kinds=["event_config"]):
-        if best is None or e.order > best.order:
-            best = e
+def current_config(store: EntryLog) -> EventConfig:
+    from station.latest import latest
+
+    best = latest(store.entries(kinds=["event_config"]))
     if best is None:
         raise UserError("no event loaded: run `worun-station event load EVENT.toml` first")
     return EventConfig.from_payload(best.payload)
 
 
-def load_engine(store: Any) -> Any:
+def add_as_of(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as-of", metavar="TIME",
+                   help="results as they stand at this moment (event time: HH:MM[:SS] on the event date, or "
+                        "YYYY-MM-DD HH:MM[:SS]); decides who is past the cutoff (DNF) and is printed as the "
+                        "list's time. Default: now")
+
+
+def as_of_ms(cfg: EventConfig, text: str | None) -> int | None:
+    """`--as-of` in UTC ms (None: now). The one clock-dependent rule is the cutoff (DNF), so a list printed
+    "as of 09:00" is the same list however late it is reprinted, or replayed on another laptop."""
+    if not text:
+        return None
+    try:
+        return cfg.instant_ms(text)
+    except ValueError as e:
+        raise UserError(f"--as-of: {e}") from None
+
+
+def load_engine(store: EntryLog, as_of: str | None = None) -> Any:
+    """The results engine over the whole store; `as_of` (the `--as-of` text) pins its "now"."""
     from station.results.engine import Engine
 
-    eng = Engine.from_store(store)
+    at = as_of_ms(current_config(store), as_of) if as_of else None
+    eng = Engine.from_store(store, None if at is None else (lambda: at))
     if eng.config is None:
         raise UserError("no event loaded: run `worun-station event load EVENT.toml` first")
     return eng
@@ -149,28 +175,16 @@ def time_of_day_ms(cfg: EventConfig, text: str, date: str | None = None) -> int:
     return cfg.local_to_utc_ms(day, ms)
 
 
-def _reg_for_bib(eng: Any, bib: str) -> str:
-    reg = eng.reg_for_bib(bib)
-    if reg is None:
-        raise UserError(f"--bib: no participant with bib {bib!r}")
-    return reg
-
-
 # --------------------------------------------------------------------------- verbs
 def cmd_event_load(args: argparse.Namespace, ctx: Context) -> int:
-    payload = load_event_file(args.file)
+    from station.setup_commands import store_event
+
+    payload = load_event_file(args.file)  # before the store: a bad file leaves no data folder behind
     with ctx.open_store() as store:
-        old = None
-        for e in store.entries(kinds=["event_config"]):
-            if old is None or e.order > old.order:
-                old = e
-        if old is not None and old.payload == payload:
-            print(f"event {payload['event']['id']}: unchanged")
-            return 0
-        store.append("event_config", payload, operator=operator_name(args))
-        for rd in payload.get("readers") or []:
-            store.append("reader_config", rd, operator=operator_name(args))
-    verb = "updated" if old is not None else "loaded"
+        verb = store_event(store, payload, operator_name(args))
+    if verb == "unchanged":
+        print(f"event {payload['event']['id']}: unchanged")
+        return 0
     ev = payload["event"]
     print(f"event {ev['id']} {verb}: {ev['name']}, {ev['date']} ({ev['timezone']}), "
           f"{len(payload['races'])} race(s), {len(payload['timing_points'])} timing point(s)")
@@ -199,7 +213,7 @@ def cmd_results(args: argparse.Namespace, ctx: Context) -> int:
     from station.results.csvout import write_csv, write_json
 
     with ctx.open_store() as store:
-        eng = load_engine(store)
+        eng = load_engine(store, args.as_of)
     if args.race and args.race not in eng.config.races:
         raise UserError(f"--race: unknown race {args.race!r}; expected one of {', '.join(eng.config.races)}")
     rows = eng.rows(args.race)
@@ -217,6 +231,7 @@ def cmd_results(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
     from station.participants import latest_participants
+    from station.sync import unsynced
 
     with ctx.open_store() as store:
         counts = store.counts()
@@ -238,119 +253,85 @@ def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
         for label, k in (("reads", "read"), ("unparsed", "unparsed"), ("checkins", "checkin"),
                          ("manual_times", "manual_time"), ("corrections", "correction"), ("guns", "gun")):
             print(f"{label}: {counts.get(k, 0)}")
-        acked = int(store.get_state("push_acked_seq", "0") or 0)
-        print(f"unsynced: {max(0, store.last_seq() - acked)}")
+        print(f"unsynced: {unsynced(store)}")
         print(f"quarantined: {store.quarantined_count()}")
     return 0
 
 
+def _commands(store: EntryLog, args: argparse.Namespace, eng: Any = None) -> TimingCommands:
+    from station.store import now_ms
+    from station.timing_commands import TimingCommands
+
+    return TimingCommands.over_engine(store, eng if eng is not None else load_engine(store), operator_name(args),
+                                      now_ms)
+
+
+@contextlib.contextmanager
+def _as_flags() -> Iterator[None]:
+    """A command's refusal names the option at fault: `--point: unknown timing point …`."""
+    from station.timing_commands import CommandError
+
+    try:
+        yield
+    except CommandError as e:
+        raise UserError(f"--{e.field}: {e}") from None
+
+
 def cmd_manual(args: argparse.Namespace, ctx: Context) -> int:
-    with ctx.open_store() as store:
-        eng = load_engine(store)
-        if args.point not in eng.config.points:
-            raise UserError(f"--point: unknown timing point {args.point!r}; expected one of "
-                            f"{', '.join(eng.config.points)}")
-        _reg_for_bib(eng, args.bib)
-        t = time_of_day_ms(eng.config, args.time, args.date)
-        e = store.append("manual_time", {"bib": args.bib, "point": args.point, "t": t},
-                         operator=operator_name(args))
+    with ctx.open_store() as store, _as_flags():
+        cmds = _commands(store, args)
+        t = time_of_day_ms(cmds.config(), args.time, args.date)
+        e = cmds.manual_time(args.bib, args.point, t)
     print(f"manual time recorded: bib {args.bib} at {args.point} {args.time} (entry {e.uuid})")
     return 0
 
 
 def cmd_gun(args: argparse.Namespace, ctx: Context) -> int:
-    from station.store import now_ms
-
-    with ctx.open_store() as store:
-        cfg = current_config(store)
-        races = [cfg.races[args.race]] if args.race in cfg.races else list(cfg.races.values())
-        if args.race and args.race not in cfg.races:
-            raise UserError(f"--race: unknown race {args.race!r}; expected one of {', '.join(cfg.races)}")
-        wave = args.wave
-        if wave is None:
-            if not args.race:
-                raise UserError("--wave: name the wave (or give --race to use its first wave)")
-            wave = races[0].waves[0].id
-        if not any(w.id == wave for r in races for w in r.waves):
-            raise UserError(f"--wave: unknown wave {wave!r}")
-        t = time_of_day_ms(cfg, args.time) if args.time else now_ms()
-        payload: dict[str, Any] = {"wave": wave, "t": t}
-        if args.race:
-            payload["race"] = args.race
-        store.append("gun", payload, operator=operator_name(args))
+    with ctx.open_store() as store, _as_flags():
+        cmds = _commands(store, args)
+        t = time_of_day_ms(cmds.config(), args.time) if args.time else None
+        e = cmds.gun(args.wave, args.race, t)
+    wave = e.payload["wave"]
     print(f"gun recorded: wave {wave or '(default)'}{' race ' + args.race if args.race else ''}")
     return 0
 
 
 def cmd_correct_status(args: argparse.Namespace, ctx: Context) -> int:
-    with ctx.open_store() as store:
-        eng = load_engine(store)
-        reg = _reg_for_bib(eng, args.bib)
-        store.append("correction", {"action": args.action, "registration_id": reg, "bib": args.bib,
-                                    "reason": args.reason}, operator=operator_name(args))
+    with ctx.open_store() as store, _as_flags():
+        _commands(store, args).set_status(args.bib, args.action, args.reason)
     print(f"correction recorded: {args.action} bib {args.bib}")
     return 0
 
 
 def cmd_correct_target(args: argparse.Namespace, ctx: Context) -> int:
-    with ctx.open_store() as store:
-        target = None
-        for e in store.entries(kinds=["read", "manual_time"]):
-            if e.uuid == args.entry:
-                target = e
-                break
-        if target is None:
-            raise UserError(f"--entry: no read or manual entry with uuid {args.entry!r}")
-        if args.action == "force" and target.kind != "manual_time":
-            raise UserError("--entry: only a manual time can be forced")
-        store.append("correction", {"action": args.action, "target": args.entry, "reason": args.reason},
-                     operator=operator_name(args))
+    with ctx.open_store() as store, _as_flags():
+        _commands(store, args).target(args.action, args.entry, args.reason)
     print(f"correction recorded: {args.action} {args.entry}")
     return 0
 
 
-def _parse_delta(text: str) -> int:
-    s = text.strip()
-    sign = -1 if s.startswith("-") else 1
-    s = s.lstrip("+-")
-    try:
-        if ":" in s:
-            if s.count(":") == 1:
-                s = "0:" + s
-            return sign * parse_hms(s)
-        return sign * round(float(s) * 1000)
-    except ValueError:
-        raise UserError(f"--delta: expected [+|-]H:MM:SS[.fff] or seconds, got {text!r}") from None
-
-
 def cmd_correct_adjust(args: argparse.Namespace, ctx: Context) -> int:
-    delta = _parse_delta(args.delta)
-    with ctx.open_store() as store:
-        eng = load_engine(store)
-        reg = _reg_for_bib(eng, args.bib)
-        store.append("correction", {"action": "adjust", "registration_id": reg, "bib": args.bib,
-                                    "delta_ms": delta, "reason": args.reason}, operator=operator_name(args))
+    from station.timing_commands import parse_delta
+
+    with _as_flags():
+        delta = parse_delta(args.delta)
+    with ctx.open_store() as store, _as_flags():
+        _commands(store, args).adjust(args.bib, delta, args.reason)
     print(f"correction recorded: bib {args.bib} finish {delta:+d} ms")
     return 0
 
 
 def cmd_correct_swap(args: argparse.Namespace, ctx: Context) -> int:
-    with ctx.open_store() as store:
-        eng = load_engine(store)
-        reg = _reg_for_bib(eng, args.bib)
-        t = time_of_day_ms(eng.config, args.from_time)
-        store.append("correction", {"action": "chip_swap", "registration_id": reg, "bib": args.bib,
-                                    "chip": args.chip, "from_ms": t}, operator=operator_name(args))
+    with ctx.open_store() as store, _as_flags():
+        cmds = _commands(store, args)
+        cmds.chip_swap(args.bib, args.chip, time_of_day_ms(cmds.config(), args.from_time))
     print(f"correction recorded: chip {args.chip} belongs to bib {args.bib} from {args.from_time}")
     return 0
 
 
 def cmd_close(args: argparse.Namespace, ctx: Context) -> int:
-    with ctx.open_store() as store:
-        cfg = current_config(store)
-        if args.race not in cfg.races:
-            raise UserError(f"--race: unknown race {args.race!r}; expected one of {', '.join(cfg.races)}")
-        store.append("race_closed", {"race": args.race}, operator=operator_name(args))
+    with ctx.open_store() as store, _as_flags():
+        _commands(store, args).close_race(args.race)
     print(f"race {args.race} closed: runners without a finish are DNF")
     return 0
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers import FORMATS
+from station.entry_log import EntryLog
 from station.errors import UserError
 from station.ingest import LiveReader, ReaderBinding, import_file, throughput_mode
 
@@ -97,7 +98,7 @@ def run_import(args: Any, ctx: Any) -> int:
     return 0
 
 
-def _follow_results(store: Any) -> Any:
+def _follow_results(store: EntryLog) -> Any:
     """With an event loaded, the results engine follows the import: crossings are detected as the
     capture goes in (the same engine and rules as the app), and the timer sees what it gave."""
     from station.cli_core import current_config

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from station.cli_core import add_as_of
 from station.errors import UserError
 
 REPORTS = ("results", "certificates", "tickets", "bibs", "checkin")
@@ -38,6 +39,7 @@ def register(sub: Any) -> None:
     rp.add_argument("--tokens", type=Path, default=Path("tickets") / "tickets.csv",
                     help="tickets: the tickets.csv written by `tickets issue` (default tickets/tickets.csv)")
     rp.add_argument("--no-names", action="store_true", help="tickets: leave runners' names off the sheet")
+    add_as_of(rp)
     rp.set_defaults(func=run_report)
 
     ex = sub.add_parser("export", help="export results (CSV/JSON/XLSX) or participants (CSV/XLSX)")
@@ -48,6 +50,7 @@ def register(sub: Any) -> None:
     ex.add_argument("--race", help="only this race (id)")
     ex.add_argument("--personal", action="store_true",
                     help="participants: include birth date, phone and email (organizer's use only, never publish)")
+    add_as_of(ex)
     ex.set_defaults(func=run_export)
 
 
@@ -96,14 +99,22 @@ def run_report(args: argparse.Namespace, ctx: Any) -> int:
     return 0
 
 
+def _as_of(args: argparse.Namespace, snap: Any) -> int | None:
+    from station.cli_core import as_of_ms
+    from station.config import EventConfig
+
+    return as_of_ms(EventConfig.from_payload(snap.event), args.as_of) if args.as_of else None
+
+
 def _render(args: argparse.Namespace, snap: Any, people: list[dict[str, Any]], progress: Any) -> Any:
     from station.reports import sources
 
-    now = time.time_ns() // 1_000_000
+    at = _as_of(args, snap)
+    now = at if at is not None else time.time_ns() // 1_000_000
     if args.kind == "results":
         from station.reports.results_pdf import render_results
 
-        rows, _ = snap.results(args.race)
+        rows, _ = snap.results(args.race, at)
         rows = _pick_bibs(rows, args.bib)
         return render_results(args.out, rows, snap.event, race=args.race, mode=args.by, top=args.top,
                               exclusive=args.exclusive,
@@ -117,7 +128,7 @@ def _render(args: argparse.Namespace, snap: Any, people: list[dict[str, Any]], p
                             "pass --ledger URL (or sync with the ledger once)")
         if not ledger.startswith(("http://", "https://")):
             raise UserError(f"--ledger {ledger!r}: give an http:// or https:// address")
-        all_rows, _ = snap.results(None)
+        all_rows, _ = snap.results(None, at)
         rows = [r for r in all_rows if args.race is None or r.get("race") == args.race]
         rows = _pick_bibs(rows, args.bib)
         not_fin = [r for r in rows if r.get("status") != "finished"]
@@ -172,8 +183,10 @@ def run_export(args: argparse.Namespace, ctx: Any) -> int:
         people = sources.people_with_checkins(store, snap) if args.what == "participants" else []
     try:
         if args.what == "results":
-            rows, split_cols = snap.results(args.race)
-            gen = local_time(time.time_ns() // 1_000_000, event_zone(snap.event)).isoformat(timespec="seconds")
+            at = _as_of(args, snap)
+            rows, split_cols = snap.results(args.race, at)
+            gen = local_time(at if at is not None else time.time_ns() // 1_000_000,
+                             event_zone(snap.event)).isoformat(timespec="seconds")
             exports.export_results(rows, args.out, fmt, event=snap.event, split_keys=split_cols, generated_at=gen)
             n = len(rows)
         else:

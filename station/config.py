@@ -158,7 +158,7 @@ def normalize(data: dict[str, Any], source: str = "event") -> dict[str, Any]:
                 c.bad(w + "cutoff", f"expected a duration H:MM:SS, got {co!r}")
         sw = c.get(r, "start_window_s", w, (int, float), "seconds", required=False, default=3600)
         waves_in = r.get("waves")
-        waves: list[dict[str, str]] = []
+        waves: list[dict[str, str | None]] = []
         if waves_in is None and "start" in r:
             waves_in = [{"id": "", "start": r["start"]}]
         if not isinstance(waves_in, list) or not waves_in:
@@ -393,6 +393,20 @@ class EventConfig:
         # Recompute through the zone so a DST change on race day lands right.
         naive = local.replace(tzinfo=None)
         return int(naive.replace(tzinfo=self.tz).timestamp() * 1000)
+
+    def instant_ms(self, text: str) -> int:
+        """A moment a timer types, in the event's zone: ``HH:MM[:SS[.fff]]`` on the event date, or
+        ``YYYY-MM-DD HH:MM[:SS[.fff]]`` (a ``T`` also separates). ValueError says what was expected."""
+        raw = text.strip()
+        day, _, clock = raw.replace("T", " ").rpartition(" ")
+        try:
+            d = dt.date.fromisoformat(day.strip()) if day.strip() else self.date
+            ms = parse_hms(clock if clock.count(":") == 2 else clock + ":00")
+        except ValueError:
+            raise ValueError(f"expected HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS] (event time), got {text!r}") from None
+        if not 0 <= ms < 86_400_000:
+            raise ValueError(f"expected a time of day before 24:00, got {text!r}")
+        return self.local_to_utc_ms(d, ms)
 
     @classmethod
     def from_payload(cls, p: dict[str, Any]) -> EventConfig:

@@ -15,6 +15,7 @@ from collections import deque
 from typing import Any
 
 from station.entries import Entry
+from station.entry_log import EntryLog
 from station.store import CommittedRun
 
 _MAX_STALE_S = 0.5
@@ -23,7 +24,7 @@ _MAX_STALE_S = 0.5
 class EngineFollower:
     """Applies every committed entry to `engine` (a `station.results.engine.Engine`)."""
 
-    def __init__(self, store: Any, engine: Any) -> None:
+    def __init__(self, store: EntryLog, engine: Any) -> None:
         self.store = store
         self.engine = engine
         self.error: BaseException | None = None

@@ -26,7 +26,8 @@ INTERVAL_S = 30.0
 _trim_fn: Any = None
 _looked = False
 _lock = threading.Lock()
-_last = 0.0
+_clock = time.monotonic  # seconds from an arbitrary start (Linux: boot)
+_last: float | None = None  # monotonic time of the last trim; None: never (the first call trims)
 
 
 def _malloc_trim() -> Any:
@@ -60,9 +61,11 @@ def trim() -> bool:
 def maybe_trim(interval_s: float = INTERVAL_S) -> bool:
     """`trim()` at most once per `interval_s` across the process (call it from any periodic loop)."""
     global _last
-    now = time.monotonic()
+    now = _clock()
     with _lock:
-        if now - _last < interval_s:
+        # `monotonic()` counts from an arbitrary point (on Linux: boot), so "never trimmed" must not be
+        # a number: 0.0 made a machine up for less than `interval_s` refuse its first trim.
+        if _last is not None and now - _last < interval_s:
             return False
         _last = now
     return trim()

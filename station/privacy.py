@@ -47,9 +47,3 @@ def mask_email(email: str | None) -> str:
         return "*" * min(len(email), 8)
     keep = 1 if len(local) <= 3 else 2
     return local[:keep] + "***@" + domain
-
-
-def mask_token(code: str, keep: int = 12) -> str:
-    """The start of a long scanned code, enough to recognise it in a log without storing the secret."""
-    code = code.strip()
-    return code if len(code) <= keep else code[:keep] + "…"

@@ -184,7 +184,9 @@ class SearchIndex:
         cq = compact(q)
         if cq and not cq.isdigit():
             names = self._names
-            exact, prefix, inner = [], [], []
+            exact: list[str] = []
+            prefix: list[str] = []
+            inner: list[str] = []
             for reg in self._name_candidates(cq):
                 name = names[reg]
                 (exact if name == cq else prefix if name.startswith(cq) else inner).append(reg)
@@ -221,7 +223,7 @@ class SearchIndex:
             self._reg_sorted = sorted(self._regs)
             self._reg_dirty = False
         i = bisect.bisect_left(self._reg_sorted, qf)
-        out = []
+        out: list[str] = []
         while i < len(self._reg_sorted) and self._reg_sorted[i].startswith(qf) and len(out) < limit:
             out.append(self._regs[self._reg_sorted[i]])
             i += 1

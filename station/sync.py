@@ -35,6 +35,7 @@ import orjson
 
 from station.contract import check_wire
 from station.entries import Entry, dumps
+from station.entry_log import EntryLog
 from station.errors import UserError
 from station.memtrim import maybe_trim
 from station.store import Quarantined, expand_raw, own_rows_after
@@ -53,6 +54,14 @@ KEY_LAST_SYNC = "sync.last_sync_ms"
 PUSH_BATCH = 5_000
 PUSH_MAX_BYTES = 8 * 1024 * 1024
 PULL_LIMIT = 5_000
+
+
+def unsynced(store: EntryLog) -> int:
+    """Own entries the ledger has not acknowledged yet: what `info` prints and the app's header shows.
+
+    One definition, because a timer reads it to know whether the laptop may be switched off (a copy
+    that read another state key once printed every entry as unsynced after a complete sync)."""
+    return max(0, store.last_seq() - int(store.get_state(KEY_ACKED, "0") or 0))
 
 
 def _now_ms() -> int:
@@ -154,10 +163,6 @@ class SyncEngine:
         """`fn(status)` is called on the sync thread after every change (keep it quick)."""
         self._listeners.append(fn)
 
-    def remove_listener(self, fn: StatusListener) -> None:
-        if fn in self._listeners:
-            self._listeners.remove(fn)
-
     def _set(self, **changes: Any) -> None:
         with self._lock:
             new = replace(self._status, **changes)
@@ -171,7 +176,7 @@ class SyncEngine:
                 log.exception("sync status listener failed")
 
     def _waiting(self) -> int:
-        return max(0, self.store.last_seq() - int(self.store.get_state(KEY_ACKED, "0") or 0))
+        return unsynced(self.store)
 
     def _on_commit(self, entries: list[Entry]) -> None:
         # Runs on the store's writer thread: only flag the work.
@@ -202,7 +207,7 @@ class SyncEngine:
         self.store.unsubscribe(self._on_commit)
         self._client.close()
         self._pool.shutdown(wait=True)
-        if self._raw:
+        if isinstance(self._raw, sqlite3.Connection):
             self._raw.close()
         self._raw = False
         self._set(state="stopped", online=False)
@@ -374,7 +379,7 @@ class SyncEngine:
             except sqlite3.Error:
                 self._raw = False
         rows = None
-        if self._raw:
+        if isinstance(self._raw, sqlite3.Connection):
             try:
                 rows = own_rows_after(self._raw, self.store.station_id, after, limit)
             except sqlite3.Error:

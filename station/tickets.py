@@ -22,12 +22,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,7 +36,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from station.errors import UserError
+from station.errors import CommandError, UserError
 
 ALG = "EdDSA"
 #: A real ticket is ~350 characters; anything far beyond is refused before parsing (cheap DoS guard).
@@ -127,6 +126,31 @@ class TicketSigner:
         return jwt.encode(dict(claims), self.key, algorithm=ALG, headers={"kid": self.kid})
 
 
+def event_signer(key: Ed25519PrivateKey, event_payload: Mapping[str, Any]) -> TicketSigner:
+    """A signer under the kid the event lists for this key; a key withdrawn in `revoked_keys` is refused."""
+    ck = event_payload.get("checkin") or {}
+    kid = find_kid(key, ck.get("public_keys") or {})
+    if kid in set(ck.get("revoked_keys") or []):
+        raise CommandError("key", "key {kid!r} is listed in [checkin] revoked_keys: make a new key with "
+                                  "`tickets keygen` and list it in the event file", kid=kid)
+    return TicketSigner(key, kid)
+
+
+def sign_tickets(event_payload: Mapping[str, Any], key: Ed25519PrivateKey, people: Iterable[Mapping[str, Any]],
+                 *, now_s: int, expires: str | None = None,
+                 with_names: bool = False) -> list[tuple[Mapping[str, Any], dict[str, Any], str]]:
+    """Sign one ticket per participant: [(participant, claims, token)]. The one signing path for
+    `tickets issue` and a desk's reprint (key check, expiry rule, claims)."""
+    signer = event_signer(key, event_payload)
+    exp = ticket_expiry(event_payload, now_s, expires)
+    event_id = str((event_payload.get("event") or {}).get("id") or "")
+    out = []
+    for p in people:
+        claims = ticket_claims(event_id, p, iat=now_s, exp=exp, with_name=with_names)
+        out.append((p, claims, signer.sign(claims)))
+    return out
+
+
 def ticket_claims(event_id: str, participant: Mapping[str, Any], *, iat: int, exp: int,
                   with_name: bool = False, jti: str | None = None) -> dict[str, Any]:
     """Claims for one participant (DESIGN.md). No name unless the organizer asked (PIPL)."""
@@ -144,6 +168,50 @@ def ticket_claims(event_id: str, participant: Mapping[str, Any], *, iat: int, ex
     if with_name and participant.get("name"):
         c["name"] = str(participant["name"])
     return c
+
+
+class ExpiredTicketsError(UserError):
+    """Tickets signed now would already be expired (see `ticket_expiry`)."""
+
+
+def ticket_expiry(event_payload: Mapping[str, Any], now_s: int, expires: str | None = None) -> int:
+    """When the tickets signed now expire (UNIX seconds): the one rule for `tickets issue` and a desk's reprint.
+
+    Default: the end of the day *after* the event, in the event's zone — a ticket lasts through race
+    day and a runner who collects a late pack the day after, and is worthless a day later. `expires`
+    (``YYYY-MM-DD``, an organizer printing for a later edition or a rescheduled day) means the end of
+    that day. With no event date: 30 days from now.
+
+    Refuses (``ExpiredTicketsError``, naming the expiry) when that moment has already passed: tickets
+    signed for a past event would print fine and then be refused at every desk.
+    """
+    ev = event_payload.get("event") or {}
+    tz_name = str(ev.get("timezone") or "UTC")
+    try:
+        zone = ZoneInfo(tz_name)
+    except Exception:
+        zone, tz_name = ZoneInfo("UTC"), "UTC"
+    if expires:
+        try:
+            day = date.fromisoformat(str(expires))
+        except ValueError:
+            raise UserError(f"--expires {expires!r}: expected a date YYYY-MM-DD") from None
+        why = f"--expires {day.isoformat()}"
+    elif ev.get("date"):
+        try:
+            day = date.fromisoformat(str(ev["date"])) + timedelta(days=1)
+        except ValueError:
+            return now_s + 30 * 86400
+        why = f"the day after the event ({ev['date']})"
+    else:
+        return now_s + 30 * 86400
+    end = int(datetime.combine(day + timedelta(days=1), time(0, 0), zone).timestamp())
+    if end <= now_s:
+        raise ExpiredTicketsError(
+            f"tickets would expire on {format_instant(end * 1000, tz_name)} ({tz_name}), at the end of {why}, "
+            "which has already passed: nothing was signed. To print tickets for a later day, pass "
+            "--expires YYYY-MM-DD (valid until the end of that day).")
+    return end
 
 
 def code_hash(code: str) -> str:
@@ -274,16 +342,3 @@ class TicketVerifier:
             return _refuse("not_yet_valid", f"ticket not valid before {format_instant(int(nbf * 1000), self.timezone)}",
                            claims, kid)
         return TicketCheck(True, "", "", claims, kid)
-
-
-def peek_claims(code: str) -> dict[str, Any]:
-    """Claims of a token *without* checking anything: only for showing a refused ticket to a human."""
-    try:
-        parts = code.strip().split(".")
-        if len(parts) != 3 or len(code) > MAX_CODE_LEN:
-            return {}
-        body = parts[1] + "=" * (-len(parts[1]) % 4)
-        data = json.loads(base64.urlsafe_b64decode(body))
-        return data if isinstance(data, dict) else {}
-    except Exception:
-        return {}

@@ -52,6 +52,7 @@ class PinDialog(QDialog):
     def __init__(self, pin: SupervisorPin, action: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.pin = pin
+        self.action = action  # names the runner or result it acts on
         self.setWindowTitle(tr("Supervisor PIN"))
         lay = QVBoxLayout(self)
         msg = QLabel(tr("{action} needs a supervisor.").format(action=action))

@@ -66,4 +66,10 @@ def error_text(e: object) -> str:
     problems = getattr(e, "problems", None)
     if problems:
         return "\n".join([str(e), *problems])
+    template = getattr(e, "template", None)  # a domain command's refusal: translate, then fill in
+    if isinstance(template, str):
+        try:
+            return tr(template).format(**getattr(e, "params", {}))
+        except (KeyError, IndexError, ValueError):
+            return str(e)
     return str(e)

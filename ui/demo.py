@@ -27,10 +27,12 @@ from zoneinfo import ZoneInfo
 
 from drivers import ultra
 from drivers.simulated import SimPoint, SimulatedRace
+from station import setup_commands
 from station.checkin import CheckinDesk
-from station.config import normalize
+from station.config import EventConfig, normalize
 from station.ingest import Ingest, ReaderBinding, Session
 from station.tickets import TicketSigner, generate_private_key, public_key_b64, ticket_claims
+from station.timing_commands import TimingCommands
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +184,8 @@ class DemoRun:
         st = self.store
         ev = self.plan.payload["event"]
         if not any(True for _ in st.iter_rows(kinds=["event_config"])):
-            st.append("event_config", self.plan.payload, operator="demo")
-            st.submit_batch([("participant", p, None) for p in self.plan.participants], operator="demo").result(60)
+            setup_commands.store_event(st, self.plan.payload, "demo")
+            setup_commands.add_participants(st, self.plan.participants, "demo", timeout=60)
         for rid, point in (("start-1", "start"), ("km5-1", "km5"), ("finish-1", "finish")):
             self.readers[rid] = SimReader(st, rid, point, ev["timezone"], ev["date"])
         self._build_lines()
@@ -239,6 +241,8 @@ class DemoRun:
         rnd = random.Random(3)
         scanned: list[dict[str, Any]] = []
         guns_done: set[tuple[str, str]] = set()
+        cfg = EventConfig.from_payload(self.plan.payload)
+        timy = TimingCommands(self.store, "demo (Timy)", lambda: cfg, lambda: None, self.sim_now)
         first = True
         while first or not self.stop_event.wait(0.05):
             el = time.monotonic() - t0
@@ -266,7 +270,7 @@ class DemoRun:
             for (race, wave), g in self.plan.waves.items():
                 if (race, wave) not in guns_done and now >= g:
                     guns_done.add((race, wave))
-                    self.store.submit("gun", {"race": race, "wave": wave, "t": g}, operator="demo (Timy)")
+                    timy.gun(wave, race, g)
             if desk is not None and el - last_scan >= 2.5:
                 last_scan = el
                 if scanned and rnd.random() < 0.15:

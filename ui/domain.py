@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
@@ -26,7 +26,9 @@ from station.checkin_state import CheckinState
 from station.entries import Entry
 from station.memtrim import maybe_trim
 from station.results.engine import STATUS_ORDER, Engine
-from station.store import CommittedRun, Store, nth_uuid
+from station.store import CommittedRun, Store, now_ms, nth_uuid
+from station.sync import KEY_LAST_SYNC, unsynced
+from station.timing_commands import TimingCommands
 from ui.snapshots import (
     Counts,
     EventInfo,
@@ -45,16 +47,6 @@ STATUS_EVERY_S = 0.5
 COUNTS_EVERY_S = 1.0
 FEED_WINDOW_MS = 2000  # reads of one chip at one point closer than this are one crossing
 CHECKIN_KINDS = {"checkin", "checkin_undo", "participant"}
-
-
-class ReaderHandle(Protocol):
-    """What the app needs of a reader: its status, and start/stop (a LiveReader or a simulation)."""
-
-    binding: Any
-
-    def status(self) -> Any: ...
-
-    def stop(self) -> None: ...
 
 
 @dataclass
@@ -82,6 +74,11 @@ class Domain:
             if rid not in best or e.order > best[rid][0]:
                 best[rid] = (e.order, e.payload)
         return {k: v[1] for k, v in best.items()}
+
+    @property
+    def timing(self) -> TimingCommands:
+        """The timing commands (station.timing_commands, the CLI's too), checked against the live engine."""
+        return TimingCommands.over_engine(self.store, self.engine, self.operator, now_ms)
 
 
 def event_info(domain: Domain) -> EventInfo:
@@ -379,9 +376,8 @@ class DomainWorker(QObject):
             s = d.sync.status
             self.sync.emit(SyncInfo(True, s.state, s.online, s.waiting, s.last_sync_ms, s.last_error))
         else:
-            acked = int(d.store.get_state("sync.acked_seq", "0") or 0)
-            last = d.store.get_state("sync.last_sync_ms")
-            self.sync.emit(SyncInfo(False, "off", False, max(0, d.store.last_seq() - acked),
+            last = d.store.get_state(KEY_LAST_SYNC)
+            self.sync.emit(SyncInfo(False, "off", False, unsynced(d.store),
                                     int(last) if last else None, None))
         if self._counts_dirty and time.monotonic() - self._last_counts >= COUNTS_EVERY_S:
             self._emit_counts(d)

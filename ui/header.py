@@ -125,15 +125,17 @@ class Header(QFrame):
             self.offline_since = None
         elif self.offline_since is None:
             self.offline_since = info.last_sync_ms or int(time.time() * 1000)
-        last = self.clock.hm(info.last_sync_ms) if info.last_sync_ms else tr("never")
         if not info.configured:
             text = tr("Offline (no ledger set)")
         elif info.online:
             text = tr("Online")
         else:
             text = tr("Offline since {t}").format(t=self.clock.hm(self.offline_since))
-        self.sync_label.setText(tr("{state}\n{n} waiting · last sync {last}").format(
-            state=text, n=info.waiting, last=last))
+        if info.last_sync_ms:
+            self.sync_label.setText(tr("{state}\n{n} waiting · last sync {last}").format(
+                state=text, n=info.waiting, last=self.clock.hm(info.last_sync_ms)))
+        else:
+            self.sync_label.setText(tr("{state}\n{n} waiting · never synced").format(state=text, n=info.waiting))
         if info.last_error:
             self.sync_label.setToolTip(info.last_error)
 

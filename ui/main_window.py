@@ -17,8 +17,12 @@ from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -62,11 +66,15 @@ SHORTCUTS = (
     ("F3", "Check-in: change the runner's bib, race or wave"),
     ("F4", "Check-in: reprint the runner's ticket"),
     ("F6", "Check-in: start or stop the camera"),
-    ("Esc", "Check-in: skip the chip, close the search list"),
+    ("Up / Down", "Check-in: choose a runner in the search results"),
+    ("Enter (again)", "Check-in: ID checked — check in the runner found (no ticket)"),
+    ("Esc", "Check-in: cancel the ID check, close the search list, skip the chip"),
     ("Ctrl+F", "Results: search a bib, name or club"),
     ("F11", "Results: the announcer board (Esc closes it)"),
-    ("Space", "Timing, manual entry: stamp the time a runner crosses"),
-    ("Bib + Enter", "Timing, manual entry: give the oldest stamp its bib"),
+    ("Space", "Timing: stamp the time a runner crosses (anywhere on the Timing screen)"),
+    ("Bib + Enter", "Timing: give the selected stamp, else the oldest waiting one, its bib"),
+    ("Up / Down", "Timing: choose a waiting stamp (Esc: back to the oldest)"),
+    ("Delete", "Timing: delete the chosen stamp"),
 )
 MODE_TITLES = {"checkin": "Check-in", "timing": "Timing", "results": "Results", "setup": "Setup", "sync": "Sync"}
 
@@ -87,6 +95,7 @@ class MainWindow(QMainWindow):
         self.ctx = UiContext(self.client, settings, SoundPlayer(sounds_enabled, self), Clock(),
                              SupervisorPin(settings), operator=operator)
         self.last: dict[str, Any] = {}
+        self.force_close = False  # SIGINT/SIGTERM: close without asking anything
         self.modes: dict[str, QWidget] = {}
         self.tabs: QTabWidget | None = None
         w = self.client.worker
@@ -107,9 +116,19 @@ class MainWindow(QMainWindow):
         if isinstance(geo, QByteArray):
             self.restoreGeometry(geo)
         else:
-            self.resize(1400, 900)
+            self.first_size()
         self._actions()
         self.client.start()
+
+    def first_size(self) -> None:
+        """1400×900 where the screen allows; on a 1366×768 laptop, the whole screen (maximized)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen is not None else None
+        if avail is None or (avail.width() >= 1400 and avail.height() >= 900):
+            self.resize(1400, 900)
+            return
+        self.resize(min(1400, avail.width()), min(900, avail.height()))
+        self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     # ------------------------------------------------------------------ building
     def build(self) -> None:
@@ -123,6 +142,8 @@ class MainWindow(QMainWindow):
         self.header.reader_went_down.connect(self._reader_down)
         self.ctx.offline_text = self.header.offline_text
         lay.addWidget(self.header)
+        self.welcome = self._welcome()
+        lay.addWidget(self.welcome)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName(tr("Modes"))
         self.tabs.setDocumentMode(True)
@@ -147,6 +168,28 @@ class MainWindow(QMainWindow):
         self.header.set_who(tr(ROLES.get(role, role)), self.ctx.operator)
         self.setCentralWidget(central)
         self._replay()
+
+    def _welcome(self) -> QWidget:
+        """First start (no event loaded): what to do, and a button to the screen that does it."""
+        box = QFrame()
+        box.setObjectName("welcome")
+        row = QHBoxLayout(box)
+        text = QLabel(tr("Welcome! No event is loaded on this station yet. In Setup: load the event file, "
+                         "import the participants, add the readers — then check-in, timing and results "
+                         "fill in."))
+        text.setWordWrap(True)
+        row.addWidget(text, 1)
+        go = QPushButton(tr("Open Setup"))
+        go.setAccessibleName(tr("Open Setup"))
+        go.clicked.connect(self.open_setup)
+        row.addWidget(go)
+        self.welcome_button = go
+        box.setVisible(False)  # shown once the station says it has no event
+        return box
+
+    def open_setup(self) -> None:
+        if self.tabs is not None and "setup" in self.modes:
+            self.tabs.setCurrentWidget(self.modes["setup"])
 
     def _actions(self) -> None:
         for n in range(1, 6):
@@ -280,6 +323,7 @@ class MainWindow(QMainWindow):
             m["timing"].guns.set_rows(value)  # type: ignore[attr-defined]
         elif kind == "event":
             self.ctx.event = value
+            self.welcome.setVisible(not value.id)
             self.ctx.clock.set_zone(value.timezone)
             self.header.set_event(value.name)
             for mode in m.values():
@@ -315,6 +359,12 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, ev: QCloseEvent) -> None:
+        timing = self.modes.get("timing")
+        waiting = timing.queue.waiting() if timing is not None else 0  # type: ignore[attr-defined]
+        if waiting and not self.force_close and not self.ctx.ask(
+                self, tr("{n} finish stamp(s) have no bib yet (they are kept for the next start). Quit anyway?").format(n=waiting)):
+            ev.ignore()
+            return
         self.settings.setValue("window/geometry", self.saveGeometry())
         for m in self.modes.values():
             if hasattr(m, "shutdown"):

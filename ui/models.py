@@ -8,14 +8,14 @@ whose per-comparison calls back into Python would take seconds.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from station.results.timefmt import fmt_duration
@@ -43,6 +43,11 @@ from ui.snapshots import (
 )
 
 Index = QModelIndex | QPersistentModelIndex
+
+
+def gender_text(g: str) -> str:
+    """`M`/`F`/`X` as the language writes them (男/女 in Chinese); the data keeps the letter."""
+    return QCoreApplication.translate("gender", g) if g else g
 ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 ALIGN_CENTER = int(Qt.AlignmentFlag.AlignCenter)
@@ -212,7 +217,7 @@ class ResultsModel(QAbstractTableModel):
         if c == 2:
             return row[R_NAME]
         if c == 3:
-            return row[R_GENDER]
+            return gender_text(row[R_GENDER])
         if c == 4:
             return row[R_CAT]
         if c == 5:
@@ -337,7 +342,10 @@ def _bib_key(b: str) -> tuple[int, int, str]:
 
 # ----------------------------------------------------------------------------------------- timing
 class FeedModel(ListTableModel):
-    """The live crossings feed, newest first, capped (older crossings live in the log, not here)."""
+    """The live crossings feed in time order, latest first, capped (older crossings live in the log).
+
+    Rows are placed by their crossing time, not by arrival: a manual time typed a minute later, a
+    backup reader or a resend lands where it belongs."""
 
     CAP = 500
 
@@ -350,12 +358,18 @@ class FeedModel(ListTableModel):
             Column("Chip", lambda f: f.chip),
             Column("Source", lambda f: tr("manual") if f.source == "manual" else f.source),
         ], parent)
-        self._buf: deque[FeedRow] = deque(maxlen=self.CAP)
+        self._buf: list[FeedRow] = []  # oldest first (bisect), shown reversed
 
     def add(self, rows: Sequence[FeedRow]) -> None:
+        buf = self._buf
         for r in rows:
-            self._buf.appendleft(r)
-        self.set_rows(list(self._buf))
+            if not buf or r.t >= buf[-1].t:
+                buf.append(r)  # the usual case: live reads arrive in time order
+            else:
+                bisect.insort_right(buf, r, key=lambda f: f.t)
+        if len(buf) > self.CAP:
+            del buf[: len(buf) - self.CAP]
+        self.set_rows(buf[::-1])
 
     def extra(self, row: int, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and not self.rows[row].bib:
@@ -504,7 +518,7 @@ class GunsModel(ListTableModel):
         super().__init__([
             Column("Race", lambda g: g[0] or tr("all races")),
             Column("Wave", lambda g: g[1]),
-            Column("Gun time", lambda g: clock.hms(g[2])),
+            Column("Gun fired at", lambda g: clock.hms(g[2])),
             Column("Operator", lambda g: g[3]),
         ], parent)
 

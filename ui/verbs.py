@@ -41,6 +41,9 @@ def run_app(data_dir: Path, args: argparse.Namespace, stop: Any, *, setup: Any =
     from ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from ui.refguard import shield
+
+    shield()  # PySide6 6.12.0 on Python 3.11 would otherwise crash the app at quit (see ui.refguard)
     app.setApplicationName("WO.RUN Station")
     app.setOrganizationName("WO.RUN")
     settings = (QSettings(str(args.settings), QSettings.Format.IniFormat) if args.settings
@@ -72,7 +75,12 @@ def run_app(data_dir: Path, args: argparse.Namespace, stop: Any, *, setup: Any =
     win.show()
     log.info("first window in %.0f ms", (time.perf_counter() - t0) * 1000)
     watch = QTimer()
-    watch.timeout.connect(lambda: win.close() if stop.is_set() else None)  # SIGINT/SIGTERM: close cleanly
+    def on_stop() -> None:  # SIGINT/SIGTERM: close cleanly, no question asked
+        if stop.is_set():
+            win.force_close = True
+            win.close()
+
+    watch.timeout.connect(on_stop)
     watch.start(200)
     if quit_after_s:
         if screenshots is not None:

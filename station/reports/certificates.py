@@ -52,10 +52,6 @@ def verify_url(ledger_url: str, runner: str) -> str:
     return f"{ledger_url.rstrip('/')}/v1/runners/{quote(runner, safe='')}/points"
 
 
-def _finishers_in(rows: Sequence[Mapping[str, Any]], race: str) -> int:
-    return sum(1 for r in rows if r.get("race") == race and r.get("status") == "finished")
-
-
 def render_certificates(
     out: Path | str,
     rows: Sequence[Mapping[str, Any]],

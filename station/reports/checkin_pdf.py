@@ -151,7 +151,7 @@ def _section(c: Canvas, y: float, title: str) -> float:
     return y
 
 
-def _table(c: Canvas, y: float, cols: list[tuple[str, str, float, str]], rows: Sequence[Mapping[str, Any]],
+def _table(c: Canvas, y: float, cols: Sequence[tuple[str, str, float, str]], rows: Sequence[Mapping[str, Any]],
            race_names: Mapping[str, Mapping[str, Any]] | None = None) -> float:
     w = A4_PORTRAIT[0]
     cells = CellText(c)

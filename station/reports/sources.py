@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from station.entries import Entry
+from station.entry_log import EntryLog
 from station.errors import UserError
 from station.reports.layout import local_time
 
@@ -33,17 +34,18 @@ class Snapshot:
     acked_seq: int
     ledger_url: str | None
 
-    def results(self, race: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
-        """Results rows (contract order) and split column names, from the results engine."""
+    def results(self, race: str | None = None, now_ms: int | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+        """Results rows (contract order) and split column names, from the results engine; `now_ms` pins the
+        moment the cutoff (DNF) is judged at (`--as-of`), default now."""
         from station.results.engine import Engine
 
-        eng = Engine.from_entries(self.entries)
+        eng = Engine.from_entries(self.entries, None if now_ms is None else (lambda: now_ms))
         if eng.config is None:
             raise UserError("no event loaded: run `worun-station event load EVENT.toml` first")
         return eng.rows(race), eng.split_columns()
 
 
-def snapshot(store: Any) -> Snapshot:
+def snapshot(store: EntryLog) -> Snapshot:
     from station.participants import latest_participants
 
     entries = [e for _, e in store.iter_rows()]
@@ -66,7 +68,7 @@ def check_race(event: Mapping[str, Any], race: str | None) -> None:
         raise UserError(f"--race: unknown race {race!r}; expected one of {', '.join(ids)}")
 
 
-def people_with_checkins(store: Any, snap: Snapshot) -> list[dict[str, Any]]:
+def people_with_checkins(store: EntryLog, snap: Snapshot) -> list[dict[str, Any]]:
     """Participant payloads with `checked_in`, `checkin_at` (event time) and `checkin_station`."""
     from station.checkin_state import CheckinState
     from station.reports.layout import event_zone
@@ -108,13 +110,13 @@ def synced_registrations(snap: Snapshot, rows: Iterable[Mapping[str, Any]]) -> s
     out = set()
     for r in rows:
         reg = str(r.get("registration_id") or "")
-        e = latest.get(reg)
-        if e is None or r.get("status") != "finished":
+        pub = latest.get(reg)
+        if pub is None or r.get("status") != "finished":
             continue
-        p = e.payload
+        p = pub.payload
         if p.get("status") != "finished" or str(p.get("chip_ms")) != str(r.get("chip_ms")):
             continue
-        if e.station_id != snap.station_id or e.seq <= snap.acked_seq:
+        if pub.station_id != snap.station_id or pub.seq <= snap.acked_seq:
             out.add(reg)
     return out
 

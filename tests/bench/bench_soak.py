@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from station.rehearsal.soak import SoakOptions, run_soak  # noqa: E402
+from rehearsal.soak import SoakOptions, run_soak  # noqa: E402
 
 
 def main() -> int:

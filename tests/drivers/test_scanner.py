@@ -5,21 +5,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 import serial
 
 from drivers.scanner import ScanFramer, SerialScanner, WedgeDetector
-
-
-def wait_for(pred, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 def test_framer_terminators_and_split_reads():
@@ -39,7 +29,7 @@ def test_framer_bounds_garbage():
     assert [len(x) for x in out] == [100, 100] and f.pending
 
 
-def test_serial_scanner_on_loop_port():
+def test_serial_scanner_on_loop_port(wait_for):
     got = []
     sc = SerialScanner("loop://", got.append, idle_s=None).start()
     try:
@@ -52,7 +42,7 @@ def test_serial_scanner_on_loop_port():
         sc.stop()
 
 
-def test_scanner_without_suffix_is_flushed_after_a_pause():
+def test_scanner_without_suffix_is_flushed_after_a_pause(wait_for):
     got = []
     sc = SerialScanner("loop://", got.append, idle_s=0.15).start()
     try:
@@ -72,7 +62,7 @@ def test_scanner_without_suffix_is_flushed_after_a_pause():
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="socat ptys are a POSIX test fixture")
-def test_serial_scanner_on_a_pty(tmp_path):
+def test_serial_scanner_on_a_pty(tmp_path, wait_for):
     if shutil.which("socat") is None:
         pytest.fail("socat is needed for this test (scripts/test.sh installs it)")
     a, b = tmp_path / "scanner", tmp_path / "station"

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import cv2
 import pytest
 
 from drivers.camera import phone_frame
+
+ZONE = ZoneInfo("Asia/Shanghai")
+#: The event is today (in its zone), whatever day the suite runs: tickets signed by default last until
+#: the end of the day after it, so every check-in below is valid on any calendar day.
+TODAY = dt.datetime.now(ZONE).date()
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -25,7 +32,7 @@ EVENT = """\
 [event]
 id = "wo-run-shanghai-2026"
 name = "WO.RUN Shanghai"
-date = "2026-11-29"
+date = "{date}"
 timezone = "Asia/Shanghai"
 points_per_km = 10
 
@@ -62,7 +69,7 @@ def event(tmp_path_factory):
     assert (d / "organizer/k1.pem").exists()
     again = run(d, "tickets", "keygen", "--kid", "k1", "--out", "organizer/k1.pem")
     assert again.returncode == 1 and "already exists" in again.stderr
-    (d / "event.toml").write_text(EVENT.format(keys=line), encoding="utf-8")
+    (d / "event.toml").write_text(EVENT.format(keys=line, date=TODAY.isoformat()), encoding="utf-8")
     (d / "people.csv").write_text(PEOPLE, encoding="utf-8")
     for args in (("event", "load", "event.toml"), ("participants", "import", "people.csv")):
         r = run(d, *args)
@@ -159,3 +166,29 @@ def test_user_errors_are_clear(event, tmp_path):
 def test_no_event_loaded(tmp_path):
     r = run(tmp_path, "checkin", "abc")
     assert r.returncode == 1 and "event load" in r.stderr
+
+
+def test_tickets_for_a_past_event_are_refused_unless_given_an_expiry(tmp_path):
+    """Tickets that would be expired when signed are refused (naming the expiry); --expires signs them."""
+    kg = run(tmp_path, "tickets", "keygen", "--kid", "k1", "--out", "k1.pem")
+    assert kg.returncode == 0, kg.stderr
+    past = TODAY - dt.timedelta(days=10)
+    (tmp_path / "event.toml").write_text(EVENT.format(keys=kg.stdout.strip(), date=past.isoformat()),
+                                         encoding="utf-8")
+    (tmp_path / "people.csv").write_text(PEOPLE, encoding="utf-8")
+    for args in (("event", "load", "event.toml"), ("participants", "import", "people.csv")):
+        assert run(tmp_path, *args).returncode == 0
+    refused = run(tmp_path, "tickets", "issue", "--key", "k1.pem", "--out", "old")
+    expiry = (past + dt.timedelta(days=2)).isoformat() + " 00:00"
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert f"tickets would expire on {expiry}" in refused.stderr and "--expires YYYY-MM-DD" in refused.stderr
+    assert not (tmp_path / "old").exists()  # nothing signed, nothing written
+    later = TODAY + dt.timedelta(days=20)
+    ok = run(tmp_path, "tickets", "issue", "--key", "k1.pem", "--out", "new", "--expires", later.isoformat())
+    assert ok.returncode == 0, ok.stderr
+    m = manifest(tmp_path, "new")
+    end = dt.datetime.combine(later + dt.timedelta(days=1), dt.time(0, 0), ZONE)
+    assert int(m["R001"]["exp"]) == int(end.timestamp())
+    assert run(tmp_path, "checkin", m["R001"]["token"]).stdout.startswith("OK — bib 101")
+    bad = run(tmp_path, "tickets", "issue", "--key", "k1.pem", "--out", "x", "--expires", "next week")
+    assert bad.returncode == 1 and "YYYY-MM-DD" in bad.stderr and not (tmp_path / "x").exists()

@@ -44,8 +44,9 @@ def user_error(p: subprocess.CompletedProcess[str]) -> str:
     return p.stderr
 
 
-def results(data: Path) -> dict[str, dict[str, str]]:
-    text = ok(run("results", data=data))
+def results(data: Path, as_of: str = "08:30") -> dict[str, dict[str, str]]:
+    """The results as they stood at 08:30 on race day (before the 10k's 2-hour cutoff), on any calendar day."""
+    text = ok(run("results", "--as-of", as_of, data=data))
     assert "\r" not in text
     return {r["bib"]: r for r in csv.DictReader(io.StringIO(text))}
 
@@ -114,6 +115,11 @@ def test_timing_day_through_the_cli(station: Path) -> None:
 
     ok(run("correct", "ignore", "--entry", manual_uuid, data=data))
     assert results(data)["1"]["status"] == "running"
+    # Past the cutoff (gun 07:30:05 + 2:00:00) a runner with no finish is DNF; so is every replay after it.
+    assert results(data, "09:30:04")["1"]["status"] == "running"
+    assert results(data, "2026-11-29 09:30:06")["1"]["status"] == "DNF"
+    assert results(data, "2026-11-30T07:00")["1"]["status"] == "DNF"
+    assert "--as-of: expected HH:MM[:SS]" in user_error(run("results", "--as-of", "half past nine", data=data))
     err = user_error(run("correct", "ignore", "--entry", "no-such-uuid", data=data))
     assert "--entry" in err
 

@@ -4,6 +4,7 @@ participants imported, tickets signed and scanned, finishes hand-timed — all t
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import re
@@ -81,8 +82,10 @@ def station(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "people.csv").write_text(PEOPLE, encoding="utf-8")
     assert main(["--data", str(data), "event", "load", str(root / "event.toml")]) == 0
     assert main(["--data", str(data), "participants", "import", str(root / "people.csv")]) == 0
+    # The event was on 2026-11-29; the tickets are signed for the desk "today", whatever day the suite runs.
+    valid_until = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     assert main(["--data", str(data), "tickets", "issue", "--key", str(key), "--out", str(root / "tickets"),
-                 "--with-names"]) == 0
+                 "--with-names", "--expires", valid_until]) == 0
     # two runners check in by scanning their ticket
     with open(root / "tickets" / "tickets.csv", encoding="utf-8") as f:
         tokens = {r["registration_id"]: r["token"] for r in csv.DictReader(f)}

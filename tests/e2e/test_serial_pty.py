@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fake_readers import SOCAT, FakeUltra, SocatPair, repo_env
@@ -38,15 +39,6 @@ def rows(data: Path, kind: str) -> list[tuple[dict, str | None]]:
     return [(p, p.get("key")) for p in read_payloads(data / "station.sqlite3", kind)]
 
 
-def wait_for(pred, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
-
-
 def race(n: int) -> list[tuple[str, int]]:
     t0 = civil_to_wall_ms(2026, 11, 29, 7, 30, 0, 0)
     return [(str(1000 + i % 300), t0 + i * 37) for i in range(n)]
@@ -60,7 +52,7 @@ def stop_station(proc: subprocess.Popen[str]) -> str:
     return out
 
 
-def test_every_line_reaches_the_journal(tmp_path):
+def test_every_line_reaches_the_journal(tmp_path, wait_for):
     a, b = tmp_path / "ttyA", tmp_path / "ttyB"
     pair = SocatPair(a, b).start()
     data = tmp_path / "data"
@@ -90,7 +82,7 @@ def test_every_line_reaches_the_journal(tmp_path):
     assert "reads/s" in out and "last chip" in out
 
 
-def test_cable_pulled_mid_race_no_crash_no_loss_no_duplicate(tmp_path):
+def test_cable_pulled_mid_race_no_crash_no_loss_no_duplicate(tmp_path, wait_for):
     a, b = tmp_path / "ttyA", tmp_path / "ttyB"
     pair = SocatPair(a, b).start()
     data = tmp_path / "data"
@@ -194,7 +186,7 @@ def _pace(port: Path, data: bytes, baud: int) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["ultra", "raceresult", "ipico", "timy"])
-def test_each_serial_protocol_headless_matches_reads_import(tmp_path: Path, fmt: str) -> None:
+def test_each_serial_protocol_headless_matches_reads_import(tmp_path: Path, fmt: str, wait_for: Any) -> None:
     lines, baud, extra = _capture(fmt)
     cap = tmp_path / f"{fmt}.txt"
     cap.write_bytes("".join(x + "\r\n" for x in lines).encode())

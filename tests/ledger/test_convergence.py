@@ -4,7 +4,6 @@ finish station publishes results as runners finish, and the ledger credits point
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +26,7 @@ def keys(store: Any) -> set[tuple[str, int, str]]:
     return {(e.station_id, e.seq, e.uuid) for e in store.entries()}
 
 
-def wait_for(cond: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def test_three_stations_converge(ledger: Ledger, stations: Any, tmp_path: Path) -> None:
+def test_three_stations_converge(ledger: Ledger, stations: Any, tmp_path: Path, wait_for: Any) -> None:
     checkin, km5, finish = stations("checkin"), stations("km5"), stations("finish")
     proxies = {name: FaultProxy(ledger.port) for name in ("checkin", "km5", "finish")}
     engines = {
@@ -54,7 +46,8 @@ def test_three_stations_converge(ledger: Ledger, stations: Any, tmp_path: Path) 
         checkin.append_many([("participant", participant(i)) for i in range(1, N + 1)])
         finish.append_many([("read", read(i, "start", GUN_MS + 3_000 + i * 7)) for i in range(1, N + 1)])
         km5.append_many([("read", read(i, "km5", GUN_MS + 1_200_000 + i * 11)) for i in range(1, N + 1)])
-        time.sleep(0.5)
+        # the stations still online have pushed everything before they go offline in turn
+        assert wait_for(lambda: engines["checkin"].status.waiting == 0 and engines["finish"].status.waiting == 0, 20)
         # Phase 2: check-in and finish offline, km 5 back.
         proxies["checkin"].down()
         proxies["finish"].down()
@@ -63,7 +56,7 @@ def test_three_stations_converge(ledger: Ledger, stations: Any, tmp_path: Path) 
         finish.append_many([("read", read(i, "finish", finish_time(i))) for i in range(1, N // 2)])
         # The same runner checked in at the finish desk too: both kept.
         finish.append("checkin", {"registration_id": "r1"})
-        time.sleep(0.5)
+        assert wait_for(lambda: engines["km5"].status.waiting == 0, 20)  # km 5 caught up while the others are out
         # Phase 3: all online; the rest finish; r3 is disqualified at the check-in desk.
         for p in proxies.values():
             p.up()
@@ -79,7 +72,7 @@ def test_three_stations_converge(ledger: Ledger, stations: Any, tmp_path: Path) 
                     and engines["finish"].publisher is not None
                     and not engines["finish"].publisher.pending())
 
-        wait_for(converged)
+        assert wait_for(converged, 20), "the stations did not converge"
     finally:
         for e in engines.values():
             e.close()

@@ -61,7 +61,7 @@ def run_with(eng: SyncEngine, during: Any = None, give_up: float = 30.0) -> bool
 
 
 @pytest.mark.parametrize("fault", ["reset_mid_request", "response_lost", "slow_responses"])
-def test_fault_then_exactly_once(fault: str, ledger: Ledger, stations: Any) -> None:
+def test_fault_then_exactly_once(fault: str, ledger: Ledger, stations: Any, wait_for: Any) -> None:
     proxy = FaultProxy(ledger.port)
     tok = ledger.token("res", publish=True)
     store = stations("res")
@@ -79,7 +79,8 @@ def test_fault_then_exactly_once(fault: str, ledger: Ledger, stations: Any) -> N
         proxy.delay_s = 0.4
 
         def during() -> None:
-            time.sleep(0.8)
+            # slow until the station has given up on a request at least once, then healthy again
+            assert wait_for(lambda: any("did not answer within" in e for e in errors), 15)
             proxy.delay_s = 0.0
     try:
         assert run_with(eng, during)

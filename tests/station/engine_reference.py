@@ -1,16 +1,15 @@
-"""The results engine: DESIGN.md timing rules 1–11 as a pure function of the event log.
+"""The reference for the chain-keeping results engine: test-only, deliberately simple, never fast.
 
-Why it is shaped this way:
-- Entries may arrive in any order (peers sync late, a CLI call runs beside the app), so the engine
-  stores every fact as given and derives results on demand; "latest" always compares `Entry.order`.
-  Applying the same set of entries in any order gives the same results.
-- Live timing must stay instant at 40,000 runners: `apply()` recomputes only the runners an entry
-  touches (a read → its chip's owner at that time) and keeps, per ranking group, a sorted list of
-  ranking times, so a rank is a binary search rather than a re-sort of the race.
-- Only configuration-wide facts (event config, guns, clock offsets, closing a race) trigger a full
-  recompute, which is a single pass plus one sort per group.
-- Rule 11 ("past its cutoff") depends on the clock, so the engine takes `now_ms` explicitly: results
-  are a pure function of (entries, now).
+What it is: the engine as it was when it held every read, trimmed to what the chain engine
+(`station/results/engine.py`) must reproduce independently — the stored facts (participants, chip
+ownership and swaps, clock offsets, guns, corrections) and the timing rules 1–11 for one runner, from
+*all* of that runner's reads. `tests/station/test_engine_chains.py` and `test_engine_chainstore.py`
+check that the chain engine's per-runner results equal these on generated scenarios.
+
+What it is not: ranking and the results rows (CSV contract order, formatting) are left out on purpose.
+A copy of that code would only compare the engine with itself; the tests check the engine's ranks
+against an independent competition ranking of the results instead, and the output code has its own
+rule tests (test_engine_output.py, test_engine_rules.py).
 """
 
 from __future__ import annotations
@@ -21,13 +20,11 @@ import time
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
 
 from station.config import EventConfig, Race
 from station.entries import Entry
 from station.results.timefmt import category as category_of
-from station.results.timefmt import fmt_duration
 
 DAY_MS = 86_400_000
 STATUS_ORDER = {"finished": 0, "running": 1, "DNF": 2, "DQ": 3, "DNS": 4}
@@ -143,7 +140,6 @@ class Engine:
         self._strings: dict[str, str] = {}
         self._ints: dict[Any, Any] = {}
         self._xcache: dict[str, tuple[dict[str, list[tuple]], bool, list[int]]] = {}
-        self._groups: dict[tuple[str, ...], list[int]] = {}
         self.entry_count = 0
 
     # ------------------------------------------------------------------ construction
@@ -670,28 +666,14 @@ class Engine:
         out.sort(key=_by_time)
         return out
 
-    # ------------------------------------------------------------------ ranking
-    @staticmethod
-    def _group_keys(r: RunnerResult) -> tuple[tuple[str, ...], ...]:
-        return (("o", r.race), ("g", r.race, r.gender), ("c", r.race, r.category))
+    # ------------------------------------------------------------------ results (no ranking: see the docstring)
 
     def _update(self, reg: str) -> None:
-        old = self._results.get(reg)
-        if old is not None and old.rank_key is not None:
-            for g in self._group_keys(old):
-                lst = self._groups.get(g)
-                if lst:
-                    i = bisect_left(lst, old.rank_key)
-                    if i < len(lst) and lst[i] == old.rank_key:
-                        del lst[i]
         new = self.compute(reg)
         if new is None:
             self._results.pop(reg, None)
             return
         self._results[reg] = new
-        if new.rank_key is not None:
-            for g in self._group_keys(new):
-                insort(self._groups.setdefault(g, []), new.rank_key)
 
     def recompute_all(self) -> None:
         with _gc_paused():
@@ -699,51 +681,10 @@ class Engine:
 
     def _recompute_all(self) -> None:
         self._results = {}
-        groups: dict[tuple[str, ...], list[int]] = {}
-        compute = self.compute
         for reg in self._participants:
-            r = compute(reg)
-            if r is None:
-                continue
-            self._results[reg] = r
-            if r.rank_key is not None:
-                for g in self._group_keys(r):
-                    lst = groups.get(g)
-                    if lst is None:
-                        groups[g] = [r.rank_key]
-                    else:
-                        lst.append(r.rank_key)
-        for lst in groups.values():
-            lst.sort()
-        self._groups = groups
-
-    def refresh_clock(self) -> set[str]:
-        """Rule 11 depends on the clock: re-check runners still `running` in races whose cutoff has
-        passed (live views call this every few seconds). Returns the registrations that changed."""
-        cfg = self.config
-        if cfg is None:
-            return set()
-        now = self.now_ms()
-        changed: set[str] = set()
-        for reg, r in list(self._results.items()):
-            if r.status != "running":
-                continue
-            race = cfg.races.get(r.race)
-            if race is None or race.cutoff_ms is None or r.gun_start_ms is None:
-                continue
-            if now > r.gun_start_ms + race.cutoff_ms:
-                self._update(reg)
-                changed.add(reg)
-        return changed
-
-    def ranks(self, r: RunnerResult) -> tuple[int | None, int | None, int | None]:
-        """(overall, gender, category) competition ranks: ties share a rank (1, 2, 2, 4)."""
-        if r.rank_key is None:
-            return (None, None, None)
-        out = []
-        for g in self._group_keys(r):
-            out.append(bisect_left(self._groups.get(g, []), r.rank_key) + 1)
-        return (out[0], out[1], out[2])
+            r = self.compute(reg)
+            if r is not None:
+                self._results[reg] = r
 
     # ------------------------------------------------------------------ queries
     def result(self, reg: str) -> RunnerResult | None:
@@ -768,124 +709,6 @@ class Engine:
     def explain(self, reg: str) -> tuple[RunnerResult | None, Trace]:
         tr = Trace()
         return self.compute(reg, tr), tr
-
-    def split_columns(self) -> list[str]:
-        """Split column names: split points in course order, then lap passes of lapped races."""
-        cfg = self.config
-        if cfg is None:
-            return []
-        cols = [f"split_{p.id}_ms" for p in cfg.split_points()]
-        lap_points = [p for p in sorted(cfg.points.values(), key=lambda p: p.index) if p.is_finish]
-        max_laps = max((r.laps for r in cfg.races.values()), default=1)
-        for n in range(1, max_laps):
-            for p in lap_points:
-                if any(r.laps > n and p.serves(r.id) for r in cfg.races.values()):
-                    cols.append(f"split_{p.id}_{n}_ms")
-        return cols
-
-    def ordered(self, race: str | None = None) -> list[RunnerResult]:
-        """Results in the CSV contract order (races in file order; ranked by rank then bib; then
-        running, DNF, DQ, DNS, each by bib). Bibs sort as numbers when all are ASCII digits."""
-        cfg = self.config
-        if cfg is None:
-            return []
-        results = self._results.values()
-        # "²".isdigit() is true but int("²") fails: only ASCII digits count as numbers.
-        numeric = all(r.bib.isascii() and r.bib.isdigit() for r in results)
-        by_race: dict[str, list[RunnerResult]] = {}
-        for r in results:
-            lst = by_race.get(r.race)
-            if lst is None:
-                by_race[r.race] = [r]
-            else:
-                lst.append(r)
-        out: list[RunnerResult] = []
-        by_bib = attrgetter("bib")
-        for rc in sorted(cfg.races.values(), key=attrgetter("index")):
-            if race is not None and rc.id != race:
-                continue
-            rs = by_race.get(rc.id, [])
-            # Stable sorts, least significant key first: bib text, bib number, then rank/status.
-            rs.sort(key=by_bib)
-            if numeric:
-                rs.sort(key=_bib_number)
-            ranked = [r for r in rs if r.rank_key is not None]
-            ranked.sort(key=_rank_key)
-            others = [r for r in rs if r.rank_key is None]
-            others.sort(key=_status_key)
-            out += ranked
-            out += others
-        return out
-
-    def ranked(self, race: str | None = None) -> list[tuple[RunnerResult, tuple[int | None, int | None,
-                                                                                 int | None]]]:
-        """`ordered()` with each runner's (overall, gender, category) ranks: one call for views."""
-        with _gc_paused():
-            ranks = self.ranks
-            return [(r, ranks(r)) for r in self.ordered(race)]
-
-    def row(self, r: RunnerResult, split_cols: list[str] | None = None,
-            _fmt: dict[int, str] | None = None) -> dict[str, Any]:
-        """One Results CSV row (contract columns, then registration_id, club and flags)."""
-        key = r.rank_key
-        if key is not None:
-            groups = self._groups
-            o = bisect_left(groups.get(("o", r.race), ()), key) + 1
-            g = bisect_left(groups.get(("g", r.race, r.gender), ()), key) + 1
-            c = bisect_left(groups.get(("c", r.race, r.category), ()), key) + 1
-            gun_ms, chip_ms = r.gun_ms, r.chip_ms
-            if _fmt is None:
-                gun_t, chip_t = fmt_duration(gun_ms), fmt_duration(chip_ms)
-            else:
-                gs, cs = -(-gun_ms // 1000), -(-chip_ms // 1000)  # type: ignore[operator]
-                gun_t = _fmt.get(gs) or _fmt.setdefault(gs, fmt_duration(gs * 1000))
-                chip_t = _fmt.get(cs) or _fmt.setdefault(cs, fmt_duration(cs * 1000))
-        else:
-            o = g = c = gun_ms = chip_ms = gun_t = chip_t = ""  # type: ignore[assignment]
-        row: dict[str, Any] = {
-            "race": r.race, "overall_rank": o, "bib": r.bib, "name": r.name, "gender": r.gender,
-            "category": r.category, "category_rank": c, "gender_rank": g, "status": r.status,
-            "gun_time": gun_t, "chip_time": chip_t, "gun_ms": gun_ms, "chip_ms": chip_ms,
-        }
-        splits = r.splits
-        cols = split_cols if split_cols is not None else self.split_columns()
-        if splits:
-            for col in cols:
-                row[col] = splits.get(col[6:-3], "")
-        else:
-            for col in cols:
-                row[col] = ""
-        cur = self._participants.get(r.registration_id)
-        p = cur[1] if cur else {}
-        row["registration_id"] = r.registration_id
-        row["club"] = p.get("club") or ""
-        row["runner_id"] = p.get("runner_id") or ""
-        row["wave"] = r.wave
-        row["flags"] = " ".join(r.flags) if r.flags else ""
-        return row
-
-    def club(self, reg: str) -> str:
-        """The participant's club (empty when none): for views that show it beside a result."""
-        cur = self._participants.get(reg)
-        return (cur[1].get("club") or "") if cur else ""
-
-    def rows(self, race: str | None = None) -> list[dict[str, Any]]:
-        cols = self.split_columns()
-        fmt: dict[int, str] = {}  # many runners share a displayed second
-        with _gc_paused():
-            return [self.row(r, cols, fmt) for r in self.ordered(race)]
-
-
-def _bib_number(r: RunnerResult) -> int:
-    return int(r.bib)
-
-
-def _rank_key(r: RunnerResult) -> int:
-    return r.rank_key  # type: ignore[return-value]
-
-
-def _status_key(r: RunnerResult) -> int:
-    return STATUS_ORDER.get(r.status, 9)
 
 
 def _by_time(c: tuple) -> int:

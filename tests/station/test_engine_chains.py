@@ -99,11 +99,29 @@ def scenarios(draw: Any, factory_cls: Any) -> list[Entry]:
 
 
 def snapshot(eng: Any) -> Any:
-    res = {}
-    for reg, r in eng.results().items():
-        d = dataclasses.asdict(r)
-        res[reg] = (sorted((k, repr(v)) for k, v in d.items()), eng.ranks(r))
-    return res, eng.rows(), eng.unknown_reads
+    """What the two engines must agree on: every runner's result, and the unknown reads."""
+    res = {reg: sorted((k, repr(v)) for k, v in dataclasses.asdict(r).items()) for reg, r in eng.results().items()}
+    return res, eng.unknown_reads
+
+
+def competition_ranks(results: dict[str, Any]) -> dict[str, tuple[int | None, ...]]:
+    """Rule 8/9 ranks computed the plain way (1 + how many in the group are faster; ties share), to check
+    the engine's incremental ranking independently of its own code."""
+    def group_keys(r: Any) -> tuple[tuple[str, ...], ...]:
+        return (("o", r.race), ("g", r.race, r.gender), ("c", r.race, r.category))
+
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for r in results.values():
+        if r.rank_key is not None:
+            for g in group_keys(r):
+                groups.setdefault(g, []).append(r.rank_key)
+    return {reg: (None, None, None) if r.rank_key is None else
+            tuple(sum(1 for k in groups[g] if k < r.rank_key) + 1 for g in group_keys(r))
+            for reg, r in results.items()}
+
+
+def check_ranks(eng: Engine) -> None:
+    assert {reg: eng.ranks(r) for reg, r in eng.results().items()} == competition_ranks(eng.results())
 
 
 class _AllReads:
@@ -141,10 +159,13 @@ def test_chain_engine_equals_read_engine(factory_cls: Any, data: Any) -> None:
     shuffled = list(entries)
     rnd.shuffle(shuffled)
     expected = snapshot(ReferenceEngine.from_entries(entries, now_ms=lambda: NOW))
-    assert snapshot(Engine.from_entries(shuffled, now_ms=lambda: NOW)) == expected
+    whole = Engine.from_entries(shuffled, now_ms=lambda: NOW)
+    assert snapshot(whole) == expected
+    check_ranks(whole)
     eng = Engine(now_ms=lambda: NOW)
     _apply_in_batches(eng, shuffled, rnd)
     assert snapshot(eng) == expected
+    check_ranks(eng)
 
 
 @SETTINGS
@@ -157,6 +178,7 @@ def test_chain_engine_with_a_store_like_source(factory_cls: Any, data: Any) -> N
     eng = Engine(now_ms=lambda: NOW, reads=_AllReads(shuffled))
     _apply_in_batches(eng, shuffled, rnd)
     assert snapshot(eng) == snapshot(ReferenceEngine.from_entries(entries, now_ms=lambda: NOW))
+    check_ranks(eng)
 
 
 @SETTINGS

@@ -3,7 +3,7 @@ often enough that its reads stay one crossing; a few hundred chips share the rea
 
 from __future__ import annotations
 
-from station.rehearsal.soak import FinishCrowd
+from rehearsal.soak import FinishCrowd
 
 
 def test_every_runner_arrives_once_and_stays_one_crossing() -> None:

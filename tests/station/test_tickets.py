@@ -208,3 +208,26 @@ def test_public_key_formats(key):
 def test_code_hash_is_stable_and_short():
     assert tickets.code_hash(" abc \n") == tickets.code_hash("abc")
     assert len(tickets.code_hash("x" * 5000)) == 32
+
+
+EVENT = {"event": {"id": EVT, "date": "2026-11-29", "timezone": "Asia/Shanghai"}}
+#: 2026-12-01 00:00 in Shanghai: the end of the day after the event (30 November)
+END_OF_DAY_AFTER = 1_796_054_400
+
+
+def test_expiry_is_the_end_of_the_day_after_the_event() -> None:
+    race_morning = 1_795_908_600  # 2026-11-29 07:30 Shanghai
+    assert tickets.ticket_expiry(EVENT, race_morning) == END_OF_DAY_AFTER
+    assert tickets.ticket_expiry({"event": {"id": EVT}}, race_morning) == race_morning + 30 * 86400
+    # --expires: the end of that day, in the event's zone
+    assert tickets.ticket_expiry(EVENT, race_morning, "2027-01-05") == 1_799_164_800  # 2027-01-06 00:00 +08
+
+
+def test_tickets_that_would_be_born_expired_are_refused() -> None:
+    after = END_OF_DAY_AFTER + 86400  # a week-later laptop signing for a past event
+    with pytest.raises(tickets.ExpiredTicketsError) as err:
+        tickets.ticket_expiry(EVENT, after)
+    assert "2026-12-01 00:00 (Asia/Shanghai)" in str(err.value) and "--expires YYYY-MM-DD" in str(err.value)
+    assert tickets.ticket_expiry(EVENT, after, "2027-11-28") > after
+    with pytest.raises(UserError, match="expected a date YYYY-MM-DD"):
+        tickets.ticket_expiry(EVENT, after, "28/11/2027")

@@ -19,6 +19,14 @@ from ui.demo import DemoPlan, make_plan
 SHOTS = Path(__file__).parent / "screenshots"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def refcount_shield(qapp: Any) -> None:
+    """As in the app: a PySide6 build that leaks references to None/True cannot crash the session."""
+    from ui.refguard import shield
+
+    shield()
+
+
 @pytest.fixture(autouse=True)
 def gui_thread_gc(qapp: Any) -> Any:
     """As in the app: garbage is collected on the GUI thread only (never by a worker thread)."""

@@ -121,8 +121,7 @@ def test_screenshots_of_each_mode(qtbot: Any, tmp_path: Path, settings: QSetting
             t = win.modes["timing"]
             win.tabs.setCurrentWidget(t)
             qtbot.waitUntil(lambda t=t: t.feed.rowCount() > 10 and t.unknown.rowCount() > 0, timeout=10_000)
-            t.manual.stamps.append(win.ctx.now_ms())
-            t.stamps.addItem(win.ctx.clock.hms(win.ctx.now_ms()))
+            t.stamp()
             shot(win, f"{lang}-timing")
             r = win.modes["results"]
             win.tabs.setCurrentWidget(r)

@@ -73,16 +73,108 @@ def test_undo_and_chip_handout(qtbot: Any, window: Any, plan: Any) -> None:
     assert mode.verdict.title.text() == "Check-in undone"
 
 
-def test_search_then_check_in_without_ticket(qtbot: Any, window: Any, plan: Any) -> None:
+def _type(qtbot: Any, mode: Any, text: str) -> None:
+    """Typed (or a bib from a barcode scanner: qtbot's keys arrive as fast as a scanner's) + Enter."""
+    mode.input.setFocus()
+    mode.input.selectAll()
+    if text.isascii():
+        qtbot.keyClicks(mode.input, text)
+    else:  # an input method delivers Chinese text as key events carrying text
+        for ch in text:
+            QApplication.sendEvent(mode.input, QKeyEvent(QEvent.Type.KeyPress, 0, Qt.KeyboardModifier.NoModifier, ch))
+    qtbot.keyClick(mode.input, Qt.Key.Key_Return)
+
+
+def test_a_typed_bib_checks_in_with_the_id_check_in_two_keys(qtbot: Any, window: Any, plan: Any) -> None:
+    """A bib from a barcode scanner (a fast burst) is looked up, not refused as INVALID TICKET; a unique
+    bib goes straight to the inline ID check, and Enter again checks the runner in."""
     mode = _mode(window)
     p = plan.participants[7]
-    mode.input.setText(p["bib"])
-    mode.input.detector.reset()
-    mode.search(p["bib"])
-    qtbot.waitUntil(lambda: mode.search_list.count() >= 1, timeout=5000)
+    scans: list[str] = []
+    mode.input.scanned.connect(scans.append)
+    _type(qtbot, mode, p["bib"])
+    qtbot.waitUntil(lambda: mode.id_check.isVisible(), timeout=5000)
+    assert scans == [] and mode.verdict.status != "invalid"
+    assert mode.pending.bib == p["bib"] and p["name"] in mode.verdict.who.text()
+    assert mode.input.text() == p["bib"]  # what was typed stays
+    assert mode.current.bib == p["bib"]
     with qtbot.waitSignal(mode.verdict_shown, timeout=10_000) as sig:
-        mode._search_pick(mode.search_list.item(0))
-    assert sig.args[0].status == "ok"
+        qtbot.keyClick(mode.input, Qt.Key.Key_Return)  # "ID checked"
+    assert sig.args[0].status == "ok" and sig.args[0].participant.bib == p["bib"]
+    assert not mode.id_check.isVisible() and mode.input.text() == ""
+    # the same bib again: already checked in, said at once (no ID check)
+    _type(qtbot, mode, p["bib"])
+    qtbot.waitUntil(lambda: mode.verdict.status == "already", timeout=5000)
+    assert not mode.id_check.isVisible() and "desk-1" in mode.verdict.detail.text()
+
+
+def test_search_results_are_chosen_with_the_keyboard(qtbot: Any, window: Any, plan: Any) -> None:
+    mode = _mode(window)
+    from collections import Counter
+
+    surname = Counter(q["name"][0] for q in plan.participants if not q["name"].isascii()).most_common(1)[0][0]
+    _type(qtbot, mode, surname)
+    qtbot.waitUntil(lambda: mode.search_list.isVisible() and mode.search_list.count() >= 2, timeout=5000)
+    assert "Up/Down" in mode.verdict.detail.text() and not mode.id_check.isVisible()
+    hits = [mode.search_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(mode.search_list.count())]
+    text = mode.search_list.item(1).text()
+    h = hits[1].participant
+    assert h.club in text and h.birth_year in text and h.phone_masked in text and "·  ·" not in text
+    qtbot.keyClick(mode.input, Qt.Key.Key_Down)
+    assert mode.search_list.currentRow() == 1 and mode.current.bib == h.bib
+    qtbot.keyClick(mode.input, Qt.Key.Key_Return)  # pick: the ID check for that runner
+    assert mode.id_check.isVisible() and mode.pending.bib == h.bib
+    qtbot.keyClick(mode.input, Qt.Key.Key_Escape)  # cancel: the list is still there
+    assert not mode.id_check.isVisible() and mode.search_list.isVisible()
+    qtbot.keyClick(mode.input, Qt.Key.Key_Return)
+    with qtbot.waitSignal(mode.verdict_shown, timeout=10_000) as sig:
+        qtbot.keyClick(mode.input, Qt.Key.Key_Return)
+    assert sig.args[0].status == "ok" and sig.args[0].participant.bib == h.bib
+
+
+def test_a_runner_without_a_phone_shows_no_empty_field(window: Any) -> None:
+    from station.checkin_state import ParticipantView, SearchResult
+
+    mode = window.modes["checkin"]
+    pv = ParticipantView("R1", "1001", "王芳", "F", "10k", "A", (), "", "", "", "list", "")
+    assert mode.hit_text(SearchResult(pv, "bib", None)) == "1001  王芳  ·  10k A  ·  not checked in"
+
+
+def test_no_stale_runner_after_a_failed_lookup_or_an_invalid_scan(qtbot: Any, window: Any, plan: Any) -> None:
+    mode = _mode(window)
+    p = plan.participants[4]
+    with qtbot.waitSignal(mode.verdict_shown, timeout=10_000):
+        _wedge(qtbot, mode, ticket(plan, p, int(time.time() * 1000)))
+    assert mode.current.bib == p["bib"] and mode.b_change.isEnabled()
+    with qtbot.waitSignal(mode.verdict_shown, timeout=10_000) as sig:
+        _wedge(qtbot, mode, "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLWZha2UtZmFrZQ")
+    assert sig.args[0].status == "invalid"
+    assert mode.current is None and not mode.b_change.isEnabled() and not mode.b_reprint.isEnabled()
+    opened: list[Any] = []
+    window.ctx.dialog_hook = lambda dlg: opened.append(dlg) or True
+    mode.change_runner()  # F3
+    mode.revoke_tickets()
+    assert opened == []
+    # a search naming the runner, then one that finds nobody
+    mode.search(p["bib"])
+    qtbot.waitUntil(lambda: mode.current is not None and mode.current.bib == p["bib"], timeout=5000)
+    _type(qtbot, mode, "Z9999")  # bib-like: looked up, not refused as a ticket
+    qtbot.waitUntil(lambda: "No runner found" in mode.verdict.title.text(), timeout=5000)
+    assert mode.current is None and not mode.b_revoke.isEnabled() and not mode.search_list.isVisible()
+
+
+def test_pin_confirmations_name_the_runner(qtbot: Any, window: Any, plan: Any) -> None:
+    mode = _mode(window)
+    p = plan.participants[6]
+    with qtbot.waitSignal(mode.verdict_shown, timeout=10_000):
+        _wedge(qtbot, mode, ticket(plan, p, int(time.time() * 1000)))
+    asked: list[str] = []
+    window.ctx.approve_pin = lambda dlg: (asked.append(dlg.action), dlg.reject())
+    window.ctx.dialog_hook = lambda dlg: True
+    window.settings.setValue("tickets/key", "/nonexistent/key.pem")
+    mode.revoke_tickets()
+    mode.reprint_ticket("/nonexistent/x.pdf")
+    assert len(asked) == 2 and all(p["bib"] in a and p["name"] in a for a in asked)
 
 
 def test_typing_is_a_search_not_a_scan(qtbot: Any, window: Any) -> None:
@@ -113,3 +205,13 @@ def test_camera_frames_give_a_verdict_and_an_outline(qtbot: Any, window: Any, pl
     qtbot.waitUntil(lambda: mode.camera_view.image is not None, timeout=5000)
     assert mode.camera_view.outline  # the detected code is outlined
     mode.camera.stop()
+
+
+def test_a_bib_barcode_seen_by_the_camera_is_looked_up_once(qtbot: Any, window: Any, plan: Any) -> None:
+    mode = _mode(window)
+    p = plan.participants[9]
+    mode._camera_scan(p["bib"], None)
+    qtbot.waitUntil(lambda: mode.id_check.isVisible(), timeout=5000)
+    mode._camera_scan(p["bib"], None)  # seen again: never taken as "ID checked" (that would clear it)
+    assert mode.pending is not None and mode.pending.bib == p["bib"] and mode.id_check.isVisible()
+    assert mode.recent.rowCount() == 0 and mode.verdict.status != "invalid"

@@ -15,12 +15,13 @@ def test_timy_channels_map_to_waves(qtbot: Any, window: Any, tmp_path: Path) -> 
     setup.r_id.setText("timy-1")
     setup.r_port.setEditText("loop://")
     setup.r_point.setCurrentIndex(setup.r_point.findData("start"))
-    setup.save_reader()
-    assert "at least one channel" in setup.reader_status.text()
+    setup.save_reader()  # the rule lives in station.setup_commands: checked on the domain worker
+    qtbot.waitUntil(lambda: "at least one channel" in setup.reader_status.text(), timeout=5000)
     setup.r_channels.set_channel("C0", "10k/A")
     setup.r_channels.set_channel("C1", "10k/A")
     setup.save_reader()
-    assert "C0" in setup.reader_status.text() and "C1" in setup.reader_status.text()
+    qtbot.waitUntil(lambda: "C0" in setup.reader_status.text() and "C1" in setup.reader_status.text(),
+                    timeout=5000)
     setup.r_channels.set_channel("C1", "10k/B")
     setup.r_channels.set_channel("C3", "5k/A")
     setup.save_reader()

@@ -3,7 +3,12 @@ full-width verdict panel, recent scans with undo, the optional chip hand-out ste
 
 Why one input: volunteers who never saw the station must run a desk after one minute. Whatever they
 do — pull the trigger of a scanner, type a bib, type part of a name — goes into the same box; a fast
-burst ending with Enter is a scan (the wedge detector of `drivers.scanner`), anything else a search.
+burst ending with Enter is a scan (the wedge detector of `drivers.scanner`), anything else a search —
+and so is a short code that cannot be a ticket (a bib from a barcode: `station.codes`). A typed bib
+that names exactly one runner goes straight to the ID check (a runner without a ticket), which is a
+panel under the input, not a dialog: Enter confirms, Esc cancels, what was typed stays. Search results
+are chosen with Up/Down and Enter without leaving the input. The runner the desk actions (F3, F4,
+Revoke) act on is always the one on screen: a failed lookup or an invalid scan clears it.
 The verdict itself comes from `station.checkin.CheckinDesk` on the domain worker.
 """
 
@@ -13,13 +18,11 @@ import time
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor, QDesktopServices, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFrame,
     QGridLayout,
@@ -31,12 +34,12 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from drivers.scanner import WedgeDetector
+from station.codes import desk_action, exact_bib_hit
 from ui.assets import icon
 from ui.camera import CameraBridge, CameraView
 from ui.context import UiContext, error_text
@@ -44,6 +47,7 @@ from ui.i18n import tr
 from ui.models import CountsModel, RecentScansModel, ScanRow
 from ui.modes import desk_actions as acts
 from ui.snapshots import Counts
+from ui.views import HintTableView
 from ui.workers import BackgroundTask
 
 VERDICT_STYLE = {
@@ -84,16 +88,15 @@ def desk_scan(d: Any, code: str, method: str) -> Any:
     return d.desk.scan(code, method=method)
 
 
-def looks_like_ticket(text: str) -> bool:
-    """A JWT typed or pasted slowly is still a ticket, not a name."""
-    return text.count(".") == 2 and len(text) > 40 and " " not in text
-
-
 class ScanInput(QLineEdit):
-    """Keyboard-wedge aware input: emits `scanned(code)` for scanner bursts, `query(text)` otherwise."""
+    """Keyboard-wedge aware input: emits `scanned(code)` for tickets, `query(text)` for lookups.
+
+    A search keeps its text (selected, so the next key or scan replaces it); Up/Down move through the
+    search results (`navigate`)."""
 
     scanned = Signal(str)
     query = Signal(str)
+    navigate = Signal(int)
 
     def __init__(self) -> None:
         super().__init__()
@@ -108,12 +111,20 @@ class ScanInput(QLineEdit):
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab):
             code = self.detector.feed("\r", t)
             text = self.text().strip()
-            self.clear()
             self.detector.reset()
-            if code or looks_like_ticket(text):
-                self.scanned.emit(code if code and code in text else text)
-            elif text:
-                self.query.emit(text)
+            got = code if code and code in text else text
+            if not got:
+                self.clear()
+            elif desk_action(got, burst=bool(code)) == "scan":
+                self.clear()
+                self.scanned.emit(got)
+            else:
+                self.setText(got)
+                self.selectAll()
+                self.query.emit(got)
+            return
+        if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+            self.navigate.emit(-1 if key == Qt.Key.Key_Up else 1)
             return
         if ev.text():
             self.detector.feed(ev.text(), t)
@@ -143,6 +154,7 @@ class VerdictPanel(QFrame):
         for w in (self.title, self.who, self.detail, self.offline):
             w.setStyleSheet("background: transparent;")
             lay.addWidget(w)
+        self.slot = lay  # the inline ID check sits here, under the runner it is about
         self.show_idle()
 
     def _paint(self, status: str) -> None:
@@ -157,12 +169,18 @@ class VerdictPanel(QFrame):
         self.who.setStyleSheet(f"background: transparent; color: {fg}; font-size: {int(fs * 2)}px; font-weight: 700;")
         self.detail.setStyleSheet(f"background: transparent; color: {fg}; font-size: {int(fs * 1.3)}px;")
 
+    def _fit(self) -> None:
+        """Empty lines take no room (the panel must fit a 1366×768 laptop with the ID check open)."""
+        for w in (self.who, self.detail, self.offline):
+            w.setVisible(bool(w.text()))
+
     def show_idle(self) -> None:
         self._paint("idle")
         self.title.setText(tr(VERDICT_STYLE["idle"][2]))
         self.who.setText("")
         self.detail.setText("")
         self.offline.setText("")
+        self._fit()
 
     def show_verdict(self, v: Any, offline: str = "") -> None:
         status = v.status if v.status in VERDICT_STYLE else "invalid"
@@ -187,39 +205,48 @@ class VerdictPanel(QFrame):
         lines += list(v.differences)
         self.detail.setText("\n".join(lines))
         self.offline.setText(offline)
+        self._fit()
 
-    def show_message(self, status: str, title: str, detail: str = "") -> None:
+    def show_message(self, status: str, title: str, detail: str = "", who: str = "") -> None:
         self._paint(status)
         self.title.setText(title)
-        self.who.setText("")
+        self.who.setText(who)
         self.detail.setText(detail)
+        self.offline.setText("")
+        self._fit()
 
 
-class NoTicketDialog(QDialog):
-    """Check in a runner found by search: why no ticket, and the ID was checked (both logged)."""
+class IdCheckPanel(QFrame):
+    """Inline: a runner without a ticket, found by bib or search — check the ID, then one key."""
 
-    REASONS = ("Phone battery dead", "Ticket lost", "Ticket will not scan", "Other")
+    REASONS = ("No ticket shown", "Phone battery dead", "Ticket lost", "Ticket will not scan", "Other")
 
-    def __init__(self, who: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(tr("Check in without a ticket"))
-        lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(who))
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("idCheck")
+        self.setAccessibleName(tr("ID check"))
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addStretch(1)
+        self.who = QLabel(tr("Why no ticket:"))
+        self.who.setObjectName("idCheckWho")
+        lay.addWidget(self.who)
         self.reason = QComboBox()
         self.reason.setEditable(True)
         self.reason.setAccessibleName(tr("Why is there no ticket?"))
+        self.reason.setToolTip(tr("Why is there no ticket?"))
         for r in self.REASONS:
             self.reason.addItem(tr(r))
-        lay.addWidget(QLabel(tr("Why is there no ticket?")))
         lay.addWidget(self.reason)
-        self.id_checked = QCheckBox(tr("I checked the runner's ID"))
-        lay.addWidget(self.id_checked)
-        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        bb.button(QDialogButtonBox.StandardButton.Ok).setText(tr("Check in"))
-        bb.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Cancel"))
-        bb.accepted.connect(self.accept)
-        bb.rejected.connect(self.reject)
-        lay.addWidget(bb)
+        self.ok = QPushButton(tr("ID checked — check in (Enter)"))
+        self.ok.setObjectName("primary")
+        self.ok.setAccessibleName(tr("ID checked — check in"))
+        self.cancel = QPushButton(tr("Cancel (Esc)"))
+        for b in (self.ok, self.cancel):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the scan input keeps the keyboard
+            lay.addWidget(b)
+        lay.addStretch(1)
+        self.hide()
 
 
 class CheckinMode(QWidget):
@@ -249,6 +276,16 @@ class CheckinMode(QWidget):
 
         self.verdict = VerdictPanel()
         outer.addWidget(self.verdict, 3)
+        self.id_check = IdCheckPanel()
+        self.id_check.ok.clicked.connect(self.confirm_no_ticket)
+        self.id_check.cancel.clicked.connect(self.cancel_id_check)
+        reason_edit = self.id_check.reason.lineEdit()
+        if reason_edit is not None:
+            reason_edit.returnPressed.connect(self.confirm_no_ticket)
+        self.verdict.slot.addWidget(self.id_check)
+        self.pending: Any = None  # the runner waiting for the ID check (ParticipantView)
+        self.pending_query = ""  # what was typed to find them (Enter on it again confirms)
+        self.last_query = ""  # the search the list shows (Enter on it again picks the highlighted hit)
 
         # race-day actions: on the runner last shown (scan or search pick), or a new one (walk-up)
         acts_row = QHBoxLayout()
@@ -303,7 +340,7 @@ class CheckinMode(QWidget):
         rec_head.addWidget(self.undo_button)
         ll.addLayout(rec_head)
         self.recent = RecentScansModel(ctx.clock, self)
-        self.recent_view = QTableView()
+        self.recent_view = HintTableView(tr("This desk's scans and check-ins appear here."))
         self.recent_view.setAccessibleName(tr("Recent scans"))
         self.recent_view.setModel(self.recent)
         self.recent_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -319,7 +356,7 @@ class CheckinMode(QWidget):
         self.camera_view = CameraView()
         rl.addWidget(self.camera_view, 2)
         self.counts = CountsModel(self)
-        self.counts_view = QTableView()
+        self.counts_view = HintTableView(tr("Load the event and import the participants in Setup."))
         self.counts_view.setAccessibleName(tr("Checked in per race"))
         self.counts_view.setModel(self.counts)
         self.counts_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -330,7 +367,7 @@ class CheckinMode(QWidget):
         grid.addWidget(QLabel(tr("Checked in per race")), 0, 0)
         grid.addWidget(self.total, 0, 1, Qt.AlignmentFlag.AlignRight)
         rl.addLayout(grid)
-        self.counts_view.setMinimumHeight(120)
+        self.counts_view.setMinimumHeight(90)
         rl.addWidget(self.counts_view, 1)
         split.addWidget(right)
         split.setSizes([600, 500])
@@ -338,6 +375,7 @@ class CheckinMode(QWidget):
 
         self.input.scanned.connect(lambda code: self.scan(code, "scan"))
         self.input.query.connect(self.search)
+        self.input.navigate.connect(self._navigate)
         self.camera.frame.connect(self.camera_view.show_frame)
         self.camera.scanned.connect(self._camera_scan)
         self.camera.error.connect(self.camera_view.set_message)
@@ -374,10 +412,17 @@ class CheckinMode(QWidget):
     # ------------------------------------------------------------------ scanning
     def scan(self, code: str, method: str = "scan") -> None:
         self.search_list.hide()
-        self.ctx.client.call(lambda d: desk_scan(d, code, method), self.show_verdict, self._error)
+        self.cancel_id_check()
+        self.ctx.client.call(lambda d: desk_scan(d, code, method), self.show_verdict, self._lookup_error)
 
     def _camera_scan(self, code: str, points: Any) -> None:
         self.camera_view.show_code(points)
+        if desk_action(code, burst=True) == "search":  # a bib's barcode: looked up, never "invalid"
+            if code not in (self.pending_query, self.last_query):  # the camera sees it again and again:
+                self.input.setText(code)  # never an "Enter again" (that is the volunteer's ID check)
+                self.input.selectAll()
+                self.lookup(code)
+            return
         self.scan(code, "camera")
 
     def show_verdict(self, v: Any) -> None:
@@ -393,8 +438,9 @@ class CheckinMode(QWidget):
             detail = reason_text(v)
         else:
             detail = " ".join(v.differences)
-        if p is not None:
-            self._set_current(p)
+        # The desk actions act on the runner of this verdict, or on nobody (an invalid code naming no
+        # runner of ours): never on the runner of an earlier scan.
+        self._set_current(p)
         uuid = v.entry_uuid if v.status in ("ok", "unknown") else ""
         self.recent.add(ScanRow(self.ctx.now_ms(), v.status, v.bib, name, race, detail, uuid, False, p))
         self.recent_view.resizeColumnsToContents()
@@ -410,44 +456,123 @@ class CheckinMode(QWidget):
         self.verdict.show_message("invalid", tr("Cannot check in"), error_text(e))
         self.ctx.sounds.play("invalid")
 
+    def _lookup_error(self, e: Any) -> None:
+        """A scan or search that failed names nobody: the desk actions must not act on an earlier runner."""
+        self._set_current(None)
+        self._error(e)
+
     # ------------------------------------------------------------------ search
     def search(self, text: str) -> None:
+        """Enter on typed text: confirm the ID check or pick the highlighted hit when the text is the
+        one that found them, else look it up (bib, name, phone, registration id)."""
+        if self.pending is not None and text == self.pending_query:
+            self.confirm_no_ticket()
+            return
+        item = self.search_list.currentItem()
+        if self.search_list.isVisible() and text == self.last_query and item is not None:
+            self._search_pick(item)
+            return
+        self.lookup(text)
+
+    def lookup(self, text: str) -> None:
+        """Search the desk's list (bib, name, phone, registration id) and show the hits."""
+        self.cancel_id_check()
+        self._set_current(None)  # until the lookup names someone
         self.ctx.client.call(lambda d: d.desk.search(text, 12), lambda hits: self._show_hits(text, hits),
-                             self._error)
+                             self._lookup_error)
+
+    @staticmethod
+    def hit_text(h: Any) -> str:
+        """One search result: enough to tell namesakes apart (club, birth year, masked phone)."""
+        p = h.participant
+        state = tr("checked in") if h.checked_in else tr("not checked in")
+        parts = [f"{p.race} {p.wave}".strip(), p.club, p.birth_year, p.phone_masked, state]
+        return f"{p.bib}  {p.name}  ·  " + "  ·  ".join(x for x in parts if x)
 
     def _show_hits(self, text: str, hits: list[Any]) -> None:
         self.search_list.clear()
+        self.last_query = text
         if not hits:
-            self.verdict.show_message("idle", tr("No runner found for “{q}”").format(q=text))
+            self.search_list.hide()
+            self._set_current(None)
+            self.verdict.show_message("idle", tr("No runner found for “{q}”").format(q=text),
+                                      tr("Check the bib or the spelling. A runner not on the list: walk-up "
+                                         "registration (F2)."))
             return
         for h in hits:
-            p = h.participant
-            state = tr("checked in") if h.checked_in else tr("not checked in")
-            it = QListWidgetItem(f"{p.bib}  {p.name}  ·  {p.race} {p.wave}  ·  {p.phone_masked}  ·  {state}")
-            it.setData(Qt.ItemDataRole.UserRole, p)
+            it = QListWidgetItem(self.hit_text(h))
+            it.setData(Qt.ItemDataRole.UserRole, h)
+            if h.checked_in:
+                it.setForeground(QBrush(QColor("#80868b")))
             self.search_list.addItem(it)
+        rows = min(len(hits), 5)
+        self.search_list.setFixedHeight(rows * max(self.search_list.sizeHintForRow(0), 1)
+                                        + 2 * self.search_list.frameWidth() + 2)
         self.search_list.show()
-        self.search_list.setCurrentRow(0)
-        self.verdict.show_message("idle", tr("{n} runner(s) found — pick one").format(n=len(hits)))
-
-    def _search_pick(self, item: QListWidgetItem) -> None:
-        p = item.data(Qt.ItemDataRole.UserRole)
-        dlg = NoTicketDialog(f"{tr('Bib')} {p.bib} · {p.name} · {p.race}", self)
-        if self.ctx.approve_pin is not None:  # tests: no modal loop
-            dlg.id_checked.setChecked(True)
-            accepted = True
-        else:
-            accepted = dlg.exec() == QDialog.DialogCode.Accepted
-        if not accepted:
+        hit = exact_bib_hit(text, hits)
+        self.search_list.setCurrentRow(hits.index(hit) if hit is not None else 0)
+        if hit is not None:  # a typed bib naming one runner: straight to the verdict / ID check
+            self._search_pick(self.search_list.currentItem())
             return
-        reason, checked = dlg.reason.currentText(), dlg.id_checked.isChecked()
+        self.verdict.show_message("idle", tr("{n} runner(s) found — pick one").format(n=len(hits)),
+                                  tr("Up/Down to choose, Enter to check in without a ticket (ID check), "
+                                     "Esc to close the list."))
+
+    def _navigate(self, step: int) -> None:
+        if not self.search_list.isVisible() or not self.search_list.count():
+            return
+        self.cancel_id_check()
+        row = max(0, min(self.search_list.count() - 1, self.search_list.currentRow() + step))
+        self.search_list.setCurrentRow(row)
+        self.input.setText(self.last_query)  # Enter picks the highlighted runner
+        self.input.selectAll()
+
+    def _search_pick(self, item: QListWidgetItem | None) -> None:
+        """A runner chosen from the search: already checked in → say so; else the inline ID check."""
+        if item is None:
+            return
+        h = item.data(Qt.ItemDataRole.UserRole)
+        p = h.participant
+        self._set_current(p)
+        if h.checked_in is not None:
+            rec = h.checked_in
+            self.cancel_id_check()
+            self.verdict.show_message("already", tr(VERDICT_STYLE["already"][2]), "\n".join([
+                f"{p.name} · {tr('Bib')} {p.bib} · {p.race}",
+                tr("Checked in at {t} at desk {desk} by {op}").format(
+                    t=self.ctx.clock.hms(rec.recorded_at)[:8], desk=rec.desk, op=rec.operator or "—")]))
+            self.ctx.sounds.play("already")
+            return
+        self.pending = p
+        self.pending_query = self.input.text().strip() or self.last_query
+        wave = f" {p.wave}" if p.wave else ""
+        self.verdict.show_message("idle", tr("No ticket: check the runner's ID"),
+                                  tr("Enter = ID checked, check in · Esc = cancel"),
+                                  who=f"{p.name} · {tr('Bib')} {p.bib} · {p.race}{wave}")
+        self.id_check.show()
+        self.focus_input()
+
+    def cancel_id_check(self) -> None:
+        self.pending = None
+        self.pending_query = ""
+        self.id_check.hide()
+
+    def confirm_no_ticket(self) -> None:
+        p = self.pending
+        if p is None:
+            return
+        reason = self.id_check.reason.currentText().strip() or tr("No ticket")
         reg = p.registration_id
+        self.cancel_id_check()
         self.search_list.hide()
+        self.last_query = ""
+        self.input.clear()
+
         def job(d: Any) -> Any:
             d.counts_now = True
-            return d.desk.checkin_by_search(reg, reason=reason, id_checked=checked)
+            return d.desk.checkin_by_search(reg, reason=reason, id_checked=True)
 
-        self.ctx.client.call(job, self.show_verdict, self._error)
+        self.ctx.client.call(job, self.show_verdict, self._lookup_error)
 
     # ------------------------------------------------------------------ undo, chips, camera
     def undo_last(self) -> None:
@@ -469,13 +594,20 @@ class CheckinMode(QWidget):
         def done(_: Any) -> None:
             self.chip_box.hide()
             self.verdict.detail.setText(tr("Chip {chip} handed out").format(chip=chip))
+            self.verdict._fit()
             self.focus_input()
 
         self.ctx.client.call(lambda d: d.desk.assign_chip(reg, chip), done, self._error)
 
     def _escape(self) -> None:
+        """Esc closes one thing at a time: the ID check, then the search list (the chip step too)."""
+        if self.pending is not None:
+            self.cancel_id_check()
+            self.verdict.show_message("idle", tr(VERDICT_STYLE["idle"][2]))
+        else:
+            self.search_list.hide()
+            self.last_query = ""
         self.chip_box.hide()
-        self.search_list.hide()
         self.focus_input()
 
     def toggle_camera(self, source: Any = None) -> None:
@@ -521,7 +653,7 @@ class CheckinMode(QWidget):
 
     def _search_current(self, item: QListWidgetItem | None, _prev: Any = None) -> None:
         if item is not None:
-            self._set_current(item.data(Qt.ItemDataRole.UserRole))
+            self._set_current(item.data(Qt.ItemDataRole.UserRole).participant)
 
     def _done_message(self, title: str, detail: str, action: str) -> None:
         self.verdict.show_message("idle", title, detail)
@@ -540,6 +672,7 @@ class CheckinMode(QWidget):
         def done(v: Any) -> None:
             self.show_verdict(v)
             self.verdict.detail.setText(tr("Walk-up registered: hand over bib {bib}.").format(bib=v.bib))
+            self.verdict._fit()
             self.action_done.emit("walk_up")
 
         self.ctx.client.call(lambda d: acts.walk_up(d, values), done, self._error)
@@ -576,7 +709,8 @@ class CheckinMode(QWidget):
                "afterwards still works.").format(bib=p.bib, name=p.name), tr("Revoke"), self)
         if not self.ctx.run_dialog(dlg):
             return
-        if not self.ctx.supervisor(self, tr("Revoking the tickets of bib {bib}").format(bib=p.bib)):
+        if not self.ctx.supervisor(self, tr("Revoking the tickets of bib {bib} ({name})").format(bib=p.bib,
+                                                                                               name=p.name)):
             return
         reason = dlg.reason.text().strip() or tr("revoked at the desk")
         reg, now_s = p.registration_id, self.ctx.now_ms() // 1000
@@ -596,8 +730,8 @@ class CheckinMode(QWidget):
             self.verdict.show_message("invalid", tr("Cannot reprint"),
                                       tr("Set the organizer's signing key file in Setup first."))
             return
-        if not self.ctx.supervisor(self, tr("Reprinting the ticket of bib {bib} (earlier tickets are revoked)")
-                                   .format(bib=p.bib)):
+        if not self.ctx.supervisor(self, tr("Reprinting the ticket of bib {bib} ({name}); earlier tickets are "
+                                            "revoked").format(bib=p.bib, name=p.name)):
             return
         if not path:
             path, _ = QFileDialog.getSaveFileName(self, tr("Save the ticket"), f"ticket-{p.bib}.pdf", "PDF (*.pdf)")

@@ -10,10 +10,8 @@ replaces earlier tickets) needs the supervisor PIN; a walk-up adds a new runner 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.errors import UserError
+from station.errors import CommandError, UserError
 from ui.i18n import tr
 from ui.snapshots import EventInfo
 
@@ -50,18 +48,6 @@ def revoke(d: Any, reg: str, reason: str, before_s: int) -> str:
     return reg
 
 
-def _expiry(payload: dict[str, Any], now_s: int) -> int:
-    """End of the day after the event (event zone): a reprinted ticket lasts through race day."""
-    ev = payload.get("event") or {}
-    try:
-        zone = ZoneInfo(str(ev.get("timezone") or "UTC"))
-        day = dt.date.fromisoformat(str(ev["date"]))
-    except (KeyError, ValueError):
-        return now_s + 30 * 86400
-    end = dt.datetime.combine(day + dt.timedelta(days=2), dt.time(0, 0), zone)
-    return max(int(end.timestamp()), now_s + 86400)
-
-
 def reprint(d: Any, reg: str, key_path: str) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """Sign a new ticket for one runner and revoke the earlier ones. Returns (participant, token, event)."""
     from station import tickets
@@ -75,14 +61,16 @@ def reprint(d: Any, reg: str, key_path: str) -> tuple[dict[str, Any], str, dict[
     if p is None:
         raise UserError(tr("Registration {reg} is not in this station's list.").format(reg=reg))
     key = tickets.load_private_key(Path(key_path))
-    ck = cfg.payload.get("checkin") or {}
-    kid = tickets.find_kid(key, ck.get("public_keys") or {})
-    if kid in set(ck.get("revoked_keys") or []):
-        raise UserError(tr("This signing key was revoked: use a new key."))
-    now_s = int(time.time())
-    claims = tickets.ticket_claims(cfg.id, p, iat=now_s, exp=_expiry(cfg.payload, now_s))
-    token = tickets.TicketSigner(key, kid).sign(claims)
-    d.desk.revoke(registration_id=reg, issued_before=now_s, reason="reprinted at the desk")
+    now_s = d.desk.now_ms() // 1000
+    try:
+        ((_p, _claims, token),) = tickets.sign_tickets(cfg.payload, key, [p], now_s=now_s)
+    except CommandError:
+        raise UserError(tr("This signing key was revoked: use a new key.")) from None
+    except tickets.ExpiredTicketsError:
+        raise UserError(tr("Tickets for this event expired after {date}: a desk cannot reprint them. "
+                           "The organizer can sign new ones with an expiry date (tickets issue --expires)."
+                           ).format(date=cfg.date.isoformat())) from None
+    d.desk.revoke_earlier([reg], now_s, "reprinted at the desk")
     return dict(p), token, cfg.payload
 
 

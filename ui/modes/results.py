@@ -10,6 +10,7 @@ is edited. The payload shapes are those of `station.cli_core`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.config import parse_hms
 from station.errors import UserError
 from station.results.timefmt import fmt_duration
+from station.timing_commands import CommandError, parse_delta
 from ui.context import UiContext, error_text
 from ui.i18n import tr
-from ui.models import CrossingsModel, ResultsModel, StringListModel, status_text
+from ui.models import CrossingsModel, ResultsModel, StringListModel, gender_text, status_text
 from ui.modes.print_results import PrintOptions, PrintResultsDialog
 from ui.snapshots import EventInfo, ResultsSnapshot
+from ui.views import HintTableView
 from ui.workers import BackgroundTask
 
 
@@ -225,7 +227,8 @@ class ResultsMode(QWidget):
         bar.addWidget(self.search, 1)
         outer.addLayout(bar)
         self.model = ResultsModel(self)
-        self.view = QTableView()
+        self.view = HintTableView(tr("Results appear here as runners cross the finish (load the event and "
+                                     "participants in Setup first)."))
         self.view.setAccessibleName(tr("Leaderboard"))
         self.view.setModel(self.model)
         self.view.setSortingEnabled(True)
@@ -306,7 +309,7 @@ class ResultsMode(QWidget):
             combo.clear()
             combo.addItem(tr("All"), None)
             for v in values:
-                combo.addItem(v, v)
+                combo.addItem(gender_text(v) if combo is self.gender else v, v)
             i = combo.findData(cur) if cur else 0
             combo.setCurrentIndex(max(0, i))
             combo.blockSignals(False)
@@ -349,12 +352,14 @@ class ResultsMode(QWidget):
 
     def _ignore(self, uuid: str, parent: QWidget) -> None:
         if self.ctx.supervisor(parent, tr("Ignoring a crossing")):
-            self._correction({"action": "ignore", "target": uuid, "reason": tr("ignored in the results screen")})
+            reason = tr("ignored in the results screen")
+            self._correction("ignore", lambda d: d.timing.target("ignore", uuid, reason))
 
     # ------------------------------------------------------------------ corrections
-    def _correction(self, payload: dict[str, Any]) -> None:
-        self.ctx.client.call(lambda d: d.store.append("correction", payload, operator=d.operator).uuid,
-                             lambda _u: self.status.setText(tr("Correction recorded: {a}").format(a=payload["action"])),
+    def _correction(self, action: str, command: Callable[[Any], Any]) -> None:
+        """Run a timing command (station.timing_commands: its checks, its entry) on the domain worker."""
+        self.ctx.client.call(lambda d: command(d).uuid,
+                             lambda _u: self.status.setText(tr("Correction recorded: {a}").format(a=action)),
                              lambda e: self.status.setText(error_text(e)))
 
     def _selected_row(self) -> tuple[Any, ...] | None:
@@ -378,7 +383,8 @@ class ResultsMode(QWidget):
             reason, ok = QInputDialog.getText(self, what, tr("Reason (shown in the log):"))
             if not ok:
                 return
-        self._correction({"action": action, "registration_id": row[11], "bib": row[2], "reason": reason})
+        bib = row[2]
+        self._correction(action, lambda d: d.timing.set_status(bib, action, reason))
 
     def adjust_time(self, text: str | None = None) -> None:
         row = self._selected_row()
@@ -391,16 +397,13 @@ class ResultsMode(QWidget):
             text, ok = QInputDialog.getText(self, what, tr("Add or remove time, e.g. +0:01:00 or -0:00:02.5:"))
             if not ok:
                 return
-        s = text.strip()
-        sign = -1 if s.startswith("-") else 1
-        s = s.lstrip("+-")
         try:
-            delta = sign * (parse_hms(s if s.count(":") == 2 else "0:" + s) if ":" in s else round(float(s) * 1000))
-        except ValueError:
+            delta = parse_delta(text)
+        except CommandError:
             self.status.setText(tr("Not a time: {t}").format(t=text))
             return
-        self._correction({"action": "adjust", "registration_id": row[11], "bib": row[2], "delta_ms": delta,
-                          "reason": ""})
+        bib = row[2]
+        self._correction("adjust", lambda d: d.timing.adjust(bib, delta))
 
     def chip_swap(self, chip: str | None = None) -> None:
         row = self._selected_row()
@@ -413,8 +416,8 @@ class ResultsMode(QWidget):
             chip, ok = QInputDialog.getText(self, what, tr("Chip id (counts from now on):"))
             if not ok or not chip.strip():
                 return
-        self._correction({"action": "chip_swap", "registration_id": row[11], "bib": row[2],
-                          "chip": chip.strip(), "from_ms": self.ctx.now_ms()})
+        bib, chip, at = row[2], chip.strip(), self.ctx.now_ms()
+        self._correction("chip_swap", lambda d: d.timing.chip_swap(bib, chip, at))
 
     # ------------------------------------------------------------------ board, print, export
     def open_board(self) -> None:

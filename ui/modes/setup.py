@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.config import FORMATS, load_event_file
+from station import setup_commands
+from station.config import FORMATS
 from station.errors import UserError
 from station.ingest import ReaderBinding
 from ui.context import UiContext, error_text
@@ -81,32 +82,14 @@ class ChannelWaves(QTableWidget):
         cb.setCurrentIndex(max(0, cb.findData(value)))
 
     def mapping(self) -> dict[str, str]:
-        """The channel → "race/wave" map, validated (raises UserError with the reason)."""
-        out = {ch: str(cb.currentData()) for ch, cb in self.combos.items() if cb.currentData()}
-        if not out:
-            raise UserError(tr("A Timy needs at least one channel mapped to a wave's gun."))
-        seen: dict[str, str] = {}
-        for ch, wave in out.items():
-            if wave in seen:
-                raise UserError(tr("Channels {a} and {b} both fire the gun of {wave}: map each wave once.")
-                                .format(a=seen[wave], b=ch, wave=wave))
-            seen[wave] = ch
-        return out
+        """The channel → "race/wave" map as chosen (checked by `station.setup_commands`)."""
+        return {ch: str(cb.currentData()) for ch, cb in self.combos.items() if cb.currentData()}
 
 
 def load_event(d: Any, path: Path) -> str:
     """Worker job: validate the event file and append it (and its readers) when it changed."""
-    payload = load_event_file(path)
-    old = None
-    for e in d.store.entries(kinds=["event_config"]):
-        if old is None or e.order > old.order:
-            old = e
-    if old is not None and old.payload == payload:
-        return "unchanged"
-    d.store.append("event_config", payload, operator=d.operator)
-    for rd in payload.get("readers") or []:
-        d.store.append("reader_config", rd, operator=d.operator)
-    return "loaded"
+    verb, _payload = setup_commands.load_event(d.store, path, d.operator)
+    return "unchanged" if verb == "unchanged" else "loaded"
 
 
 def import_participants(d: Any, path: Path, progress: Any = None) -> tuple[int, int]:
@@ -406,8 +389,9 @@ class SetupMode(QWidget):
 
         self.ctx.client.call(list_ports, done, lambda e: self.reader_status.setText(error_text(e)))
 
-    def reader_payload(self) -> dict[str, Any]:
-        """The reader form as a `reader_config` payload, validated (raises UserError with the reason)."""
+    def reader_binding(self) -> ReaderBinding:
+        """The reader form as a binding; what the form alone can tell is checked here (UserError), the
+        reader's rules by `station.setup_commands.save_reader`."""
         rid = self.r_id.text().strip()
         if not rid:
             raise UserError(tr("Give the reader an id, e.g. finish-1."))
@@ -422,11 +406,9 @@ class SetupMode(QWidget):
         if not point:
             raise UserError(tr("Load the event first: a reader belongs to a timing point."))
         fmt = self.r_format.currentData()
-        b = ReaderBinding(id=rid, point=point, format=fmt, role=self.r_role.currentData(),
-                          port=port, listen=listen, baud=int(baud_text) if baud_text else None,
-                          channel_waves=self.r_channels.mapping() if fmt == "timy" else {})
-        b.validate()
-        return b.config_payload()
+        return ReaderBinding(id=rid, point=point, format=fmt, role=self.r_role.currentData(),
+                             port=port, listen=listen, baud=int(baud_text) if baud_text else None,
+                             channel_waves=self.r_channels.mapping() if fmt == "timy" else {})
 
     def _format_changed(self, *_a: Any) -> None:
         timy = self.r_format.currentData() == "timy"
@@ -437,12 +419,12 @@ class SetupMode(QWidget):
 
     def save_reader(self) -> None:
         try:
-            payload = self.reader_payload()
+            binding = self.reader_binding()
         except UserError as e:
-            self.reader_status.setText(str(e))
+            self.reader_status.setText(error_text(e))
             return
-        self.ctx.client.call(lambda d: d.store.append("reader_config", payload, operator=d.operator).uuid,
-                             lambda _u: self.reader_status.setText(tr("Reader {id} saved.").format(id=payload["id"])),
+        self.ctx.client.call(lambda d: setup_commands.save_reader(d.store, binding, d.operator).uuid,
+                             lambda _u: self.reader_status.setText(tr("Reader {id} saved.").format(id=binding.id)),
                              lambda e: self.reader_status.setText(error_text(e)))
 
     # ------------------------------------------------------------------ camera, ledger, PIN
@@ -450,7 +432,7 @@ class SetupMode(QWidget):
         saved = bool(self.ctx.settings.value("sync/token_saved", False, type=bool)) or \
             bool(self.ctx.settings.value("sync/token", ""))
         self.token.setPlaceholderText(tr("saved (hidden) — type a new token to replace it") if saved
-                                      else tr("from the ledger's `token add`"))
+                                      else tr("the station token from the organizer"))
 
     def save_other(self) -> None:
         url = self.ledger.text().strip()

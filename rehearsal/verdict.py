@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from station.rehearsal.expected import SPLIT_COL
+from rehearsal.expected import SPLIT_COL
 
 COLS = ("desk", "km5", "finish", "ledger")
 

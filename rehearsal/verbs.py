@@ -5,6 +5,9 @@ Generates an event, participants, signed tickets and reader captures with ground
 ptys paced at baud rate and a MYLAPS decoder over TCP; checks runners in from QR images; injects faults;
 then prints the verdict table and writes it as JSON. Exit 0 when every count is equal and every result
 identical, 1 otherwise.
+
+A tool, not domain core: it drives real processes, PostgreSQL and socat, so it lives in its own package
+and reaches `worun-station` through the `worun_station.verbs` entry point, like `ledger` and `app`.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from typing import Any
 from station.errors import UserError
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("rehearse", help="race-day rehearsal: a simulated race day across real processes, "
-                                        "with faults, ending in a verdict")
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="worun-station rehearse",
+                                description="race-day rehearsal: a simulated race day across real processes, "
+                                            "with faults, ending in a verdict")
     p.add_argument("--runners", type=int, help="runners (default 1000; 120 with --quick)")
     p.add_argument("--seed", type=int, default=1, help="random seed: the same seed, the same race (default 1)")
     p.add_argument("--faults", choices=("on", "off"), default="on", help="inject faults (default on)")
@@ -35,7 +39,16 @@ def register(sub: Any) -> None:
     p.add_argument("--quick", action="store_true",
                    help="the reduced CI scale: 120 runners, race in 70 s, short faults")
     p.add_argument("--quiet", action="store_true", help="only the verdict")
-    p.set_defaults(func=run)
+    return p
+
+
+def rehearse(argv: list[str], ctx: Any) -> int:
+    """The `rehearse` verb (entry point): parse, then run."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:
+        return int(e.code if isinstance(e.code, int) else 2)
+    return run(args, ctx)
 
 
 def run(args: argparse.Namespace, ctx: Any) -> int:
@@ -44,7 +57,7 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="worun-rehearsal-"))
     out.mkdir(parents=True, exist_ok=True)
     if args.soak is not None:
-        from station.rehearsal.soak import SoakOptions, run_soak
+        from rehearsal.soak import SoakOptions, run_soak
 
         res = run_soak(SoakOptions(minutes=args.soak, rate=args.rate, out=out, sqlite=args.sqlite,
                                    quiet=args.quiet))
@@ -52,7 +65,7 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
         print(f"\nsoak report: {res.write(out)}")
         return 0 if res.ok else 1
 
-    from station.rehearsal.run import Options, Rehearsal
+    from rehearsal.run import Options, Rehearsal
 
     kw: dict[str, Any] = {"seed": args.seed, "faults": args.faults == "on", "sqlite": args.sqlite,
                           "quiet": args.quiet}

@@ -31,9 +31,8 @@ from typing import Any
 import httpx
 
 from drivers import mylaps, ultra
-from station import paths
-from station.rehearsal import scenario as sc_mod
-from station.rehearsal.procs import (
+from rehearsal import scenario as sc_mod
+from rehearsal.procs import (
     MemorySampler,
     Postgres,
     Proc,
@@ -42,7 +41,8 @@ from station.rehearsal.procs import (
     run_cli,
     wait_port,
 )
-from station.rehearsal.serialsim import PtyPair, socat_available
+from rehearsal.serialsim import PtyPair, socat_available
+from station import paths
 
 
 @dataclass

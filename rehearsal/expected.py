@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from station.rehearsal.scenario import DISTANCE_M, RACE_ID, Scenario
+from rehearsal.scenario import DISTANCE_M, RACE_ID, Scenario
 
 WINDOW_MS = 2000
 START_WINDOW_MS = 3600 * 1000

@@ -31,14 +31,12 @@ from typing import Any
 
 import httpx
 
-from station import paths
-from station.errors import UserError
-from station.rehearsal import expected as expected_mod
-from station.rehearsal import scenario as sc_mod
-from station.rehearsal.mylapssim import MylapsDecoderSim
-from station.rehearsal.procs import MemorySampler, Postgres, Proc, free_port, run_cli, wait_port
-from station.rehearsal.proxy import FaultProxy
-from station.rehearsal.serialsim import (
+from rehearsal import expected as expected_mod
+from rehearsal import scenario as sc_mod
+from rehearsal.mylapssim import MylapsDecoderSim
+from rehearsal.procs import MemorySampler, Postgres, Proc, free_port, run_cli, wait_port
+from rehearsal.proxy import FaultProxy
+from rehearsal.serialsim import (
     PtyPair,
     RaceClock,
     SerialReaderSim,
@@ -47,7 +45,9 @@ from station.rehearsal.serialsim import (
     platform_note,
     socat_available,
 )
-from station.rehearsal.verdict import Verdict
+from rehearsal.verdict import Verdict
+from station import paths
+from station.errors import UserError
 from station.store import read_payloads
 
 STATIONS = ("desk", "km5", "finish")

@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 
 from drivers import mylaps
-from station.rehearsal.serialsim import Item, RaceClock
+from rehearsal.serialsim import Item, RaceClock
 
 MAX_UNACKED = 10
 MAX_PASSINGS = 100
