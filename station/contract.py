@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 
 from station.entries import KINDS
+from station.errors import UserError
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_DEPTH = 8
@@ -50,8 +51,10 @@ NUL = chr(0)
 MAX_UUID_BYTES = 64
 
 
-class ContractError(ValueError):
-    """An own entry breaks the contract: a bug in the code that built it (never reader input)."""
+class ContractError(UserError, ValueError):
+    """An own entry breaks the contract, so nothing was recorded. Reader input never gets here (it is
+    bounded or diverted first); what does is typed input out of bounds (a 30-hour time adjustment, a
+    5 KB reason) or a bug in the code that built the entry. A `UserError`: the CLI prints it plainly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,7 +487,7 @@ def check(kind: str, payload: Any) -> None:
     """Raise `ContractError` when an own entry breaks the contract (a bug in the code that built it)."""
     p = check_payload(kind, payload)
     if p:
-        raise ContractError(f"{kind} entry refused by the entry contract: {p}")
+        raise ContractError(f"nothing recorded: this {kind} entry breaks the entry contract — {p}")
 
 
 def check_wire(d: Any, station_id: str | None = None) -> Problem | None:
