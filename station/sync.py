@@ -308,7 +308,7 @@ class SyncEngine:
                 self._set(online=True)
             try:
                 return _loads(r.content)
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:  # RecursionError: JSON nested thousands deep
                 raise SyncError(f"the ledger at {self.url} sent an unreadable answer") from e
         try:
             body = r.json()
