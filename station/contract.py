@@ -192,7 +192,8 @@ _PARTICIPANT = _s(
     {"bib": _nullable(REF), "name": _nullable(TEXT), "gender": _nullable(_enum("M", "F", "X", "")), "birth_date": _date,
      "race": _nullable(REF), "wave": _nullable(REF), "chips": _nullable(_id_list),
      "runner_id": _nullable(REF), "club": _nullable(TEXT), "phone": _nullable(TEXT),
-     "email": _nullable(TEXT), "category": _nullable(REF), "source": _nullable(REF)},
+     "email": _nullable(TEXT), "category": _nullable(REF), "source": _nullable(REF),
+     "public": _nullable(_bool), "vip": _nullable(_bool)},  # the CSV's optional public / vip columns
 )
 _CHECKIN = _s({"registration_id": ID},
               {"bib": _nullable(REF), "race": _nullable(REF), "wave": _nullable(REF),
