@@ -22,7 +22,7 @@ from ledger import streams
 from ledger.auth import Grant, check_token
 from ledger.db import Database, open_database
 from ledger.streams import LedgerError
-from station import contract
+from station.log import contract
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 A token is 256 random bits; the database keeps only its SHA-256, so a leaked database backup cannot be
 used to write into a stream. Each token is bound to one event and one station: it writes only that
-station's stream, and its role decides which entry kinds it may write (`station.contract.may_write`:
+station's stream, and its role decides which entry kinds it may write (`station.log.contract.may_write`:
 checkin, timing, results, organizer; `--publish` is the results role). Tokens made before roles existed
 have none stored: a publishing token is a results token, any other a timing token.
 """
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from ledger import db as schema
 from ledger.db import Database
-from station.contract import ROLES
 from station.errors import UserError
+from station.log.contract import ROLES
 
 TOKEN_PREFIX = "wrs_"
 

@@ -78,7 +78,7 @@ tokens = sa.Table(
     sa.Column("event_id", sa.String(200), nullable=False),
     sa.Column("station_id", sa.String(200), nullable=False),
     sa.Column("publish", sa.Boolean, nullable=False, server_default=sa.false()),
-    # checkin | timing | results | organizer (station.contract.may_write); added after version 1 went
+    # checkin | timing | results | organizer (station.log.contract.may_write); added after version 1 went
     # out, so `create_schema` adds it to older databases and fills it from `publish`.
     sa.Column("role", sa.String(20), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),

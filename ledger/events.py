@@ -52,7 +52,7 @@ def parse_event_file(path: Path) -> tuple[EventRule, dict[str, Any]]:
         raise UserError(f"{path}: not valid TOML ({e})") from e
     rule = parse_event(data, str(path))
     # The station's own validation too: the ledger registers only event files a station can load.
-    from station.config import load_event_file
+    from station.event.config import load_event_file
 
     config = load_event_file(path)
     return rule, config

@@ -21,8 +21,8 @@ from ledger import db as schema
 from ledger.db import Database
 from ledger.events import EventRule, load_rule
 from ledger.points import apply_results
-from station.contract import MAX_PAYLOAD_BYTES, check_payload, check_wire, forbidden_kinds, may_write
-from station.entries import KINDS
+from station.log.contract import MAX_PAYLOAD_BYTES, check_payload, check_wire, forbidden_kinds, may_write
+from station.log.entries import KINDS
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_BATCH = 10_000
@@ -109,7 +109,7 @@ def parse_batch(body: bytes, station_id: str, role: str = "organizer") -> list[I
                 or not 0 <= rec < 2**53 or type(op) is not str or len(op) > 200
                 or (sid is not None and sid != station_id)):
             _explain(i, d, station_id)
-        # The entry contract (station.contract): the same definition every station checks.
+        # The entry contract (station.log.contract): the same definition every station checks.
         problem = check_payload(kind, payload)
         if problem is None and not ((uuid + op).isascii() and "\x00" not in uuid + op):
             problem = check_wire({**d, "payload": {}, "kind": "checkin_refused"}, station_id)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from ledger import db as schema
 from ledger.db import Database
-from station.entries import Entry
+from station.log.entries import Entry
 from station.results.published import PublishedEngine
 from station.web.board import Board, build_board
 

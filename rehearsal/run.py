@@ -48,7 +48,7 @@ from rehearsal.serialsim import (
 from rehearsal.verdict import Verdict
 from station import paths
 from station.errors import UserError
-from station.store import read_payloads
+from station.log.store import read_payloads
 
 STATIONS = ("desk", "km5", "finish")
 READERS = {  # reader id → (station, point, format)
@@ -196,7 +196,7 @@ class Rehearsal:
 
     def _forged_ticket(self, scd: Path) -> Path:
         """A ticket signed with a key the event does not know, claiming key id k1: must be refused."""
-        from station import tickets
+        from station.checkin import tickets
 
         p = self.sc.participants[-1]
         key = tickets.generate_private_key()

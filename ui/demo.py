@@ -1,7 +1,7 @@
 """The demo: a generated race with simulated readers and check-ins, so anyone can see the station work.
 
 Why it goes through the real paths: the simulated mats render Ultra wire lines (`drivers.simulated`)
-and feed them into `station.ingest` sessions exactly as a serial port would, and simulated desks scan
+and feed them into `station.timing.ingest` sessions exactly as a serial port would, and simulated desks scan
 signed tickets through `CheckinDesk`. What the demo shows is therefore what a race day shows —
 reader lights, reads/s, a cable pulled out and plugged back in, unknown chips, "already" verdicts from
 another desk.
@@ -27,12 +27,12 @@ from zoneinfo import ZoneInfo
 
 from drivers import ultra
 from drivers.simulated import SimPoint, SimulatedRace
-from station import setup_commands
-from station.checkin import CheckinDesk
-from station.config import EventConfig, normalize
-from station.ingest import Ingest, ReaderBinding, Session
-from station.tickets import TicketSigner, generate_private_key, public_key_b64, ticket_claims
-from station.timing_commands import TimingCommands
+from station.checkin.desk import CheckinDesk
+from station.checkin.tickets import TicketSigner, generate_private_key, public_key_b64, ticket_claims
+from station.event import commands as setup_commands
+from station.event.config import EventConfig, normalize
+from station.timing.commands import TimingCommands
+from station.timing.ingest import Ingest, ReaderBinding, Session
 
 log = logging.getLogger(__name__)
 

@@ -21,14 +21,14 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from station.checkin import CheckinDesk
-from station.checkin_state import CheckinState
-from station.entries import Entry
+from station.checkin.desk import CheckinDesk
+from station.checkin.state import CheckinState
+from station.log.entries import Entry
+from station.log.store import CommittedRun, Store, now_ms, nth_uuid
 from station.memtrim import maybe_trim
 from station.results.engine import STATUS_ORDER, Engine
-from station.store import CommittedRun, Store, now_ms, nth_uuid
-from station.sync import KEY_LAST_SYNC, unsynced
-from station.timing_commands import TimingCommands
+from station.sync.engine import KEY_LAST_SYNC, unsynced
+from station.timing.commands import TimingCommands
 from ui.snapshots import (
     Counts,
     EventInfo,
@@ -77,7 +77,7 @@ class Domain:
 
     @property
     def timing(self) -> TimingCommands:
-        """The timing commands (station.timing_commands, the CLI's too), checked against the live engine."""
+        """The timing commands (station.timing.commands, the CLI's too), checked against the live engine."""
         return TimingCommands.over_engine(self.store, self.engine, self.operator, now_ms)
 
 

@@ -131,7 +131,7 @@ def demo(argv: list[str], ctx: Any) -> int:
     folder = Path(ctx.data_dir) / "demo"
     if folder.exists():
         shutil.rmtree(folder)  # only generated data lives here
-    from station.tickets import write_private_key
+    from station.checkin.tickets import write_private_key
     from ui.demo import DemoRun, make_plan
 
     now = int(time.time() * 1000)

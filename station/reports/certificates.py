@@ -18,7 +18,7 @@ from urllib.parse import quote
 from reportlab.lib.colors import HexColor
 from reportlab.pdfgen.canvas import Canvas
 
-from station.points import points_for as points_rule
+from station.event.points import points_for as points_rule
 from station.reports import fonts
 from station.reports.layout import (
     A4_LANDSCAPE,

@@ -1,8 +1,8 @@
 """Event-log entries → the plain data the renderers take (the CLI's and the app's one entry point).
 
 Why here and read-only: reports must show exactly what the station's own modules compute — results
-from `station.results` (the engine), participants "latest entry wins" from `station.participants`,
-check-in state (undo included) from `station.checkin_state` — so this module only calls them and
+from `station.results` (the engine), participants "latest entry wins" from `station.people.participants`,
+check-in state (undo included) from `station.checkin.state` — so this module only calls them and
 joins their output; it never writes to the log.
 """
 
@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from station.entries import Entry
-from station.entry_log import EntryLog
 from station.errors import UserError
+from station.log.entries import Entry
+from station.log.entry_log import EntryLog
 from station.reports.layout import local_time
 
-SYNC_ACKED_KEY = "sync.acked_seq"  # station.sync.KEY_ACKED
-SYNC_TARGET_KEY = "sync.target"  # station.sync.KEY_TARGET: "<ledger url>|<event id>"
+SYNC_ACKED_KEY = "sync.acked_seq"  # station.sync.engine.KEY_ACKED
+SYNC_TARGET_KEY = "sync.target"  # station.sync.engine.KEY_TARGET: "<ledger url>|<event id>"
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Snapshot:
         moment the cutoff (DNF) is judged at (`--as-of`), default now.
 
         `public`: rows meant for publication (lists, exports) — runners who opted out show as
-        `Runner <bib>` without club (`station.privacy.hide_opted_out`)."""
+        `Runner <bib>` without club (`station.people.privacy.hide_opted_out`)."""
         from station.results.engine import Engine
 
         eng = Engine.from_entries(self.entries, None if now_ms is None else (lambda: now_ms))
@@ -48,14 +48,14 @@ class Snapshot:
             raise UserError("no event loaded: run `worun-station event load EVENT.toml` first")
         rows = eng.rows(race)
         if public:
-            from station.privacy import hide_opted_out
+            from station.people.privacy import hide_opted_out
 
             rows = hide_opted_out(rows, self.participants)
         return rows, eng.split_columns()
 
 
 def snapshot(store: EntryLog) -> Snapshot:
-    from station.participants import latest_participants
+    from station.people.participants import latest_participants
 
     entries = [e for _, e in store.iter_rows()]
     configs = [e for e in entries if e.kind == "event_config"]
@@ -79,7 +79,7 @@ def check_race(event: Mapping[str, Any], race: str | None) -> None:
 
 def people_with_checkins(store: EntryLog, snap: Snapshot) -> list[dict[str, Any]]:
     """Participant payloads with `checked_in`, `checkin_at` (event time) and `checkin_station`."""
-    from station.checkin_state import CheckinState
+    from station.checkin.state import CheckinState
     from station.reports.layout import event_zone
 
     state = CheckinState(store, subscribe=False)

@@ -12,7 +12,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from typing import Any
 
-from station.entries import Entry
+from station.log.entries import Entry
 from station.results.chains import Chain, TracedChain, find, insert, same_side, straddling
 from station.results.model import (
     DEFAULT_WINDOW_MS,
@@ -84,7 +84,7 @@ class ChainStore:
         insert(bucket, t, rssi, target, w, self._cuts_r.get(key[2]), self._cuts_c.get(chip))
 
     def _add_run(self, cr: Any, dirty: set[str]) -> bool:
-        """A run of reads committed together (`station.store.CommittedRun`), taken column by column:
+        """A run of reads committed together (`station.log.store.CommittedRun`), taken column by column:
         no entry or payload dict per read. Anything unusual — dateless or GPS reads, reads the engine
         must remember for a later rebuild, targeted uuids — goes read by read through `_add_read`."""
         run = cr.run
@@ -136,7 +136,7 @@ class ChainStore:
 
     def _run_targeted(self, first: str, n: int) -> bool:
         """Does a correction name one of this run's reads? Its uuids count up from `first` in the last
-        8 hex digits (`station.store.nth_uuid`): a range check per target, no uuid per read."""
+        8 hex digits (`station.log.store.nth_uuid`): a range check per target, no uuid per read."""
         head = first[:28]
         try:
             base = int(first[28:], 16)

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from station.config import EventConfig
-from station.entries import Entry
+from station.event.config import EventConfig
+from station.log.entries import Entry
 from station.results.chains import Chain
 from station.results.chainstore import ChainStore
 from station.results.facts import EngineFacts

@@ -12,8 +12,8 @@ from bisect import bisect_right, insort
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from station.config import EventConfig, Race
-from station.entries import Entry
+from station.event.config import EventConfig, Race
+from station.log.entries import Entry
 from station.results.model import (
     STATUS_ACTIONS,
     Order,

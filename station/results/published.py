@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from station.entries import Entry
+from station.log.entries import Entry
 from station.results.engine import Engine
 from station.results.model import RunnerResult, _latest
 from station.results.rules import rank_key_of

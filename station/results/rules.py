@@ -11,8 +11,8 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from typing import Any
 
-from station.config import EventConfig, Race
-from station.entries import Entry
+from station.event.config import EventConfig, Race
+from station.log.entries import Entry
 from station.results.chains import Chain, merge_pieces
 from station.results.model import (
     C_FIRST,

@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
-from station.entries import Entry
+from station.log.entries import Entry
 
 if TYPE_CHECKING:
-    from station.store import Store
+    from station.log.store import Store
 
 
 class ReadSource(Protocol):

@@ -15,11 +15,11 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
-from station.points import points_for
-from station.privacy import is_public
+from station.event.points import points_for
+from station.people.privacy import is_public
+from station.people.search import SearchIndex
 from station.results.engine import Engine
 from station.results.timefmt import fmt_duration, fmt_pace, pace_ms_per_km
-from station.search import SearchIndex
 
 FINISHED = "finished"
 

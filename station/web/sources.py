@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from station.store import CommittedRun
+from station.log.store import CommittedRun
 from station.web.board import Board, build_board
 
 log = logging.getLogger(__name__)

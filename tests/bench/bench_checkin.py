@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from drivers.camera import phone_frame
 from drivers.qr import OpenCVDecoder, ZxingDecoder
-from station import tickets
-from station.checkin import CheckinDesk
-from station.store import Store
+from station.checkin import tickets
+from station.checkin.desk import CheckinDesk
+from station.log.store import Store
 
 EVENT_ID = "wo-run-shanghai-2026"
 N_RUNNERS = 40_000

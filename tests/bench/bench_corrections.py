@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT / "tests" / "bench"))
 
 from bench_ingest import finish_capture, prepare_station  # noqa: E402
 
-from station.entries import Entry  # noqa: E402
-from station.ingest import ReaderBinding, import_file, throughput_mode  # noqa: E402
+from station.log.entries import Entry  # noqa: E402
 from station.results.engine import Engine  # noqa: E402
+from station.timing.ingest import ReaderBinding, import_file, throughput_mode  # noqa: E402
 
 
 def _ms(t0: float) -> float:

@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 from drivers.records import civil_to_wall_ms  # noqa: E402
 from drivers.ultra import format_read  # noqa: E402
-from station.ingest import LiveReader, ReaderBinding, import_file, throughput_mode  # noqa: E402
-from station.store import Store  # noqa: E402
+from station.log.store import Store  # noqa: E402
+from station.timing.ingest import LiveReader, ReaderBinding, import_file, throughput_mode  # noqa: E402
 
 T0 = civil_to_wall_ms(2026, 11, 29, 7, 30, 0, 0)
 
@@ -69,8 +69,8 @@ def finish_capture(n: int) -> tuple[bytes, int]:
 
 def prepare_station(path: Path, runners: int) -> Store:
     """A finish station with the event and its participants loaded (not timed)."""
-    from station.config import EventConfig, normalize
-    from station.participants import import_csv
+    from station.event.config import EventConfig, normalize
+    from station.people.participants import import_csv
 
     payload = normalize(EVENT)
     store = Store(path)
@@ -143,8 +143,8 @@ def schema_floor(data: bytes, tmp: Path) -> float:
 
 def bench_capture(n: int, tmp: Path, repeat: int) -> tuple[float, float]:
     """Best of `repeat` runs for each side, alternating (the machine is shared: noise only slows)."""
-    from station.follow import EngineFollower
     from station.results.engine import Engine
+    from station.results.follow import EngineFollower
 
     data, runners = finish_capture(n)
     (tmp / "cap.txt").write_bytes(data)

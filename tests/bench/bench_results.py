@@ -19,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from station.config import EventConfig, normalize  # noqa: E402
-from station.entries import Entry  # noqa: E402
-from station.participants import import_csv  # noqa: E402
+from station.event.config import EventConfig, normalize  # noqa: E402
+from station.log.entries import Entry  # noqa: E402
+from station.log.store import Store  # noqa: E402
+from station.people.participants import import_csv  # noqa: E402
 from station.results.engine import Engine  # noqa: E402
-from station.store import Store  # noqa: E402
 
 EVENT = {
     "event": {"id": "bench-2026", "name": "Bench", "date": "2026-11-29", "timezone": "Asia/Shanghai",

@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT / "tests" / "ledger"))
 from ledger_faultproxy import FaultProxy  # noqa: E402
 from ledger_testkit import Ledger  # noqa: E402
 
-from station.store import Store  # noqa: E402
-from station.sync import SyncEngine  # noqa: E402
+from station.log.store import Store  # noqa: E402
+from station.sync.engine import SyncEngine  # noqa: E402
 
 
 def fill(store: Store, n: int) -> None:

@@ -58,7 +58,7 @@ def bench_ingest_stalls(seconds: float = 10.0, rate: int = 2000, runners: int = 
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from station.store import Store
+    from station.log.store import Store
     from ui import theme
     from ui.demo import make_plan
     from ui.i18n import Language

@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from webkit import EVENT_ID, at, write_event  # noqa: E402
 from webproc import WebServer  # noqa: E402
 
-from station.config import EventConfig, load_event_file  # noqa: E402
-from station.store import Store  # noqa: E402
+from station.event.config import EventConfig, load_event_file  # noqa: E402
+from station.log.store import Store  # noqa: E402
 
 TARGET_P95_MS = 200.0
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏"

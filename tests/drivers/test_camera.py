@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from drivers.camera import CameraError, CameraScanner, Debouncer, IterSource, open_source, phone_frame
-from station import tickets
+from station.checkin import tickets
 
 FPS = 30
 

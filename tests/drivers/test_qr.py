@@ -15,7 +15,7 @@ from drivers.qr import (
     make_decoder,
     read_image,
 )
-from station import tickets
+from station.checkin import tickets
 
 
 @pytest.fixture(scope="module")

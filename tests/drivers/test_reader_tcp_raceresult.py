@@ -9,8 +9,8 @@ import time
 
 from drivers.raceresult import format_passing
 from drivers.records import civil_to_wall_ms
-from station.ingest import LiveReader, ReaderBinding
-from station.store import Store
+from station.log.store import Store
+from station.timing.ingest import LiveReader, ReaderBinding
 
 T0 = civil_to_wall_ms(2026, 11, 29, 7, 30, 0, 0)
 

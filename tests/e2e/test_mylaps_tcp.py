@@ -15,7 +15,7 @@ from fake_readers import repo_env
 
 from drivers.mylaps import format_message, format_passing
 from drivers.records import civil_to_wall_ms
-from station.store import read_payloads
+from station.log.store import read_payloads
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = ROOT / ".venv" / "bin" / "worun-station"

@@ -16,7 +16,7 @@ import pytest
 from fake_readers import SOCAT, FakeUltra, SocatPair, repo_env
 
 from drivers.records import civil_to_wall_ms
-from station.store import read_payloads
+from station.log.store import read_payloads
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = ROOT / ".venv" / "bin" / "worun-station"

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from ledger_testkit import Ledger
 
-from station.store import Store
+from station.log.store import Store
 
 
 def _pg_url() -> str | None:

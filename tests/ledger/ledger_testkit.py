@@ -206,7 +206,7 @@ GUN_MS = 1_795_908_600_000  # 2026-11-29 07:30:00 Asia/Shanghai (wave A's schedu
 
 
 def event_config(tmp: Path) -> dict[str, Any]:
-    from station.config import load_event_file
+    from station.event.config import load_event_file
 
     return load_event_file(write_event(tmp))
 

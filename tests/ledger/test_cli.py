@@ -42,7 +42,7 @@ def test_ledger_admin_verbs(tmp_path: Path, capsys: Any) -> None:
 
 
 def test_sync_forever_stops_cleanly_on_sigterm(sqlite_ledger: Ledger, tmp_path: Path) -> None:
-    from station.store import Store
+    from station.log.store import Store
 
     data = tmp_path / "st"
     with Store(data) as s:

@@ -11,9 +11,9 @@ import httpx
 from ledger_faultproxy import FaultProxy
 from ledger_testkit import GUN_MS, Ledger, event_config, finish_time, participant, points, read
 
-from station.entries import Entry
+from station.log.entries import Entry
 from station.results.engine import Engine
-from station.sync import SyncEngine
+from station.sync.engine import SyncEngine
 
 N = 30
 

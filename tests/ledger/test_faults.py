@@ -12,7 +12,7 @@ import pytest
 from ledger_faultproxy import FaultProxy
 from ledger_testkit import Ledger, points, result
 
-from station.sync import SyncEngine
+from station.sync.engine import SyncEngine
 
 RUNNERS = 40
 

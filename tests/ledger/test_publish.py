@@ -7,8 +7,8 @@ from typing import Any
 
 from ledger_testkit import GUN_MS, Ledger, event_config, finish_time, participant, points, read
 
-from station.publish import Publisher
-from station.sync import SyncEngine
+from station.sync.engine import SyncEngine
+from station.sync.publish import Publisher
 
 
 def published(store: Any) -> list[dict[str, Any]]:

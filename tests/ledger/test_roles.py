@@ -29,8 +29,8 @@ from ledger.auth import check_token, new_token
 from ledger.db import open_database
 from ledger.events import parse_event_file, register
 from station.cli import main
-from station.store import Store
-from station.sync import SyncEngine
+from station.log.store import Store
+from station.sync.engine import SyncEngine
 
 CHECKIN = {"registration_id": "r1", "bib": "1", "race": "10k", "verdict": "ok", "method": "scan", "flagged": False}
 

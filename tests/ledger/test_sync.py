@@ -11,8 +11,8 @@ from ledger_faultproxy import FaultProxy
 from ledger_testkit import Ledger, event_config, participant, pull_all
 
 from station.cli import main as cli_main
-from station.entries import Entry
-from station.sync import SyncEngine, SyncError, SyncStatus
+from station.log.entries import Entry
+from station.sync.engine import SyncEngine, SyncError, SyncStatus
 
 
 def ids(store: Any) -> set[tuple[str, int, str]]:
@@ -165,7 +165,7 @@ def test_token_checks(ledger: Ledger, stations: Any) -> None:
 def test_cli_sync_once(sqlite_ledger: Ledger, tmp_path: Path, capsys: Any) -> None:
     led = sqlite_ledger
     data = tmp_path / "cli-station"
-    from station.store import Store
+    from station.log.store import Store
 
     def info() -> dict[str, str]:
         capsys.readouterr()

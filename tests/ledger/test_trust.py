@@ -21,8 +21,8 @@ from ledger_testkit import EVENT_ID, GUN_MS, Ledger, event_config, finish_time, 
 
 from ledger import db as schema
 from station.cli import main
-from station.store import Store
-from station.sync import KEY_CURSOR, SyncEngine
+from station.log.store import Store
+from station.sync.engine import KEY_CURSOR, SyncEngine
 
 BAD_PAYLOADS: list[tuple[str, Any]] = [
     ("gun", {}),
@@ -174,7 +174,7 @@ def test_points_of_a_hostile_runner_id_is_a_4xx(ledger: Ledger, runner: str) -> 
 
 def test_quarantined_entries_survive_as_sent(tmp_path: Path) -> None:
     """Lone surrogates, NaN and huge integers round-trip through the quarantine exactly."""
-    from station.store import Quarantined
+    from station.log.store import Quarantined
 
     with Store(tmp_path / "s", station_id="s") as st:
         odd = {"station_id": "p\ud800", "seq": 10**30, "uuid": "u", "kind": "gun",
@@ -189,7 +189,7 @@ def test_quarantined_entries_survive_as_sent(tmp_path: Path) -> None:
 def test_a_result_the_contract_refuses_is_not_published(tmp_path: Path) -> None:
     """A correction that puts the finish before the start gives a negative time: the ledger would refuse
     it (and stall the outbox), so the publisher leaves it out and says so, and publishes the rest."""
-    from station.publish import Publisher
+    from station.sync.publish import Publisher
 
     with Store(tmp_path / "r", station_id="results") as st:
         st.append("event_config", event_config(tmp_path))

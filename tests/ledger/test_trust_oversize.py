@@ -18,10 +18,10 @@ from drivers import protocol_for
 from drivers.records import civil_to_wall_ms
 from drivers.ultra import format_read
 from station.cli import main
-from station.contract import UNPARSED_RAW_BYTES
-from station.ingest import Ingest, ReaderBinding
-from station.store import Store, read_payloads
-from station.sync import SyncEngine
+from station.log.contract import UNPARSED_RAW_BYTES
+from station.log.store import Store, read_payloads
+from station.sync.engine import SyncEngine
+from station.timing.ingest import Ingest, ReaderBinding
 
 T0 = civil_to_wall_ms(2026, 11, 29, 8, 0, 0, 0)
 

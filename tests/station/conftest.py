@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from station.config import normalize
-from station.entries import Entry
+from station.event.config import normalize
+from station.log.entries import Entry
 from station.results.engine import Engine
 
 DATA = Path(__file__).with_name("data")

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from station.config import EventConfig, Race
-from station.entries import Entry
+from station.event.config import EventConfig, Race
+from station.log.entries import Entry
 from station.results.timefmt import category as category_of
 
 DAY_MS = 86_400_000

@@ -8,10 +8,10 @@ import time
 import pytest
 from test_checkin_support import EVENT_ID, PEOPLE, make_env
 
-from station import tickets
-from station.checkin import CheckinDesk, CheckinError
-from station.checkin_state import CheckinState
-from station.store import Store
+from station.checkin import tickets
+from station.checkin.desk import CheckinDesk, CheckinError
+from station.checkin.state import CheckinState
+from station.log.store import Store
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from station import tickets
-from station.store import Store
+from station.checkin import tickets
+from station.log.store import Store
 
 EVENT_ID = "wo-run-shanghai-2026"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from station.codes import desk_action, exact_bib_hit, looks_like_bib, looks_like_ticket
+from station.checkin.codes import desk_action, exact_bib_hit, looks_like_bib, looks_like_ticket
 
 JWT = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLWZha2UtZmFrZQ"
 

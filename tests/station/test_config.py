@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from station.config import EventConfig, load_event_file, normalize, parse_hms
 from station.errors import InputErrors, UserError
+from station.event.config import EventConfig, load_event_file, normalize, parse_hms
 
 DATA = Path(__file__).with_name("data")
 

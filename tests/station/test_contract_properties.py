@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from station.checkin_state import CheckinState
-from station.config import load_event_file
-from station.contract import check_payload, check_run, spec_of
-from station.entries import KINDS, Entry
-from station.reads import ReadRun
+from station.checkin.state import CheckinState
+from station.event.config import load_event_file
+from station.log.contract import check_payload, check_run, spec_of
+from station.log.entries import KINDS, Entry
+from station.log.reads import ReadRun
 from station.results.engine import Engine
 
 # (not imported from conftest: tests/ledger has a conftest module of its own in a combined run)
@@ -171,7 +171,7 @@ def test_reads_runs_are_checked_column_by_column() -> None:
 @given(st.data())
 def test_the_check_itself_never_raises(data: Any) -> None:
     """The pull path runs `check_wire` on whatever the ledger sent: it answers, it never raises."""
-    from station.contract import check_wire
+    from station.log.contract import check_wire
 
     kind = data.draw(st.sampled_from([*KINDS, "nonsense"]))
     payload = data.draw(json_any | payloads(kind if kind in KINDS else "gun"))

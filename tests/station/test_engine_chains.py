@@ -20,7 +20,7 @@ from engine_reference import Engine as ReferenceEngine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from station.entries import Entry
+from station.log.entries import Entry
 from station.results.engine import Engine
 
 SETTINGS = settings(max_examples=int(os.environ.get("HYP_N", "60")), deadline=None,

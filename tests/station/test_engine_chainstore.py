@@ -11,10 +11,10 @@ from typing import Any
 from engine_reference import Engine as ReferenceEngine
 from test_engine_chains import check_ranks
 
-from station.entries import Entry
-from station.publish import Publisher
+from station.log.entries import Entry
+from station.log.store import Store
 from station.results.engine import Engine
-from station.store import Store
+from station.sync.publish import Publisher
 
 
 def same_as_reference(entries: list[Entry], eng: Engine | None = None, now: int = 0) -> Engine:

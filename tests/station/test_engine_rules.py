@@ -394,7 +394,7 @@ def test_min_time_boundary_is_strict(ef: Any) -> None:
 
 
 def test_default_min_time_is_distance_over_6_5_floored(ef: Any) -> None:
-    from station.config import EventConfig, normalize
+    from station.event.config import EventConfig, normalize
 
     cfg = EventConfig.from_payload(normalize(ef.event()))
     assert cfg.races["5k"].min_time_ms == 769_230  # 5000 / 6.5 s = 769.2307… s

@@ -14,10 +14,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from station.follow import EngineFollower
-from station.reads import ReadRun
+from station.log.reads import ReadRun
+from station.log.store import Store
 from station.results.engine import Engine
-from station.store import Store
+from station.results.follow import EngineFollower
 
 N = int(os.environ.get("HYP_N", "60"))
 
@@ -100,7 +100,7 @@ def test_equal_rssi_keeps_the_earlier_peak_in_bulk_too(factory_cls: Any) -> None
 def test_a_run_holding_a_targeted_read_takes_the_read_by_read_path(factory_cls: Any) -> None:
     """An ignore that reaches the engine before its read (a peer's correction pulled first) still
     applies when the read arrives inside a run; runs holding no targeted read keep the bulk path."""
-    from station.store import CommittedRun, nth_uuid
+    from station.log.store import CommittedRun, nth_uuid
 
     f = factory_cls()
     f.config(f.event())

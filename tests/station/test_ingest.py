@@ -1,4 +1,4 @@
-"""station.ingest: reader records → durable entries in a real station database."""
+"""station.timing.ingest: reader records → durable entries in a real station database."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from drivers.records import civil_to_wall_ms
 from drivers.ultra import format_read
-from station.ingest import Ingest, LiveReader, ReaderBinding, import_file
-from station.store import Store
+from station.log.store import Store
+from station.timing.ingest import Ingest, LiveReader, ReaderBinding, import_file
 
 FIX = Path(__file__).parents[1] / "drivers" / "fixtures"
 SH = dt.timezone(dt.timedelta(hours=8))
@@ -238,7 +238,7 @@ def test_restarted_station_asks_for_what_it_missed(store):
 
 def test_simulated_feed_plays_a_race_into_the_store(store):
     from drivers.simulated import SimPoint, SimulatedRace
-    from station.ingest import SimulatedFeed
+    from station.timing.ingest import SimulatedFeed
 
     event(store)
     gun = utc_ms(2026, 11, 29, 7, 30, 0)
@@ -258,7 +258,7 @@ def test_a_refused_commit_is_retried_for_live_data(store, monkeypatch):
     """The writer refuses a batch (disk full for a moment): live reads are submitted again, not lost."""
     from concurrent.futures import Future
 
-    import station.ingest as ingest_mod
+    import station.timing.ingest as ingest_mod
 
     monkeypatch.setattr(ingest_mod, "_RETRY_S", 0.01)
     real = store.submit_reads
@@ -288,8 +288,8 @@ def test_restarted_reader_resumes_from_the_highest_stored_index(tmp_path):
     """A station killed outright may not have saved its resume point: the stored reads tell."""
     from drivers.records import civil_to_wall_ms
     from drivers.ultra import format_read
-    from station.ingest import Ingest, ReaderBinding, import_file
-    from station.store import Store
+    from station.log.store import Store
+    from station.timing.ingest import Ingest, ReaderBinding, import_file
 
     b = ReaderBinding(id="fin-ultra", point="finish", format="ultra")
     lines = "".join(format_read("C1", civil_to_wall_ms(2026, 11, 29, 8, 0, i, 0), log_id=100 + i) + "\r\n"
@@ -307,7 +307,7 @@ def test_restarted_reader_resumes_from_the_highest_stored_index(tmp_path):
 def test_throughput_mode_lengthens_the_gil_interval_only_while_importing() -> None:
     import sys
 
-    from station.ingest import throughput_mode
+    from station.timing.ingest import throughput_mode
 
     before = sys.getswitchinterval()
     with throughput_mode(0.05):

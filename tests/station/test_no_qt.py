@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("station", "drivers")
 # Alembic scripts run only inside alembic (env.py needs its context); they are grepped below.
-SKIP = re.compile(r"^station\.migrations\.(env|versions(\..*)?)$")
+SKIP = re.compile(r"^station\.(log\.migrations\.(env|versions(\..*)?)|cli\.__main__)$")
 QT_IMPORT = re.compile(r"^\s*(from|import)\s+(PySide6|shiboken6|PyQt5|PyQt6)\b", re.M)
 
 SCRIPT = r"""

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from station.config import EventConfig, load_event_file
 from station.errors import InputErrors
-from station.participants import import_csv, latest_participants, parse_csv
-from station.store import Store
+from station.event.config import EventConfig, load_event_file
+from station.log.store import Store
+from station.people.participants import import_csv, latest_participants, parse_csv
 
 DATA = Path(__file__).with_name("data")
 HEADER = "registration_id,bib,name,gender,birth_date,race,wave,chips,runner_id,club,phone,email\n"
@@ -173,8 +173,8 @@ def test_reimport_conflict_with_participant_not_in_file(tmp_path: Path, cfg: Eve
 
 
 def test_import_reports_progress(tmp_path):
-    from station.participants import import_csv
-    from station.store import Store
+    from station.log.store import Store
+    from station.people.participants import import_csv
 
     seen = []
     with Store(tmp_path / "st") as s:

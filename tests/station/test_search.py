@@ -7,9 +7,9 @@ import random
 import pytest
 from test_checkin_support import make_env
 
-from station.checkin import CheckinDesk
-from station.privacy import mask_email, mask_phone, phone_digits
-from station.search import SearchIndex, compact
+from station.checkin.desk import CheckinDesk
+from station.people.privacy import mask_email, mask_phone, phone_digits
+from station.people.search import SearchIndex, compact
 
 
 @pytest.fixture

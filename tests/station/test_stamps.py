@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from station.stamps import REFUSED, SAVING, StampQueue
+from station.timing.stamps import REFUSED, SAVING, StampQueue
 
 
 def test_a_bib_takes_the_oldest_waiting_stamp() -> None:

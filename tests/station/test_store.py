@@ -9,9 +9,9 @@ import sys
 import threading
 from pathlib import Path
 
-from station.config import load_event_file
-from station.entries import Entry
-from station.store import Store
+from station.event.config import load_event_file
+from station.log.entries import Entry
+from station.log.store import Store
 
 DATA = Path(__file__).with_name("data")
 CLI = Path(sys.executable).with_name("worun-station")
@@ -129,9 +129,9 @@ def test_second_process_appending_keeps_seq_unique_and_gap_free(tmp_path: Path) 
 
 
 def test_purge_removes_personal_data_keeps_results(tmp_path: Path) -> None:
-    from station.config import EventConfig
-    from station.participants import import_csv
-    from station.purge import purge_personal_data
+    from station.event.config import EventConfig
+    from station.people.participants import import_csv
+    from station.people.purge import purge_personal_data
     from station.results.engine import Engine
 
     with Store(tmp_path) as s:

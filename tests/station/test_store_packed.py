@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from station.entries import Entry, dumps
-from station.reads import ReadRun
-from station.store import Store, nth_uuid, read_payloads
+from station.log.entries import Entry, dumps
+from station.log.reads import ReadRun
+from station.log.store import Store, nth_uuid, read_payloads
 
 
 def run_of(n: int, first: int = 0, *, reader: str = "r1", stream: bool = True, rx: int = 5) -> ReadRun:
@@ -119,7 +119,7 @@ def test_a_failed_commit_does_not_mark_keys_as_stored(tmp_path: Path) -> None:
 
 
 def test_listeners_and_sync_see_each_read_of_a_run(tmp_path: Path) -> None:
-    from station.sync import SyncEngine  # noqa: F401  (import: the outbox reader below is the sync one)
+    from station.sync.engine import SyncEngine  # noqa: F401  (import: the outbox reader below is the sync one)
 
     with Store(tmp_path) as s:
         got: list[Entry] = []
@@ -128,7 +128,7 @@ def test_listeners_and_sync_see_each_read_of_a_run(tmp_path: Path) -> None:
         s.flush()
         assert [e.seq for e in got] == list(range(1, 41))
         assert got == s.entries()
-        from station.store import expand_raw, own_rows_after
+        from station.log.store import expand_raw, own_rows_after
 
         con = sqlite3.connect(s.db_path)
         rows = own_rows_after(con, s.station_id, 10, 5)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from station import tickets
+from station.checkin import tickets
 from station.errors import UserError
 
 EVT = "wo-run-shanghai-2026"

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from station.config import EventConfig, load_event_file
-from station.participants import import_csv
+from station.event.config import EventConfig, load_event_file
+from station.log.store import Store
+from station.people.participants import import_csv
 from station.results.engine import Engine
-from station.store import Store
-from station.timing_commands import CommandError, TimingCommands, parse_delta
+from station.timing.commands import CommandError, TimingCommands, parse_delta
 
 DATA = Path(__file__).with_name("data")
 

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from webkit import EVENT_ID, SECRETS, finish, load
 
-from station.store import Store
+from station.log.store import Store
 from station.web.app import create_app
 from station.web.sources import StationSource
 
@@ -203,8 +203,8 @@ def test_announcer_newest_first_vip_pinned_predicted_finish(tmp_path: Path) -> N
     # make Li Na (R2) a VIP through the participants CSV's `vip` column
     from webkit import write_event
 
-    from station.config import EventConfig
-    from station.participants import import_csv
+    from station.event.config import EventConfig
+    from station.people.participants import import_csv
 
     _, people = write_event(tmp_path)
     people.write_text(PEOPLE.replace(",public\n", ",public,vip\n").replace("\n", ",\n").replace(",public,vip,\n", ",public,vip\n")

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from webkit import DATA, PEOPLE
 
-from station.config import EventConfig, load_event_file
-from station.entries import Entry
 from station.errors import InputErrors
-from station.participants import parse_rows
-from station.points import points_for
-from station.privacy import hide_opted_out
+from station.event.config import EventConfig, load_event_file
+from station.event.points import points_for
+from station.log.entries import Entry
+from station.people.participants import parse_rows
+from station.people.privacy import hide_opted_out
 from station.results.published import PublishedEngine
 from station.web.board import build_board
 

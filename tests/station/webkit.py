@@ -48,8 +48,8 @@ def at(hms: str, day: dt.date | None = None) -> int:
 
 def load(store: Any, folder: Path) -> None:
     """Event and participants into `store`, the way `event load` and `participants import` do."""
-    from station.config import EventConfig, load_event_file
-    from station.participants import import_csv
+    from station.event.config import EventConfig, load_event_file
+    from station.people.participants import import_csv
 
     ev, people = write_event(folder)
     payload = load_event_file(ev)

@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings
 
-from station.store import Store
+from station.log.store import Store
 from ui.demo import DemoPlan, make_plan
 
 SHOTS = Path(__file__).parent / "screenshots"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from station.store import Store
+from station.log.store import Store
 
 DRIVER = r'''
 import sys

@@ -170,7 +170,7 @@ def test_reader_disconnect_turns_the_light_red_with_an_alarm(qtbot: Any, window:
 def test_a_burst_of_reads_is_one_feed_row_naming_its_stored_read(qtbot: Any, window: Any, plan: Any) -> None:
     """Reads arrive as runs (columns): the live feed shows one row per crossing, with the runner's bib,
     and the row names the read as stored (the timer's "ignore this read" targets that uuid)."""
-    from station.reads import ReadRun
+    from station.log.reads import ReadRun
 
     t = _timing(window)
     p = plan.participants[5]

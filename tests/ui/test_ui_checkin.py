@@ -133,7 +133,7 @@ def test_search_results_are_chosen_with_the_keyboard(qtbot: Any, window: Any, pl
 
 
 def test_a_runner_without_a_phone_shows_no_empty_field(window: Any) -> None:
-    from station.checkin_state import ParticipantView, SearchResult
+    from station.checkin.state import ParticipantView, SearchResult
 
     mode = window.modes["checkin"]
     pv = ParticipantView("R1", "1001", "王芳", "F", "10k", "A", (), "", "", "", "list", "")

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from station.cli import Context
+from station.log.store import Store
 from station.results.engine import Engine
-from station.store import Store
 
 
 def test_demo_verb_runs_and_flushes_on_close(qtbot: Any, tmp_path: Path, monkeypatch: Any) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from station.store import Store
-from station.tickets import write_private_key
+from station.checkin.tickets import write_private_key
+from station.log.store import Store
 from ui.demo import ticket
 from ui.modes.desk_actions import ChangeDialog, ReasonDialog, WalkUpDialog
 

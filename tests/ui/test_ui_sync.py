@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from station.sync import SyncStatus
+from station.sync.engine import SyncStatus
 
 
 def _statuses(qtbot: Any, window: Any, n: int) -> None:

@@ -15,7 +15,7 @@ def test_timy_channels_map_to_waves(qtbot: Any, window: Any, tmp_path: Path) -> 
     setup.r_id.setText("timy-1")
     setup.r_port.setEditText("loop://")
     setup.r_point.setCurrentIndex(setup.r_point.findData("start"))
-    setup.save_reader()  # the rule lives in station.setup_commands: checked on the domain worker
+    setup.save_reader()  # the rule lives in station.event.commands: checked on the domain worker
     qtbot.waitUntil(lambda: "at least one channel" in setup.reader_status.text(), timeout=5000)
     setup.r_channels.set_channel("C0", "10k/A")
     setup.r_channels.set_channel("C1", "10k/A")

@@ -4,12 +4,12 @@ full-width verdict panel, recent scans with undo, the optional chip hand-out ste
 Why one input: volunteers who never saw the station must run a desk after one minute. Whatever they
 do — pull the trigger of a scanner, type a bib, type part of a name — goes into the same box; a fast
 burst ending with Enter is a scan (the wedge detector of `drivers.scanner`), anything else a search —
-and so is a short code that cannot be a ticket (a bib from a barcode: `station.codes`). A typed bib
+and so is a short code that cannot be a ticket (a bib from a barcode: `station.checkin.codes`). A typed bib
 that names exactly one runner goes straight to the ID check (a runner without a ticket), which is a
 panel under the input, not a dialog: Enter confirms, Esc cancels, what was typed stays. Search results
 are chosen with Up/Down and Enter without leaving the input. The runner the desk actions (F3, F4,
 Revoke) act on is always the one on screen: a failed lookup or an invalid scan clears it.
-The verdict itself comes from `station.checkin.CheckinDesk` on the domain worker.
+The verdict itself comes from `station.checkin.desk.CheckinDesk` on the domain worker.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from drivers.scanner import WedgeDetector
-from station.codes import desk_action, exact_bib_hit
+from station.checkin.codes import desk_action, exact_bib_hit
 from ui.assets import icon
 from ui.camera import CameraBridge, CameraView
 from ui.context import UiContext, error_text
@@ -60,7 +60,7 @@ VERDICT_STYLE = {
 IDLE_DARK = ("#2a2d33", "#e8eaed")  # the neutral panel in the dark theme (verdict colours stay)
 
 
-# Refusal reasons by problem code (station.tickets / station.checkin), so the desk speaks its language;
+# Refusal reasons by problem code (station.checkin.tickets / station.checkin.desk), so the desk speaks its language;
 # an unknown code falls back to the core's English reason.
 PROBLEMS = {
     "bad_signature": "Signature does not match: the ticket was altered or forged",

@@ -2,7 +2,7 @@
 revocation and the reprint of one ticket.
 
 Why here and thin: the rules (the desk's reserved bib pool, a bib already taken, a race without that
-wave, which tickets a revocation hits) live in `station.checkin.CheckinDesk`; these are its dialogs and
+wave, which tickets a revocation hits) live in `station.checkin.desk.CheckinDesk`; these are its dialogs and
 the worker jobs that call it. Changing another runner's data (bib, race, revocation, a reprint that
 replaces earlier tickets) needs the supervisor PIN; a walk-up adds a new runner and does not.
 """
@@ -50,7 +50,7 @@ def revoke(d: Any, reg: str, reason: str, before_s: int) -> str:
 
 def reprint(d: Any, reg: str, key_path: str) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """Sign a new ticket for one runner and revoke the earlier ones. Returns (participant, token, event)."""
-    from station import tickets
+    from station.checkin import tickets
 
     cfg = d.engine.config
     if cfg is None:

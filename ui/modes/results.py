@@ -4,7 +4,7 @@ print and export.
 
 Why corrections go through the supervisor PIN and become entries: results are a pure function of the
 log (DESIGN), so a DQ or a time adjustment is a new `correction` entry recording its operator; nothing
-is edited. The payload shapes are those of `station.cli_core`.
+is edited. The payload shapes are those of `station.cli.core`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from station.errors import UserError
 from station.results.timefmt import fmt_duration
-from station.timing_commands import CommandError, parse_delta
+from station.timing.commands import CommandError, parse_delta
 from ui.context import UiContext, error_text
 from ui.i18n import tr
 from ui.models import CrossingsModel, ResultsModel, StringListModel, gender_text, status_text
@@ -357,7 +357,7 @@ class ResultsMode(QWidget):
 
     # ------------------------------------------------------------------ corrections
     def _correction(self, action: str, command: Callable[[Any], Any]) -> None:
-        """Run a timing command (station.timing_commands: its checks, its entry) on the domain worker."""
+        """Run a timing command (station.timing.commands: its checks, its entry) on the domain worker."""
         self.ctx.client.call(lambda d: command(d).uuid,
                              lambda _u: self.status.setText(tr("Correction recorded: {a}").format(a=action)),
                              lambda e: self.status.setText(error_text(e)))

@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station import setup_commands
-from station.config import FORMATS
 from station.errors import UserError
-from station.ingest import ReaderBinding
+from station.event import commands as setup_commands
+from station.event.config import FORMATS
+from station.timing.ingest import ReaderBinding
 from ui.context import UiContext, error_text
 from ui.i18n import LANGUAGES, tr
 from ui.models import StringListModel
@@ -82,7 +82,7 @@ class ChannelWaves(QTableWidget):
         cb.setCurrentIndex(max(0, cb.findData(value)))
 
     def mapping(self) -> dict[str, str]:
-        """The channel → "race/wave" map as chosen (checked by `station.setup_commands`)."""
+        """The channel → "race/wave" map as chosen (checked by `station.event.commands`)."""
         return {ch: str(cb.currentData()) for ch, cb in self.combos.items() if cb.currentData()}
 
 
@@ -94,7 +94,7 @@ def load_event(d: Any, path: Path) -> str:
 
 def import_participants(d: Any, path: Path, progress: Any = None) -> tuple[int, int]:
     """Worker job; `progress(stage, done, total)` is called on the worker thread (see `ImportProgress`)."""
-    from station.participants import import_csv
+    from station.people.participants import import_csv
 
     if d.engine.config is None:
         raise UserError(tr("Load the event file first."))
@@ -391,7 +391,7 @@ class SetupMode(QWidget):
 
     def reader_binding(self) -> ReaderBinding:
         """The reader form as a binding; what the form alone can tell is checked here (UserError), the
-        reader's rules by `station.setup_commands.save_reader`."""
+        reader's rules by `station.event.commands.save_reader`."""
         rid = self.r_id.text().strip()
         if not rid:
             raise UserError(tr("Give the reader an id, e.g. finish-1."))

@@ -1,5 +1,5 @@
 """Sync: the ledger connection at a glance — online or offline, entries waiting, last sync — and the
-buttons to start, stop or sync now. The sync engine (`station.sync`) runs on its own thread; its status
+buttons to start, stop or sync now. The sync engine (`station.sync.engine`) runs on its own thread; its status
 reaches this screen through the domain worker's periodic status signal.
 
 Why a separate outcome line: the status is refreshed twice a second, so a message written into it
@@ -20,7 +20,7 @@ from ui.snapshots import SyncInfo
 
 
 def start_sync(d: Any, url: str, token: str) -> str:
-    from station.sync import SyncEngine
+    from station.sync.engine import SyncEngine
 
     if d.sync is not None:
         d.sync.close()

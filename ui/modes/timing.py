@@ -6,7 +6,7 @@ screen. Space — from anywhere on this screen — stamps the instant a runner c
 a flash confirm it); typing the bib and Enter gives a stamp its bib, the way hand-timers with a
 keypad work. Every stamp stays visible, in time order, until it has a bib or is deliberately deleted
 (select it, Delete), so a burst of finishers never loses a time. Which stamp a bib takes is the rule
-of `station.stamps`: the one the timer selected, else the oldest waiting one; a refused bib (no such
+of `station.timing.stamps`: the one the timer selected, else the oldest waiting one; a refused bib (no such
 participant) leaves its stamp marked in its place, so the next bib still gets the next time.
 """
 
@@ -38,8 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 from station.errors import UserError
-from station.ingest import LiveReader, ReaderBinding, import_file
-from station.stamps import REFUSED, SAVING, StampQueue
+from station.timing.ingest import LiveReader, ReaderBinding, import_file
+from station.timing.stamps import REFUSED, SAVING, StampQueue
 from ui.assets import icon
 from ui.context import UiContext, error_text
 from ui.i18n import tr
@@ -465,7 +465,7 @@ class TimingMode(QWidget):
 
     def submit_bib(self, bib: str) -> None:
         """Bib + Enter: the selected stamp if the timer chose one, else the oldest waiting (see
-        `station.stamps`); with no stamp waiting, the time of Enter."""
+        `station.timing.stamps`); with no stamp waiting, the time of Enter."""
         s = self.queue.take(bib, self.selected_stamp)
         self.selected_stamp = None
         self._refresh_stamps()

@@ -1,0 +1,1 @@
+"""People: participants, privacy (masking, purge), and search by name, bib or phone."""

@@ -1,0 +1,1 @@
+"""Sync: the offline-first push/pull engine and the results publisher."""
