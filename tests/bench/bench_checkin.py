@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from drivers.camera import phone_frame
 from drivers.qr import OpenCVDecoder, ZxingDecoder
 from station.checkin import tickets
+from station.event.config import normalize
 from station.checkin.desk import CheckinDesk
 from station.log.store import Store
 
@@ -116,10 +117,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp))
-        store.append("event_config", {
-            "event": {"id": EVENT_ID, "timezone": "Asia/Shanghai", "date": "2026-11-29"},
-            "races": [{"id": "10k", "waves": [{"id": "A"}]}, {"id": "21k", "waves": [{"id": "A"}]}],
-            "checkin": {"public_keys": {"k1": tickets.public_key_b64(key)}, "revoked_keys": []}})
+        store.append("event_config", normalize({  # a whole event, as `event load` stores it (entry contract)
+            "event": {"id": EVENT_ID, "name": "Bench", "timezone": "Asia/Shanghai", "date": "2026-11-29"},
+            "races": [{"id": "10k", "distance_m": 10000, "waves": [{"id": "A", "start": "07:30:00"}]},
+                      {"id": "21k", "distance_m": 21097, "waves": [{"id": "A", "start": "07:30:00"}]}],
+            "timing_points": [{"id": "finish", "kind": "finish", "distance_m": 10000}],
+            "checkin": {"public_keys": {"k1": tickets.public_key_b64(key)}, "revoked_keys": []}}))
         t = time.perf_counter()
         store.append_many([("participant", p) for p in people], operator="import")
         t_import = time.perf_counter() - t
