@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from station.checkin import CheckinDesk
 from station.checkin_state import CheckinState
 from station.entries import Entry
+from station.errors import UserError
 from station.memtrim import maybe_trim
 from station.results.engine import STATUS_ORDER, Engine
 from station.store import CommittedRun, Store, now_ms, nth_uuid
@@ -84,14 +85,15 @@ class Domain:
 def event_info(domain: Domain) -> EventInfo:
     cfg = domain.engine.config
     if cfg is None:
-        return EventInfo(readers=tuple(domain.reader_configs().values()))
+        return EventInfo(readers=tuple(domain.reader_configs().values()), walkup_refusal=domain.desk.walkup_refusal())
     races = tuple(
         RaceInfo(r.id, r.name, r.distance_m, tuple((w.id, w.start_ms) for w in r.waves))
         for r in sorted(cfg.races.values(), key=lambda r: r.index)
     )
     points = tuple((p.id, p.kind) for p in sorted(cfg.points.values(), key=lambda p: p.index))
     return EventInfo(cfg.id, cfg.name, cfg.date.isoformat(), cfg.timezone, races, points,
-                     tuple(p.id for p in cfg.split_points()), tuple(domain.reader_configs().values()))
+                     tuple(p.id for p in cfg.split_points()), tuple(domain.reader_configs().values()),
+                     domain.desk.walkup_refusal())
 
 
 def reader_state(rid: str, handle: Any, running: bool = True) -> ReaderState:
@@ -216,8 +218,7 @@ class DomainWorker(QObject):
         try:
             out = fn(self.domain)
         except Exception as e:
-            if not isinstance(e, (ValueError, LookupError)) and type(e).__name__ not in (
-                    "UserError", "CheckinError", "InputErrors"):
+            if not isinstance(e, (ValueError, LookupError, UserError)):
                 log.exception("job failed")
             self.job_done.emit(jid, False, [e])
             return

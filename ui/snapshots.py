@@ -36,6 +36,8 @@ class EventInfo:
     points: tuple[tuple[str, str], ...] = ()  # (point id, kind)
     split_points: tuple[str, ...] = ()
     readers: tuple[dict[str, Any], ...] = ()  # latest reader_config payloads
+    #: why this desk cannot register a walk-up (a station.errors.CommandError), None when it can
+    walkup_refusal: Any = None
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,15 @@ The verdict itself comes from `station.checkin.CheckinDesk` on the domain worker
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QBrush, QColor, QDesktopServices, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -38,7 +36,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from drivers.scanner import WedgeDetector
 from station.codes import desk_action, exact_bib_hit
 from ui.assets import icon
 from ui.camera import CameraBridge, CameraView
@@ -46,207 +43,16 @@ from ui.context import UiContext, error_text
 from ui.i18n import tr
 from ui.models import CountsModel, RecentScansModel, ScanRow
 from ui.modes import desk_actions as acts
+from ui.modes.checkin_panels import VERDICT_STYLE, IdCheckPanel, ScanInput, VerdictPanel, reason_text
 from ui.snapshots import Counts
 from ui.views import HintTableView
 from ui.workers import BackgroundTask
-
-VERDICT_STYLE = {
-    "ok": ("#1e8e3e", "#ffffff", "OK — hand over the bib"),
-    "already": ("#f9ab00", "#000000", "ALREADY CHECKED IN"),
-    "invalid": ("#d93025", "#ffffff", "INVALID TICKET"),
-    "unknown": ("#1a73e8", "#ffffff", "NOT IN LIST — accepted, flagged"),
-    "idle": ("#e8eaed", "#202124", "Scan a ticket or type a bib or name"),
-}
-IDLE_DARK = ("#2a2d33", "#e8eaed")  # the neutral panel in the dark theme (verdict colours stay)
-
-
-# Refusal reasons by problem code (station.tickets / station.checkin), so the desk speaks its language;
-# an unknown code falls back to the core's English reason.
-PROBLEMS = {
-    "bad_signature": "Signature does not match: the ticket was altered or forged",
-    "empty": "Empty code",
-    "garbage": "Not a WO.RUN ticket (damaged or unreadable code)",
-    "missing_claim": "The ticket is missing information",
-    "no_kid": "The ticket names no signing key",
-    "unknown_kid": "The ticket was signed with a key this event does not know",
-    "revoked_key": "The ticket's signing key was revoked",
-    "other_event": "This ticket is for another event",
-    "expired": "The ticket has expired",
-    "not_yet_valid": "The ticket is not valid yet",
-    "revoked": "This ticket was revoked",
-}
-
-
-def reason_text(v: Any) -> str:
-    key = PROBLEMS.get(v.problem)
-    return tr(key) if key else v.reason
 
 
 def desk_scan(d: Any, code: str, method: str) -> Any:
     """Worker job: one scan; the desk's counters go out right after it."""
     d.counts_now = True
     return d.desk.scan(code, method=method)
-
-
-class ScanInput(QLineEdit):
-    """Keyboard-wedge aware input: emits `scanned(code)` for tickets, `query(text)` for lookups.
-
-    A search keeps its text (selected, so the next key or scan replaces it); Up/Down move through the
-    search results (`navigate`)."""
-
-    scanned = Signal(str)
-    query = Signal(str)
-    navigate = Signal(int)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setObjectName("scanInput")
-        self.setAccessibleName(tr("Scan or search"))
-        self.setPlaceholderText(tr("Scan a ticket, or type a bib or name and press Enter"))
-        self.detector = WedgeDetector()
-
-    def keyPressEvent(self, ev: QKeyEvent) -> None:
-        t = time.monotonic()
-        key = ev.key()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab):
-            code = self.detector.feed("\r", t)
-            text = self.text().strip()
-            self.detector.reset()
-            got = code if code and code in text else text
-            if not got:
-                self.clear()
-            elif desk_action(got, burst=bool(code)) == "scan":
-                self.clear()
-                self.scanned.emit(got)
-            else:
-                self.setText(got)
-                self.selectAll()
-                self.query.emit(got)
-            return
-        if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
-            self.navigate.emit(-1 if key == Qt.Key.Key_Up else 1)
-            return
-        if ev.text():
-            self.detector.feed(ev.text(), t)
-        super().keyPressEvent(ev)
-
-
-class VerdictPanel(QFrame):
-    """Full width, large type: green ok, amber already, red invalid, blue unknown."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setAccessibleName(tr("Verdict"))
-        self.status = "idle"
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(24, 16, 24, 16)
-        self.title = QLabel()
-        self.title.setObjectName("big")
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.who = QLabel()
-        self.who.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.who.setWordWrap(True)
-        self.detail = QLabel()
-        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.detail.setWordWrap(True)
-        self.offline = QLabel()
-        self.offline.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        for w in (self.title, self.who, self.detail, self.offline):
-            w.setStyleSheet("background: transparent;")
-            lay.addWidget(w)
-        self.slot = lay  # the inline ID check sits here, under the runner it is about
-        self.show_idle()
-
-    def _paint(self, status: str) -> None:
-        bg, fg, _ = VERDICT_STYLE[status]
-        app = QApplication.instance()
-        if status == "idle" and app is not None and app.property("worun_theme") == "dark":
-            bg, fg = IDLE_DARK
-        self.status = status
-        self.setStyleSheet(f"QFrame {{ background: {bg}; border-radius: 10px; }} QLabel {{ color: {fg}; }}")
-        fs = QApplication.font().pixelSize() if QApplication.font().pixelSize() > 0 else 16
-        self.title.setStyleSheet(f"background: transparent; color: {fg}; font-size: {int(fs * 3)}px; font-weight: 800;")
-        self.who.setStyleSheet(f"background: transparent; color: {fg}; font-size: {int(fs * 2)}px; font-weight: 700;")
-        self.detail.setStyleSheet(f"background: transparent; color: {fg}; font-size: {int(fs * 1.3)}px;")
-
-    def _fit(self) -> None:
-        """Empty lines take no room (the panel must fit a 1366×768 laptop with the ID check open)."""
-        for w in (self.who, self.detail, self.offline):
-            w.setVisible(bool(w.text()))
-
-    def show_idle(self) -> None:
-        self._paint("idle")
-        self.title.setText(tr(VERDICT_STYLE["idle"][2]))
-        self.who.setText("")
-        self.detail.setText("")
-        self.offline.setText("")
-        self._fit()
-
-    def show_verdict(self, v: Any, offline: str = "") -> None:
-        status = v.status if v.status in VERDICT_STYLE else "invalid"
-        self._paint(status)
-        self.title.setText(tr(VERDICT_STYLE[status][2]))
-        p = v.participant
-        if p is not None:
-            wave = f" · {tr('Wave')} {p.wave}" if p.wave else ""
-            self.who.setText(f"{p.name}\n{tr('Bib')} {p.bib} · {p.race}{wave}")
-        elif v.claims.get("sub"):
-            self.who.setText(f"{tr('Bib')} {v.claims.get('bib') or '?'} · {v.claims.get('race') or ''}")
-        else:
-            self.who.setText("")
-        lines = []
-        if status == "already" and v.previous is not None:
-            lines.append(tr("Checked in at {t} at desk {desk} by {op}").format(
-                t=v.previous.at_text, desk=v.previous.desk, op=v.previous.operator or "—"))
-        elif status == "invalid":
-            lines.append(tr("Reason: {r}").format(r=reason_text(v)))
-        elif status == "unknown":
-            lines.append(tr("Registration {reg} is not in this station's list.").format(reg=v.claims.get("sub", "")))
-        lines += list(v.differences)
-        self.detail.setText("\n".join(lines))
-        self.offline.setText(offline)
-        self._fit()
-
-    def show_message(self, status: str, title: str, detail: str = "", who: str = "") -> None:
-        self._paint(status)
-        self.title.setText(title)
-        self.who.setText(who)
-        self.detail.setText(detail)
-        self.offline.setText("")
-        self._fit()
-
-
-class IdCheckPanel(QFrame):
-    """Inline: a runner without a ticket, found by bib or search — check the ID, then one key."""
-
-    REASONS = ("No ticket shown", "Phone battery dead", "Ticket lost", "Ticket will not scan", "Other")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setObjectName("idCheck")
-        self.setAccessibleName(tr("ID check"))
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addStretch(1)
-        self.who = QLabel(tr("Why no ticket:"))
-        self.who.setObjectName("idCheckWho")
-        lay.addWidget(self.who)
-        self.reason = QComboBox()
-        self.reason.setEditable(True)
-        self.reason.setAccessibleName(tr("Why is there no ticket?"))
-        self.reason.setToolTip(tr("Why is there no ticket?"))
-        for r in self.REASONS:
-            self.reason.addItem(tr(r))
-        lay.addWidget(self.reason)
-        self.ok = QPushButton(tr("ID checked — check in (Enter)"))
-        self.ok.setObjectName("primary")
-        self.ok.setAccessibleName(tr("ID checked — check in"))
-        self.cancel = QPushButton(tr("Cancel (Esc)"))
-        for b in (self.ok, self.cancel):
-            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the scan input keeps the keyboard
-            lay.addWidget(b)
-        lay.addStretch(1)
-        self.hide()
 
 
 class CheckinMode(QWidget):
@@ -258,7 +64,26 @@ class CheckinMode(QWidget):
         self.ctx = ctx
         self.camera = CameraBridge(self)
         self.last_ok_reg: str | None = None
+        self.current = None  # ParticipantView of the runner the action buttons act on
+        self.pending: Any = None  # the runner waiting for the ID check (ParticipantView)
+        self.pending_query = ""  # what was typed to find them (Enter on it again confirms)
+        self.last_query = ""  # the search the list shows (Enter on it again picks the highlighted hit)
+        self.walkup_form: acts.WalkUpDialog | None = None  # a filled walk-up form kept until it is saved
         outer = QVBoxLayout(self)
+        outer.addLayout(self._build_top())
+        self._build_verdict(outer)
+        outer.addLayout(self._build_actions())
+        outer.addWidget(self._build_chip_step())
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self._build_recent())
+        split.addWidget(self._build_counts())
+        split.setSizes([600, 500])
+        outer.addWidget(split, 3)
+        self._set_current(None)
+        self._connect()
+
+    def _build_top(self) -> QHBoxLayout:
+        """The scan input, the camera button and the chip hand-out switch."""
         top = QHBoxLayout()
         self.input = ScanInput()
         top.addWidget(self.input, 4)
@@ -269,11 +94,13 @@ class CheckinMode(QWidget):
         top.addWidget(self.cam_button)
         self.handout = QCheckBox(tr("Hand out chips"))
         self.handout.setAccessibleName(tr("Hand out chips"))
-        self.handout.setChecked(bool(ctx.settings.value("checkin/handout", False, type=bool)))
-        self.handout.toggled.connect(lambda on: ctx.settings.setValue("checkin/handout", on))
+        self.handout.setChecked(bool(self.ctx.settings.value("checkin/handout", False, type=bool)))
+        self.handout.toggled.connect(lambda on: self.ctx.settings.setValue("checkin/handout", on))
         top.addWidget(self.handout)
-        outer.addLayout(top)
+        return top
 
+    def _build_verdict(self, outer: QVBoxLayout) -> None:
+        """The verdict panel with the inline ID check in it."""
         self.verdict = VerdictPanel()
         outer.addWidget(self.verdict, 3)
         self.id_check = IdCheckPanel()
@@ -283,13 +110,10 @@ class CheckinMode(QWidget):
         if reason_edit is not None:
             reason_edit.returnPressed.connect(self.confirm_no_ticket)
         self.verdict.slot.addWidget(self.id_check)
-        self.pending: Any = None  # the runner waiting for the ID check (ParticipantView)
-        self.pending_query = ""  # what was typed to find them (Enter on it again confirms)
-        self.last_query = ""  # the search the list shows (Enter on it again picks the highlighted hit)
 
-        # race-day actions: on the runner last shown (scan or search pick), or a new one (walk-up)
+    def _build_actions(self) -> QHBoxLayout:
+        """Race-day actions: on the runner last shown (scan or search pick), or a new one (walk-up)."""
         acts_row = QHBoxLayout()
-        self.current = None  # ParticipantView of the runner the action buttons act on
         self.b_walkup = QPushButton(tr("Walk-up registration (F2)"))
         self.b_change = QPushButton(tr("Change bib / race (F3)"))
         self.b_reprint = QPushButton(tr("Reprint ticket (F4)"))
@@ -304,9 +128,10 @@ class CheckinMode(QWidget):
         self.current_label.setObjectName("hint")
         self.current_label.setAccessibleName(tr("Selected runner"))
         acts_row.addWidget(self.current_label, 1)
-        outer.addLayout(acts_row)
-        self._set_current(None)
+        return acts_row
 
+    def _build_chip_step(self) -> QWidget:
+        """The chip hand-out step shown after an OK when "Hand out chips" is ticked."""
         chip_row = QHBoxLayout()
         self.chip_label = QLabel(tr("Chip for this runner:"))
         self.chip_input = QLineEdit()
@@ -318,9 +143,10 @@ class CheckinMode(QWidget):
         self.chip_box = QWidget()
         self.chip_box.setLayout(chip_row)
         self.chip_box.hide()
-        outer.addWidget(self.chip_box)
+        return self.chip_box
 
-        split = QSplitter(Qt.Orientation.Horizontal)
+    def _build_recent(self) -> QWidget:
+        """Left: the search results (when a search is open) over this desk's recent scans."""
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -339,7 +165,7 @@ class CheckinMode(QWidget):
         self.undo_button.clicked.connect(self.undo_last)
         rec_head.addWidget(self.undo_button)
         ll.addLayout(rec_head)
-        self.recent = RecentScansModel(ctx.clock, self)
+        self.recent = RecentScansModel(self.ctx.clock, self)
         self.recent_view = HintTableView(tr("This desk's scans and check-ins appear here."))
         self.recent_view.setAccessibleName(tr("Recent scans"))
         self.recent_view.setModel(self.recent)
@@ -349,7 +175,10 @@ class CheckinMode(QWidget):
         self.recent_view.horizontalHeader().setStretchLastSection(True)
         self.recent_view.clicked.connect(self._recent_clicked)
         ll.addWidget(self.recent_view)
-        split.addWidget(left)
+        return left
+
+    def _build_counts(self) -> QWidget:
+        """Right: the camera picture over the check-in counts per race."""
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -369,10 +198,10 @@ class CheckinMode(QWidget):
         rl.addLayout(grid)
         self.counts_view.setMinimumHeight(90)
         rl.addWidget(self.counts_view, 1)
-        split.addWidget(right)
-        split.setSizes([600, 500])
-        outer.addWidget(split, 3)
+        return right
 
+    def _connect(self) -> None:
+        """Signals and the screen's shortcuts; the scan input takes the focus back after a stray click."""
         self.input.scanned.connect(lambda code: self.scan(code, "scan"))
         self.input.query.connect(self.search)
         self.input.navigate.connect(self._navigate)
@@ -660,22 +489,45 @@ class CheckinMode(QWidget):
         self.action_done.emit(action)
         self.focus_input()
 
+    def set_event(self, info: Any) -> None:
+        """A desk without walk-up bibs (or with none left) cannot register walk-ups: F2 says why."""
+        refusal = getattr(info, "walkup_refusal", None)
+        self.b_walkup.setEnabled(refusal is None)
+        self.b_walkup.setToolTip(error_text(refusal) if refusal is not None
+                                 else tr("Register a runner who is not on the list (F2)"))
+
     def walk_up(self) -> None:
+        """F2: the walk-up form; a refused registration reopens it as it was filled, with the reason."""
+        if not self.b_walkup.isEnabled():
+            self.verdict.show_message("invalid", tr("No walk-up registration at this desk"),
+                                      self.b_walkup.toolTip())
+            return
         if not self.ctx.event.races:
-            self.verdict.show_message("invalid", tr("No event loaded."))
+            self.verdict.show_message("invalid", tr("No event loaded."),
+                                      tr("Load the event file in Setup first."))
             return
-        dlg = acts.WalkUpDialog(self.ctx.event, self)
+        if self.walkup_form is None:
+            self.walkup_form = acts.WalkUpDialog(self.ctx.event, self)
+        self._submit_walk_up(self.walkup_form)
+
+    def _submit_walk_up(self, dlg: acts.WalkUpDialog) -> None:
         if not self.ctx.run_dialog(dlg):
-            return
+            return  # cancelled: the form is kept for the next F2
         values = dlg.values()
 
         def done(v: Any) -> None:
+            self.walkup_form = None
             self.show_verdict(v)
             self.verdict.detail.setText(tr("Walk-up registered: hand over bib {bib}.").format(bib=v.bib))
             self.verdict._fit()
             self.action_done.emit("walk_up")
 
-        self.ctx.client.call(lambda d: acts.walk_up(d, values), done, self._error)
+        def refused(e: Any) -> None:
+            self._error(e)
+            dlg.error.setText(error_text(e))
+            self._submit_walk_up(dlg)
+
+        self.ctx.client.call(lambda d: acts.walk_up(d, values), done, refused)
 
     def change_runner(self) -> None:
         p = self.current
