@@ -1,0 +1,127 @@
+"""No English reaches a Chinese-speaking volunteer or timer: every literal given to `tr()` has a zh_CN
+entry (static), and the main screens, their tooltips and the dialogs run in zh_CN show no English source
+string and no untranslated English sentence (run time)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
+    QDialog,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QWidget,
+)
+
+from ui.assets import TRANSLATIONS
+from ui.demo import DemoRun
+
+UI = Path(__file__).resolve().parents[2] / "ui"
+CATALOG = json.loads((TRANSLATIONS / "zh_CN.json").read_text(encoding="utf-8"))
+#: three lower-case English words in a row: a sentence that never went through tr()
+SENTENCE = re.compile(r"\b[a-z]{2,}\s+[a-z]{2,}\s+[a-z]{2,}\b")
+
+
+def _tr_literals(path: Path) -> list[str]:
+    """Every string literal passed to tr(…) (implicit concatenation folded) and to Column(…)."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("tr", "Column") and node.args:
+            a = node.args[0]
+            if isinstance(a, ast.Constant) and isinstance(a.value, str):
+                out.append(a.value)
+    return out
+
+
+def test_every_literal_given_to_tr_has_a_chinese_entry() -> None:
+    missing = [f"{p.relative_to(UI.parent)}: {k!r}" for p in sorted(UI.rglob("*.py")) for k in _tr_literals(p)
+               if k not in CATALOG]
+    assert missing == []
+
+
+def test_tables_of_texts_shown_through_tr_are_translated() -> None:
+    """Texts kept in tables and translated when shown (verdict titles, refusal reasons, no-ticket reasons)."""
+    from ui.modes.checkin_panels import PROBLEMS, VERDICT_STYLE, IdCheckPanel
+    from ui.modes.desk_actions import GENDERS
+
+    texts = [*PROBLEMS.values(), *(v[2] for v in VERDICT_STYLE.values()), *IdCheckPanel.REASONS,
+             *(g[1] for g in GENDERS)]
+    assert [t for t in texts if t not in CATALOG] == []
+
+
+def _texts(root: QWidget) -> list[str]:
+    out = [root.windowTitle(), root.toolTip()]
+    for w in root.findChildren(QWidget):
+        if not w.isVisibleTo(root):
+            continue
+        out.append(w.toolTip())
+        if isinstance(w, QLabel):
+            out.append(w.text())
+        elif isinstance(w, QAbstractButton):
+            out.append(w.text())
+        elif isinstance(w, QGroupBox):
+            out.append(w.title())
+        elif isinstance(w, QLineEdit):
+            out.append(w.placeholderText())
+        elif isinstance(w, QComboBox):
+            out += [w.itemText(i) for i in range(w.count())]
+        elif isinstance(w, QTableView) and w.model() is not None:
+            m = w.model()
+            out += [str(m.headerData(c, Qt.Orientation.Horizontal) or "") for c in range(m.columnCount())]
+    return [re.sub(r"<[^>]+>", " ", t) for t in out if t]
+
+
+def _english(texts: list[str]) -> list[str]:
+    source = {k for k, v in CATALOG.items() if k != v}
+    bad = {t for t in texts if t in source and t not in ("PIN",)}
+    bad |= {t for t in texts if SENTENCE.search(t)}
+    return sorted(bad)
+
+
+def test_chinese_screens_tooltips_and_dialogs_show_no_english(qtbot: Any, tmp_path: Path, settings: QSettings,
+                                                             win_factory: Any, plan: Any) -> None:
+    def setup(d: Any) -> None:
+        run = DemoRun(d.store, plan, unplug_at_s=0.2, unplug_for_s=3600)
+        run.load()
+        d.readers.update(run.readers)
+        d.demo = run
+        run.start()
+
+    win = win_factory(qtbot, tmp_path / "demo", settings, lang="zh_CN", setup=setup)
+    try:
+        qtbot.waitUntil(lambda: len(win.header.lights) > 0, timeout=10_000)
+        seen: list[str] = []
+        for i in range(win.tabs.count()):
+            win.tabs.setCurrentIndex(i)
+            qtbot.wait(50)
+            seen += _texts(win)
+        seen.append(win.statusBar().currentMessage())
+        from ui.auth import PinDialog, sign_in_dialog
+        from ui.modes.desk_actions import ChangeDialog, ReasonDialog, WalkUpDialog
+        from ui.modes.print_results import PrintResultsDialog
+
+        ck = win.modes["checkin"]
+        p = plan.participants[0]
+        who = type("P", (), {"bib": p["bib"], "name": p["name"], "race": p["race"], "wave": p["wave"]})()
+        dialogs: list[QDialog] = [WalkUpDialog(win.ctx.event, ck), ChangeDialog(win.ctx.event, who, ck),
+                                  ReasonDialog("x", "y", "z", ck), PinDialog(win.ctx.pin, "…", ck),
+                                  sign_in_dialog(ck), PrintResultsDialog(ck)]
+        for dlg in dialogs:
+            dlg.show()
+            seen += _texts(dlg)
+            dlg.close()
+        tr_ = win.language.translator
+        assert tr_ is not None and tr_.missing == set()
+        assert _english(seen) == []
+    finally:
+        win.close()
+        win.language_obj.set("en")
