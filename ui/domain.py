@@ -105,6 +105,7 @@ def reader_state(rid: str, handle: Any, running: bool = True) -> ReaderState:
         reads=s.reads, reads_per_s=s.reads_per_s, last_chip=s.last_chip, last_read_t=s.last_read_t,
         last_line_rx=s.last_line_rx, clock_offset_ms=s.clock_offset_ms,
         confirmed_offset_ms=s.confirmed_offset_ms, clock_warning=s.clock_warning, unparsed=s.unparsed,
+        address=str(getattr(b, "port", None) or getattr(b, "listen", None) or ""),
     )
 
 
@@ -371,7 +372,8 @@ class DomainWorker(QObject):
             if rid not in d.readers:
                 states.append(ReaderState(rid, str(c.get("point") or ""), str(c.get("format") or ""),
                                           str(c.get("role") or "main"), False, False, False, "", 0, 0.0,
-                                          None, None, None, None, None, "", 0))
+                                          None, None, None, None, None, "", 0,
+                                          str(c.get("port") or c.get("listen") or "")))
         self.readers.emit(tuple(states))
         if d.sync is not None:
             s = d.sync.status

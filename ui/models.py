@@ -16,8 +16,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 
+from station.reader_health import connection_problem
 from station.results.timefmt import fmt_duration
 from ui.i18n import tr
 from ui.snapshots import (
@@ -404,19 +405,41 @@ def reader_light(s: ReaderState) -> str:
     return "green" if s.alive else "red"
 
 
+#: a reader's state as a shape and a word, so it never rests on colour alone (nor vanishes when selected)
+READER_STATES = {"live": ("●", "Live"), "silent": ("▲", "Silent"), "down": ("✖", "Disconnected"),
+                 "stopped": ("■", "Stopped")}
+READER_COLORS = {"live": "#1e8e3e", "silent": "#e37400", "down": "#d93025", "stopped": "#80868b"}
+
+
+def reader_state_key(s: ReaderState) -> str:
+    if not s.running:
+        return "stopped"
+    if not s.connected:
+        return "down"
+    return "silent" if s.silent else "live"
+
+
+def reader_state_text(s: ReaderState) -> str:
+    shape, word = READER_STATES[reader_state_key(s)]
+    return f"{shape} {tr(word)}"
+
+
+def reader_problem(s: ReaderState) -> str:
+    """The reader's last error in words a timer can act on (translated), or "" when it is fine."""
+    if s.running and not s.connected and s.connection:
+        template, params = connection_problem(s.connection)
+        return tr(template).format(**params)
+    if s.running and s.silent:
+        return tr("No data for a while: check the reader's power and cable.")
+    if s.clock_warning:
+        return s.clock_warning
+    return ""
+
+
 class ReadersModel(ListTableModel):
-    """Readers with their light, rate, last read and clock offset."""
+    """Readers: state (shape and word), port or listen address, last error in words, last heard, rate."""
 
     def __init__(self, clock: Clock, now: Callable[[], int], parent: Any = None) -> None:
-        def state(s: ReaderState) -> str:
-            if not s.running:
-                return tr("Stopped")
-            if not s.connected:
-                return tr("Disconnected")
-            if s.silent:
-                return tr("Silent")
-            return tr("Live")
-
         def offset(s: ReaderState) -> str:
             if s.clock_offset_ms is None:
                 return ""
@@ -424,24 +447,49 @@ class ReadersModel(ListTableModel):
 
         super().__init__([
             Column("Reader", lambda s: s.id),
-            Column("State", state),
+            Column("State", reader_state_text),
+            Column("Port", lambda s: s.address),
             Column("Point", lambda s: s.point),
-            Column("Protocol", lambda s: s.format),
-            Column("Reads", lambda s: s.reads, align=ALIGN_RIGHT),
             Column("Reads/s", lambda s: f"{s.reads_per_s:.1f}", align=ALIGN_RIGHT),
-            Column("Last read", lambda s: _ago(s.last_line_rx, now())),
+            Column("Last heartbeat", lambda s: _ago(s.last_line_rx, now()) if s.running else ""),
+            Column("Problem", reader_problem),
+            Column("Reads", lambda s: s.reads, align=ALIGN_RIGHT),
+            Column("Protocol", lambda s: s.format),
             Column("Clock offset", offset, align=ALIGN_RIGHT),
         ], parent)
 
     def extra(self, row: int, col: int, role: int) -> Any:
         s = self.rows[row]
-        if col == 1 and role == Qt.ItemDataRole.BackgroundRole:
-            return QBrush(QColor({"green": "#1e8e3e", "red": "#d93025", "grey": "#9aa0a6"}[reader_light(s)]))
-        if col == 1 and role == Qt.ItemDataRole.ForegroundRole:
-            return QBrush(QColor("white"))
+        key = reader_state_key(s)
+        if col == 1 and role == Qt.ItemDataRole.DecorationRole:
+            return _dot(READER_COLORS[key])
+        if col == 1 and role == Qt.ItemDataRole.FontRole:
+            f = QFont()
+            f.setBold(True)
+            return f
+        if col in (1, 6) and role == Qt.ItemDataRole.ForegroundRole and key != "live":
+            return QBrush(QColor(READER_COLORS[key]))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return s.connection or s.clock_warning or None
+            return reader_problem(s) or s.connection or s.clock_warning or None
         return None
+
+
+_DOTS: dict[str, QIcon] = {}
+
+
+def _dot(color: str) -> QIcon:
+    """A filled dot in the state's colour: an icon keeps its colour in a selected row."""
+    if color not in _DOTS:
+        pm = QPixmap(14, 14)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setBrush(QColor(color))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.drawEllipse(1, 1, 12, 12)
+        p.end()
+        _DOTS[color] = QIcon(pm)
+    return _DOTS[color]
 
 
 # ----------------------------------------------------------------------------------------- check-in

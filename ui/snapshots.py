@@ -98,6 +98,7 @@ class ReaderState:
     confirmed_offset_ms: int | None
     clock_warning: str
     unparsed: int
+    address: str = ""  # the serial port or URL, or the TCP listen address
 
     @property
     def alive(self) -> bool:

@@ -423,8 +423,19 @@ class SetupMode(QWidget):
         except UserError as e:
             self.reader_status.setText(error_text(e))
             return
-        self.ctx.client.call(lambda d: setup_commands.save_reader(d.store, binding, d.operator).uuid,
-                             lambda _u: self.reader_status.setText(tr("Reader {id} saved.").format(id=binding.id)),
+        def checked(warning: Any) -> None:
+            if warning is not None:  # a port this computer does not have (yet): the user decides
+                self.reader_status.setText(error_text(warning))
+                if not self.ctx.ask(self, error_text(warning) + "\n\n" + tr("Save anyway?")):
+                    return
+            self.ctx.client.call(lambda d: setup_commands.save_reader(d.store, binding, d.operator).uuid,
+                                 lambda _u: self.reader_status.setText(
+                                     tr("Reader {id} saved.").format(id=binding.id)
+                                     + (" " + tr("Its port was not found: plug it in before the race.")
+                                        if warning is not None else "")),
+                                 lambda e: self.reader_status.setText(error_text(e)))
+
+        self.ctx.client.call(lambda _d: [setup_commands.port_problem(binding.port)], lambda w: checked(w[0]),
                              lambda e: self.reader_status.setText(error_text(e)))
 
     # ------------------------------------------------------------------ camera, ledger, PIN

@@ -13,6 +13,7 @@ participant) leaves its stamp marked in its place, so the next bib still gets th
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ from station.stamps import REFUSED, SAVING, StampQueue
 from ui.assets import icon
 from ui.context import UiContext, error_text
 from ui.i18n import tr
-from ui.models import FeedModel, GunsModel, ReadersModel, UnknownChipsModel
+from ui.models import FeedModel, GunsModel, ReadersModel, UnknownChipsModel, reader_problem
 from ui.snapshots import EventInfo, ReaderState
 from ui.views import HintTableView
 
@@ -191,6 +192,7 @@ class TimingMode(QWidget):
         super().__init__()
         self.ctx = ctx
         self.states: tuple[ReaderState, ...] = ()
+        self.connecting: dict[str, float] = {}  # reader id → until when Connect waits to say how it went
         outer = QVBoxLayout(self)
         split = QSplitter(Qt.Orientation.Vertical)
 
@@ -363,6 +365,19 @@ class TimingMode(QWidget):
             for i, s in enumerate(states):
                 if s.id == sel:
                     self.readers_view.selectRow(i)
+        for s in states:
+            if s.id in self.connecting:
+                self._connect_outcome(s)
+
+    def _connect_outcome(self, s: ReaderState) -> None:
+        """After Connect: say whether the reader came up, or why not (its state stays Disconnected)."""
+        if s.connected:
+            self.connecting.pop(s.id, None)
+            self._report(tr("Reader {id} connected on {port}.").format(id=s.id, port=s.address))
+        elif (s.connection and s.connection != "not opened yet") or time.monotonic() > self.connecting[s.id]:
+            self.connecting.pop(s.id, None)
+            self._report(tr("Reader {id} is not connected: {problem}").format(
+                id=s.id, problem=reader_problem(s) or tr("no answer yet; check the cable and the port in Setup.")))
 
     def selected_reader(self) -> str | None:
         ix = self.readers_view.selectionModel().selectedRows() if self.readers_view.selectionModel() else []
@@ -383,9 +398,13 @@ class TimingMode(QWidget):
         if cfg is None:
             self._report(tr("Select a configured reader first (Setup → Readers)."))
             return
-        self.ctx.client.call(lambda d: start_reader(d, cfg),
-                             lambda r: self._report(tr("Reader {id} started.").format(id=r)),
-                             lambda e: self._report(error_text(e)))
+        port = str(cfg.get("port") or cfg.get("listen") or "")
+
+        def started(r: str) -> None:
+            self.connecting[r] = time.monotonic() + 5.0  # the next reader states tell how it went
+            self._report(tr("Connecting reader {id} on {port}…").format(id=r, port=port))
+
+        self.ctx.client.call(lambda d: start_reader(d, cfg), started, lambda e: self._report(error_text(e)))
 
     def stop_selected(self) -> None:
         rid = self.selected_reader()
