@@ -571,17 +571,35 @@ class GunsModel(ListTableModel):
         ], parent)
 
 
-class CrossingsModel(ListTableModel):
-    """A runner's crossings (kept or ignored) in the detail dialog."""
+CROSSING_ROLES = {"start": "Chip start = last read", "finish": "Finish"}
 
-    def __init__(self, clock: Clock, parent: Any = None) -> None:
+
+class CrossingsModel(ListTableModel):
+    """A runner's crossings (kept or ignored) in the detail dialog: what each counts as, its first and
+    last read, and its entries by ids long enough to tell them apart (`ids`: full id → shown id)."""
+
+    def __init__(self, clock: Clock, parent: Any = None, ids: dict[str, str] | None = None) -> None:
+        self.ids = ids or {}
         super().__init__([
             Column("Point", lambda c: c["point"]),
+            Column("Counts as", lambda c: tr(CROSSING_ROLES[c["role"]]) if c.get("role") else ""),
             Column("Time", lambda c: clock.hms(c["time"])),
+            Column("First read", lambda c: clock.hms(c["first"]) if "first" in c else ""),
+            Column("Last read", lambda c: clock.hms(c["last"]) if "last" in c else ""),
             Column("Source", lambda c: tr(c["source"])),
             Column("Reads", lambda c: c["reads"], align=ALIGN_RIGHT),
-            Column("Entries", lambda c: " ".join(u[:8] for u in c["uuids"])),
+            Column("Entries", lambda c: " ".join(self.ids.get(u, u[:8]) for u in c["uuids"])),
         ], parent)
+
+    def extra(self, row: int, col: int, role: int) -> Any:
+        c = self.rows[row]
+        if role == Qt.ItemDataRole.ToolTipRole and col == 7:
+            return "\n".join(c["uuids"])  # the full ids (as `correct ignore --entry` takes them)
+        if role == Qt.ItemDataRole.FontRole and c.get("role"):
+            f = QFont()
+            f.setBold(True)
+            return f
+        return None
 
 
 class StringListModel(ListTableModel):
