@@ -350,7 +350,7 @@ class DomainWorker(QObject):
             rows.append((r.race, o, r.bib, r.name, r.gender, r.category, c, g, r.status,
                          r.chip_ms if ranked else None, r.gun_ms if ranked else None, r.registration_id,
                          tuple(sp.get(p) for p in split_pts), club(r.registration_id),
-                         " ".join(r.flags), STATUS_ORDER.get(r.status, 9)))
+                         " ".join(r.flags), STATUS_ORDER.get(r.status, 9), r.finish_ms if ranked else None))
         self._version += 1
         return ResultsSnapshot(tuple(rows), split_pts, self._version)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 # Result row layout (tuples: 40,000 of them are built and sorted quickly).
 R_RACE, R_RANK, R_BIB, R_NAME, R_GENDER, R_CAT, R_CAT_RANK, R_GENDER_RANK, R_STATUS, R_CHIP, R_GUN, \
-    R_REG, R_SPLITS, R_CLUB, R_FLAGS, R_STATUS_ORDER = range(16)
+    R_REG, R_SPLITS, R_CLUB, R_FLAGS, R_STATUS_ORDER, R_FINISH = range(17)
 ResultRow = tuple[Any, ...]
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -38,45 +38,12 @@ from station.timing_commands import CommandError, parse_delta
 from ui.context import UiContext, error_text
 from ui.i18n import tr
 from ui.models import ResultsModel, gender_text
+from ui.modes.board import ResultsBoard
 from ui.modes.print_results import PrintOptions, PrintResultsDialog
 from ui.modes.runner_detail import RunnerDetail, explain
 from ui.snapshots import EventInfo, ResultsSnapshot
 from ui.views import HintTableView
 from ui.workers import BackgroundTask
-
-
-class ResultsBoard(QWidget):
-    """Full-screen board for a second monitor or the announcer: big type, top of the selected race,
-    scrolling slowly through the list."""
-
-    def __init__(self, model: ResultsModel, title: str) -> None:
-        super().__init__()
-        self.setWindowTitle(tr("Results board"))
-        self.setAccessibleName(tr("Results board"))
-        lay = QVBoxLayout(self)
-        self.title = QLabel(title)
-        self.title.setObjectName("big")
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        lay.addWidget(self.title)
-        self.view = QTableView()
-        self.view.setModel(model)
-        self.view.verticalHeader().hide()
-        for c in (3, 5):
-            self.view.setColumnHidden(c, True)
-        self.view.setStyleSheet("font-size: 30px;")
-        self.view.verticalHeader().setDefaultSectionSize(48)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.view.horizontalHeader().setResizeContentsPrecision(0)  # rows on screen, not 1,000 per reset
-        self.view.horizontalHeader().setStretchLastSection(True)
-        lay.addWidget(self.view)
-        QShortcut(QKeySequence("Escape"), self, activated=self.close)
-        self._scroll = QTimer(self)
-        self._scroll.timeout.connect(self._step)
-        self._scroll.start(4000)
-
-    def _step(self) -> None:
-        sb = self.view.verticalScrollBar()
-        sb.setValue(0 if sb.value() >= sb.maximum() else sb.value() + max(1, sb.pageStep() // 2))
 
 
 class ReportRun(QObject):
@@ -226,6 +193,8 @@ class ResultsMode(QWidget):
         reg = self.selected_registration()
         self.model.set_snapshot(snap)
         self._fill_choices()
+        if self.board is not None and self.board.isVisible():
+            self._feed_board()
         if reg:
             r = self.model.row_of_registration(reg)
             if r >= 0:
@@ -330,12 +299,17 @@ class ResultsMode(QWidget):
     # ------------------------------------------------------------------ board, print, export
     def open_board(self) -> None:
         if self.board is None:
-            self.board = ResultsBoard(self.model, self.race.currentText())
+            self.board = ResultsBoard(self.ctx.clock, self.race.currentText(), self.ctx.now_ms)
         screens = self.screen().virtualSiblings() if self.screen() else []
         if len(screens) > 1:
             self.board.setGeometry(screens[-1].geometry())
-        self.board.title.setText(self.race.currentText())
+        self._feed_board()
         self.board.showFullScreen()
+
+    def _feed_board(self) -> None:
+        if self.board is not None:
+            self.board.set_title(self.race.currentText())
+            self.board.set_rows(self.model.all, self.race.currentData())
 
     def _run_report(self, title: str, render: Any) -> None:
         race = self.race.currentData()
