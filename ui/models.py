@@ -15,8 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPointF,
+    Qt,
+)
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPen, QPixmap
 
 from station.reader_health import connection_problem
 from station.results.timefmt import fmt_duration
@@ -420,8 +427,8 @@ def reader_state_key(s: ReaderState) -> str:
 
 
 def reader_state_text(s: ReaderState) -> str:
-    shape, word = READER_STATES[reader_state_key(s)]
-    return f"{shape} {tr(word)}"
+    """The state in a word (the table draws its shape as the icon beside it)."""
+    return tr(READER_STATES[reader_state_key(s)][1])
 
 
 def reader_problem(s: ReaderState) -> str:
@@ -452,44 +459,56 @@ class ReadersModel(ListTableModel):
             Column("Point", lambda s: s.point),
             Column("Reads/s", lambda s: f"{s.reads_per_s:.1f}", align=ALIGN_RIGHT),
             Column("Last heartbeat", lambda s: _ago(s.last_line_rx, now()) if s.running else ""),
-            Column("Problem", reader_problem),
-            Column("Reads", lambda s: s.reads, align=ALIGN_RIGHT),
-            Column("Protocol", lambda s: s.format),
             Column("Clock offset", offset, align=ALIGN_RIGHT),
+            Column("Problem", reader_problem),
         ], parent)
+        self.now = now
 
     def extra(self, row: int, col: int, role: int) -> Any:
         s = self.rows[row]
         key = reader_state_key(s)
         if col == 1 and role == Qt.ItemDataRole.DecorationRole:
-            return _dot(READER_COLORS[key])
+            return state_icon(key)
         if col == 1 and role == Qt.ItemDataRole.FontRole:
             f = QFont()
             f.setBold(True)
             return f
-        if col in (1, 6) and role == Qt.ItemDataRole.ForegroundRole and key != "live":
+        if col in (1, 7) and role == Qt.ItemDataRole.ForegroundRole and key != "live":
             return QBrush(QColor(READER_COLORS[key]))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return reader_problem(s) or s.connection or s.clock_warning or None
+            tip = tr("{protocol} · {n} reads").format(protocol=s.format, n=s.reads)
+            problem = reader_problem(s)
+            return f"{problem}\n{tip}" if problem else tip
         return None
 
 
-_DOTS: dict[str, QIcon] = {}
+_ICONS: dict[str, QIcon] = {}
 
 
-def _dot(color: str) -> QIcon:
-    """A filled dot in the state's colour: an icon keeps its colour in a selected row."""
-    if color not in _DOTS:
-        pm = QPixmap(14, 14)
+def state_icon(key: str) -> QIcon:
+    """The state's shape in its colour (● live, ▲ silent, ✖ down, ■ stopped): an icon keeps both in a
+    selected row, where the row's own colours give way to the selection."""
+    if key not in _ICONS:
+        pm = QPixmap(16, 16)
         pm.fill(Qt.GlobalColor.transparent)
         p = QPainter(pm)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setBrush(QColor(color))
+        color = QColor(READER_COLORS[key])
+        p.setBrush(color)
         p.setPen(Qt.PenStyle.NoPen)
-        p.drawEllipse(1, 1, 12, 12)
+        if key == "live":
+            p.drawEllipse(2, 2, 12, 12)
+        elif key == "silent":
+            p.drawPolygon([QPointF(8, 1), QPointF(15, 14), QPointF(1, 14)])
+        elif key == "down":
+            p.setPen(QPen(color, 3.5))
+            p.drawLine(3, 3, 13, 13)
+            p.drawLine(13, 3, 3, 13)
+        else:
+            p.drawRect(3, 3, 10, 10)
         p.end()
-        _DOTS[color] = QIcon(pm)
-    return _DOTS[color]
+        _ICONS[key] = QIcon(pm)
+    return _ICONS[key]
 
 
 # ----------------------------------------------------------------------------------------- check-in

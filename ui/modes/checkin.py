@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from station.codes import desk_action, exact_bib_hit
-from ui.assets import icon
+from ui.assets import button_icon
 from ui.camera import CameraBridge, CameraView
 from ui.context import UiContext, error_text
 from ui.i18n import tr
@@ -87,7 +87,7 @@ class CheckinMode(QWidget):
         top = QHBoxLayout()
         self.input = ScanInput()
         top.addWidget(self.input, 4)
-        self.cam_button = QPushButton(icon("camera"), tr("Start camera"))
+        self.cam_button = button_icon(QPushButton(tr("Start camera")), "camera")
         self.cam_button.setAccessibleName(tr("Start or stop the camera"))
         self.cam_button.setToolTip(tr("Start or stop the camera (F6)"))
         self.cam_button.clicked.connect(self.toggle_camera)
@@ -159,7 +159,7 @@ class CheckinMode(QWidget):
         rec_head = QHBoxLayout()
         rec_head.addWidget(QLabel(tr("Recent scans")))
         rec_head.addStretch(1)
-        self.undo_button = QPushButton(icon("undo"), tr("Undo last check-in"))
+        self.undo_button = button_icon(QPushButton(tr("Undo last check-in")), "undo")
         self.undo_button.setToolTip(tr("Undo this desk's last check-in (Ctrl+Z)"))
         self.undo_button.setAccessibleName(tr("Undo last check-in"))
         self.undo_button.clicked.connect(self.undo_last)

@@ -71,11 +71,12 @@ def fmt_pace(ms_per_km: int | None) -> str:
 
 
 def short_ids(uuids: list[str], least: int = 8) -> dict[str, str]:
-    """Each id cut to the shortest length (at least `least`) that still tells every one apart."""
+    """Each id cut to its shortest tail (at least `least` characters) that still tells every one apart:
+    ids made in one run share their head, so the tail is what differs."""
     n = least
-    while n < max((len(u) for u in uuids), default=0) and len({u[:n] for u in uuids}) < len(set(uuids)):
+    while n < max((len(u) for u in uuids), default=0) and len({u[-n:] for u in uuids}) < len(set(uuids)):
         n += 2
-    return {u: u[:n] for u in uuids}
+    return {u: ("…" + u[-n:] if n < len(u) else u) for u in uuids}
 
 
 def ranks_text(data: dict[str, Any]) -> str:
@@ -92,7 +93,7 @@ class RunnerDetail(QDialog):
         self.ctx = ctx
         self.data = data
         self.setWindowTitle(tr("Runner {bib}").format(bib=data["bib"]))
-        self.resize(820, 600)
+        self.resize(940, 620)
         lay = QVBoxLayout(self)
         head = QLabel(f"<b style='font-size:22px'>{data['name']}</b> — {tr('Bib')} {data['bib']} · "
                       f"{data['race']} {data['wave']} · {status_text(data.get('status', ''))}")

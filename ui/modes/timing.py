@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from station.errors import UserError
 from station.ingest import LiveReader, ReaderBinding, import_file
 from station.stamps import REFUSED, SAVING, StampQueue
-from ui.assets import icon
+from ui.assets import button_icon
 from ui.context import UiContext, error_text
 from ui.i18n import tr
 from ui.models import FeedModel, GunsModel, ReadersModel, UnknownChipsModel, reader_problem
@@ -202,11 +202,13 @@ class TimingMode(QWidget):
         self.readers = ReadersModel(ctx.clock, ctx.now_ms, self)
         self.readers_view = _table(self.readers, tr("Readers"),
                                    tr("No readers yet: add them in Setup → Readers."))
-        self.readers_view.setMinimumHeight(96)
+        # the header and two whole readers (more when the window is taller: drag the handle)
+        self.readers_view.setMinimumHeight(self.readers_view.horizontalHeader().sizeHint().height()
+                                           + 2 * self.readers_view.verticalHeader().defaultSectionSize() + 4)
         rl.addWidget(self.readers_view, 1)
         btns = QGridLayout()
         btns.setSpacing(4)
-        self.b_start = QPushButton(icon("reader"), tr("Connect / start"))
+        self.b_start = button_icon(QPushButton(tr("Connect / start")), "reader")
         self.b_stop = QPushButton(tr("Stop"))
         self.b_clock = QPushButton(tr("Set clock offset"))
         self.b_clock.setToolTip(tr("Confirm the measured clock offset of the selected reader"))
@@ -350,7 +352,8 @@ class TimingMode(QWidget):
         self.gun_map: dict[str, QPushButton] = {}
         for i, race in enumerate(ev.races):
             for j, (wave, _start) in enumerate(race.waves):
-                b = QPushButton(icon("gun"), tr("Gun: {race} wave {wave}").format(race=race.name, wave=wave))
+                b = QPushButton(tr("Gun: {race} wave {wave}").format(race=race.name, wave=wave))
+                button_icon(b, "gun")
                 b.setObjectName("gun")
                 b.setAccessibleName(b.text())
                 b.clicked.connect(lambda _=False, r=race.id, w=wave, n=race.name: self.fire_gun(r, w, n))
