@@ -26,6 +26,8 @@ CAUSES: tuple[tuple[re.Pattern[str], str], ...] = (
      "Cannot open {port} ({detail}). Check the cable and the port in Setup; the station keeps trying."),
     (re.compile(r"^(?P<port>\S+): port went away", re.I),
      "The cable of {port} was unplugged: plug it back in; the station reconnects by itself."),
+    (re.compile(r"cable unplugged|unplugged", re.I),
+     "The reader's cable is unplugged: plug it back in; the station reconnects by itself."),
     (re.compile(r"^listening on (?P<address>\S+), no decoder yet", re.I),
      "Listening on {address}: no decoder has connected yet (check the decoder's host address and port)."),
     (re.compile(r"^decoder (?P<peer>\S+) left: (?P<detail>.*)$", re.I),

@@ -120,16 +120,17 @@ class ResultsBoard(QWidget):
         p.setFont(self._font(int(band * 0.5), bold=True))
         p.setPen(QColor(FG))
         pad = int(band * 0.3)
-        p.drawText(QRect(pad, 0, int(w * 0.6), band), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                   self.title)
+        p.drawText(QRect(pad, 0, int(w * 0.3) - pad, band), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                   p.fontMetrics().elidedText(self.title, Qt.TextElideMode.ElideRight, int(w * 0.3) - pad))
         p.setPen(QColor(ACCENT))
-        p.drawText(QRect(int(w * 0.6), 0, int(w * 0.4) - pad, band),
+        p.drawText(QRect(int(w * 0.7), 0, int(w * 0.3) - pad, band),
                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self.clock_text())
+        said = tr("Latest finishers")
         if self.pages > 1:
-            p.setPen(QColor(DIM))
-            p.setFont(self._font(int(band * 0.3)))
-            p.drawText(QRect(int(w * 0.45), 0, int(w * 0.25), band), Qt.AlignmentFlag.AlignCenter,
-                       tr("Page {n} of {m}").format(n=self.page + 1, m=self.pages))
+            said += " · " + tr("Page {n} of {m}").format(n=self.page + 1, m=self.pages)
+        p.setPen(QColor(DIM))
+        p.setFont(self._font(int(band * 0.34)))
+        p.drawText(QRect(int(w * 0.3), 0, int(w * 0.4), band), Qt.AlignmentFlag.AlignCenter, said)
 
     def _paint_row(self, p: QPainter, y: int, rh: int, r: ResultRow) -> None:
         t = r[R_CHIP] if r[R_CHIP] is not None else r[R_GUN]

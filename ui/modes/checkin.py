@@ -196,7 +196,8 @@ class CheckinMode(QWidget):
         grid.addWidget(QLabel(tr("Checked in per race")), 0, 0)
         grid.addWidget(self.total, 0, 1, Qt.AlignmentFlag.AlignRight)
         rl.addLayout(grid)
-        self.counts_view.setMinimumHeight(90)
+        self.counts_view.setMinimumHeight(self.counts_view.horizontalHeader().sizeHint().height()
+                                          + 2 * self.counts_view.verticalHeader().defaultSectionSize() + 6)
         rl.addWidget(self.counts_view, 1)
         return right
 

@@ -39,12 +39,13 @@ from PySide6.QtWidgets import (
 )
 
 from station.errors import UserError
-from station.ingest import LiveReader, ReaderBinding, import_file
+from station.ingest import import_file
 from station.stamps import REFUSED, SAVING, StampQueue
 from ui.assets import button_icon
 from ui.context import UiContext, error_text
 from ui.i18n import tr
 from ui.models import FeedModel, GunsModel, ReadersModel, UnknownChipsModel, reader_problem
+from ui.modes.reader_jobs import ask_resend, binding_from_config, confirm_clock, start_reader, stop_reader
 from ui.snapshots import EventInfo, ReaderState
 from ui.views import HintTableView
 
@@ -63,58 +64,6 @@ def _table(model: Any, name: str, empty: str = "") -> QTableView:
     v.horizontalHeader().setResizeContentsPrecision(0)
     v.horizontalHeader().setStretchLastSection(True)
     return v
-
-
-# ------------------------------------------------------------------------------- reader jobs (worker)
-def binding_from_config(cfg: dict[str, Any]) -> ReaderBinding:
-    """A `reader_config` payload (latest per reader) as a binding: live start and capture replay alike."""
-    fields = {k: cfg.get(k) for k in ("id", "point", "format", "role", "port", "listen", "baud", "zone",
-                                       "gps", "chip_format")}
-    fields["id"], fields["point"], fields["format"] = str(cfg["id"]), str(cfg["point"]), str(cfg["format"])
-    fields["role"] = fields["role"] or "main"
-    fields["gps"] = bool(fields["gps"])
-    fields["channel_waves"] = dict(cfg.get("channel_waves") or {})
-    return ReaderBinding(**fields)
-
-
-def start_reader(d: Any, cfg: dict[str, Any]) -> str:
-    rid = str(cfg["id"])
-    if rid in d.readers:
-        return rid
-    b = binding_from_config(cfg)
-    if not b.port and not b.listen:
-        raise UserError(tr("Reader {id} has no port or listen address: set one in Setup.").format(id=rid))
-    d.readers[rid] = LiveReader(d.store, b, operator=d.operator).start()
-    d.stopped.pop(rid, None)
-    return rid
-
-
-def stop_reader(d: Any, rid: str) -> str:
-    h = d.readers.pop(rid, None)
-    if h is not None:
-        h.stop()
-        d.stopped[rid] = h.binding
-    return rid
-
-
-def confirm_clock(d: Any, rid: str) -> dict[str, Any]:
-    h = d.readers.get(rid)
-    if h is None:
-        raise UserError(tr("Start reader {id} first.").format(id=rid))
-    return h.ingest.confirm_clock_offset()
-
-
-def ask_resend(d: Any, rid: str) -> int:
-    """The reader resends everything it stored (resends are stored once): fills any gap."""
-    h = d.readers.get(rid)
-    if h is None:
-        raise UserError(tr("Start reader {id} first.").format(id=rid))
-    ask = getattr(h, "request_replay", None)
-    n = ask() if ask is not None else 0
-    if not n:
-        raise UserError(tr("Reader {id} cannot resend its stored reads (this protocol has no replay, or it "
-                           "is not connected): replay a capture file instead.").format(id=rid))
-    return n
 
 
 def _kept_stamps(value: Any) -> Any:
@@ -195,11 +144,24 @@ class TimingMode(QWidget):
         self.connecting: dict[str, float] = {}  # reader id → until when Connect waits to say how it went
         outer = QVBoxLayout(self)
         split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self._build_readers())
+        split.addWidget(self._build_feed())
+        bottom = QWidget()
+        bl = QHBoxLayout(bottom)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(self._build_manual(), 3)
+        bl.addWidget(self._build_guns(), 2)
+        split.addWidget(bottom)
+        self._arrange(split)
+        outer.addWidget(split)
+        for v in (self.readers_view, self.feed_view, self.unknown_view, self.guns_view):
+            v.installEventFilter(self)  # a bib typed after clicking a row goes to the bib field
 
-        # readers
+    def _build_readers(self) -> QGroupBox:
+        """The readers with their state, and the buttons beside them (the crossings keep the height)."""
         rbox = QGroupBox(tr("Readers"))
         rl = QHBoxLayout(rbox)  # the buttons beside the table: the crossings keep the height
-        self.readers = ReadersModel(ctx.clock, ctx.now_ms, self)
+        self.readers = ReadersModel(self.ctx.clock, self.ctx.now_ms, self)
         self.readers_view = _table(self.readers, tr("Readers"),
                                    tr("No readers yet: add them in Setup → Readers."))
         # the header and two whole readers (more when the window is taller: drag the handle)
@@ -225,13 +187,14 @@ class TimingMode(QWidget):
             btns.addWidget(b, i // 3, i % 3)
         btns.setRowStretch(2, 1)
         rl.addLayout(btns)
-        split.addWidget(rbox)
+        return rbox
 
-        # feed + unknown chips
+    def _build_feed(self) -> QSplitter:
+        """The live crossings beside the unknown chips."""
         mid = QSplitter(Qt.Orientation.Horizontal)
         fbox = QGroupBox(tr("Live crossings"))
         fl = QVBoxLayout(fbox)
-        self.feed = FeedModel(ctx.clock, self)
+        self.feed = FeedModel(self.ctx.clock, self)
         self.feed_view = _table(self.feed, tr("Live crossings"),
                                 tr("Crossings appear here as the readers send them, and the times entered "
                                    "below."))
@@ -239,18 +202,16 @@ class TimingMode(QWidget):
         mid.addWidget(fbox)
         ubox = QGroupBox(tr("Unknown chips"))
         ul = QVBoxLayout(ubox)
-        self.unknown = UnknownChipsModel(ctx.clock, self)
+        self.unknown = UnknownChipsModel(self.ctx.clock, self)
         self.unknown_view = _table(self.unknown, tr("Unknown chips"),
                                    tr("Chips read that belong to no runner appear here."))
         ul.addWidget(self.unknown_view)
         mid.addWidget(ubox)
         mid.setSizes([700, 300])
-        split.addWidget(mid)
+        return mid
 
-        # manual entry + guns
-        bottom = QWidget()
-        bl = QHBoxLayout(bottom)
-        bl.setContentsMargins(0, 0, 0, 0)
+    def _build_manual(self) -> QGroupBox:
+        """Hand timing at the finish: the point, the bib field, Stamp, the stamps waiting for a bib."""
         mbox = QGroupBox(tr("Manual entry (finish line)"))
         ml = QGridLayout(mbox)
         self.point = QComboBox()
@@ -270,8 +231,13 @@ class TimingMode(QWidget):
         self.next_label.setAccessibleName(tr("Which stamp the next bib takes"))
         self.next_label.setWordWrap(True)
         ml.addWidget(self.next_label, 1, 0, 1, 3)
+        self._build_stamps(ml)
+        return mbox
+
+    def _build_stamps(self, ml: QGridLayout) -> None:
+        """The stamp queue (kept across a restart), its list, Delete, and Space anywhere on the screen."""
         self.queue = StampQueue()
-        kept = self.queue.load(_kept_stamps(ctx.settings.value("timing/stamps", "")),
+        kept = self.queue.load(_kept_stamps(self.ctx.settings.value("timing/stamps", "")),
                                unsure=tr("not confirmed saved when the station stopped: check the live crossings"))
         self.selected_stamp: int | None = None  # chosen explicitly by the timer (click, Up/Down)
         self.stamps = QListWidget()
@@ -310,31 +276,32 @@ class TimingMode(QWidget):
         self._refresh_stamps()
         if kept:
             self._report(tr("{n} stamp(s) kept from before (restart or language switch).").format(n=kept))
-        bl.addWidget(mbox, 3)
+
+    def _build_guns(self) -> QGroupBox:
+        """One gun button per wave (filled by set_event) over the guns fired."""
         gbox = QGroupBox(tr("Gun"))
         gl = QVBoxLayout(gbox)
         self.gun_buttons = QGridLayout()
         gl.addLayout(self.gun_buttons)
-        self.guns = GunsModel(ctx.clock, self)
+        self.guns = GunsModel(self.ctx.clock, self)
         self.guns_view = _table(self.guns, tr("Guns"),
                                 tr("Each gun fired (button above, supervisor PIN) is listed here."))
         self.guns_view.setMaximumHeight(130)
         gl.addWidget(self.guns_view)
-        bl.addWidget(gbox, 2)
-        split.addWidget(bottom)
+        return gbox
+
+    def _arrange(self, split: QSplitter) -> None:
+        """Pane sizes: the crew's own arrangement when saved, else the crossings take the room."""
         # The live crossings take whatever the readers and the entry leave (a 1366×768 laptop too):
         # the sizes are weights, each pane keeps at least its minimum.
         split.setSizes([100, 1000, 100])
         for i, f in enumerate((0, 1, 0)):
             split.setStretchFactor(i, f)
-        saved = ctx.settings.value("timing/split")
+        saved = self.ctx.settings.value("timing/split")
         if isinstance(saved, QByteArray):
             split.restoreState(saved)  # the crew's own arrangement (dragged handles) survives a restart
-        split.splitterMoved.connect(lambda *_: ctx.settings.setValue("timing/split", split.saveState()))
+        split.splitterMoved.connect(lambda *_: self.ctx.settings.setValue("timing/split", split.saveState()))
         self.split = split
-        outer.addWidget(split)
-        for v in (self.readers_view, self.feed_view, self.unknown_view, self.guns_view):
-            v.installEventFilter(self)  # a bib typed after clicking a row goes to the bib field
 
     # ------------------------------------------------------------------ event + snapshots
     def set_event(self, ev: EventInfo) -> None:
