@@ -13,7 +13,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ui.i18n import tr
-from ui.models import READER_COLORS, READER_STATES, Clock, reader_light, reader_problem, reader_state_key
+from ui.models import Clock
+from ui.readers_model import READER_COLORS, READER_STATES, reader_light, reader_problem, reader_state_key
 from ui.snapshots import ReaderState, SyncInfo
 
 

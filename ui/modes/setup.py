@@ -128,7 +128,6 @@ class SetupMode(QWidget):
     def __init__(self, ctx: UiContext) -> None:
         super().__init__()
         self.ctx = ctx
-        s = ctx.settings
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         body = QWidget()
@@ -137,8 +136,16 @@ class SetupMode(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         grid = QGridLayout(body)
+        grid.addWidget(self._build_station(), 0, 0)
+        grid.addWidget(self._build_event(), 0, 1)
+        grid.addWidget(self._build_reader(), 1, 0)
+        grid.addWidget(self._build_other(), 1, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
 
-        # station
+    def _build_station(self) -> QGroupBox:
+        """This station: role, desk, operator, language, theme, font size, sounds."""
+        s = self.ctx.settings
         st = QGroupBox(tr("This station"))
         f = QFormLayout(st)
         self.role = QComboBox()
@@ -146,7 +153,7 @@ class SetupMode(QWidget):
             self.role.addItem(tr(v), k)
         self.role.setCurrentIndex(max(0, self.role.findData(s.value("station/role", "all"))))
         self.desk = QLineEdit(str(s.value("station/desk", "desk-1")))
-        self.operator = QLineEdit(ctx.operator)
+        self.operator = QLineEdit(self.ctx.operator)
         self.lang = QComboBox()
         for k, v in LANGUAGES.items():
             self.lang.addItem(v, k)
@@ -168,9 +175,10 @@ class SetupMode(QWidget):
         save = QPushButton(tr("Save station settings"))
         save.clicked.connect(self.save_station)
         f.addRow("", save)
-        grid.addWidget(st, 0, 0)
+        return st
 
-        # event + participants
+    def _build_event(self) -> QGroupBox:
+        """The event file and the participants import (progress, problems listed)."""
         ev = QGroupBox(tr("Event and participants"))
         el = QVBoxLayout(ev)
         self.event_label = QLabel(tr("No event loaded"))
@@ -202,9 +210,10 @@ class SetupMode(QWidget):
         self.errors_view.verticalHeader().hide()
         self.errors_view.setWordWrap(True)
         el.addWidget(self.errors_view)
-        grid.addWidget(ev, 0, 1)
+        return ev
 
-        # readers
+    def _build_reader(self) -> QGroupBox:
+        """Add or change a reader: id, port (Find ports) or listen address, protocol, point, role."""
         rd = QGroupBox(tr("Add or change a reader"))
         rf = QFormLayout(rd)
         self.r_id = QLineEdit()
@@ -248,9 +257,11 @@ class SetupMode(QWidget):
         b_save_r.clicked.connect(self.save_reader)
         rf.addRow("", b_save_r)
         rf.addRow("", self.reader_status)
-        grid.addWidget(rd, 1, 0)
+        return rd
 
-        # camera, ledger, PIN
+    def _build_other(self) -> QGroupBox:
+        """Camera, ledger URL and token, the ticket signing key, the supervisor PIN."""
+        s = self.ctx.settings
         other = QGroupBox(tr("Camera, ledger and supervisor"))
         of = QFormLayout(other)
         self.camera = QLineEdit(str(s.value("camera/source", "0")))
@@ -273,7 +284,7 @@ class SetupMode(QWidget):
             w.setAccessibleName(label)
             of.addRow(label, w)
         self.pin_warning = QLabel(tr("The supervisor PIN is still the default 1234: set your own.")
-                                  if ctx.pin.is_default else "")
+                                  if self.ctx.pin.is_default else "")
         self.pin_warning.setStyleSheet("color: #c5221f; font-weight: 700;")
         self.pin_warning.setWordWrap(True)
         of.addRow("", self.pin_warning)
@@ -283,9 +294,7 @@ class SetupMode(QWidget):
         self.other_status = QLabel("")
         self.other_status.setWordWrap(True)
         of.addRow("", self.other_status)
-        grid.addWidget(other, 1, 1)
-        grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
+        return other
 
     # ------------------------------------------------------------------ station
     def save_station(self) -> None:

@@ -44,8 +44,9 @@ from station.stamps import REFUSED, SAVING, StampQueue
 from ui.assets import button_icon
 from ui.context import UiContext, error_text
 from ui.i18n import tr
-from ui.models import FeedModel, GunsModel, ReadersModel, UnknownChipsModel, reader_problem
+from ui.models import FeedModel, GunsModel, UnknownChipsModel
 from ui.modes.reader_jobs import ask_resend, binding_from_config, confirm_clock, start_reader, stop_reader
+from ui.readers_model import ReadersModel, reader_problem
 from ui.snapshots import EventInfo, ReaderState
 from ui.views import HintTableView
 
