@@ -164,7 +164,7 @@ class SetupMode(QWidget):
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.value("ui/theme", "light"))))
         self.font_size = QSpinBox()
         self.font_size.setRange(MIN_FS, MAX_FS)
-        self.font_size.setValue(int(s.value("ui/font_size", 16)))
+        self.font_size.setValue(int(str(s.value("ui/font_size", 16))))
         self.sound = QCheckBox(tr("Play sounds"))
         self.sound.setChecked(bool(s.value("ui/sound", True, type=bool)))
         for label, w in ((tr("Role"), self.role), (tr("Desk id"), self.desk), (tr("Operator"), self.operator),
@@ -219,7 +219,9 @@ class SetupMode(QWidget):
         self.r_id = QLineEdit()
         self.r_port = QComboBox()
         self.r_port.setEditable(True)
-        self.r_port.lineEdit().setPlaceholderText("COM3, /dev/ttyUSB0, socket://host:port")
+        port_edit = self.r_port.lineEdit()
+        if port_edit is not None:
+            port_edit.setPlaceholderText("COM3, /dev/ttyUSB0, socket://host:port")
         b_ports = QPushButton(tr("Find ports"))
         b_ports.clicked.connect(self.refresh_ports)
         prow = QHBoxLayout()

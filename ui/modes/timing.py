@@ -314,7 +314,8 @@ class TimingMode(QWidget):
         idx = self.point.findData(cur) if cur else -1
         self.point.setCurrentIndex(idx if idx >= 0 else finish)
         while self.gun_buttons.count():
-            w = self.gun_buttons.takeAt(0).widget()
+            item = self.gun_buttons.takeAt(0)
+            w = item.widget() if item is not None else None
             if w is not None:
                 w.deleteLater()
         self.gun_map: dict[str, QPushButton] = {}
