@@ -125,3 +125,21 @@ def test_chinese_screens_tooltips_and_dialogs_show_no_english(qtbot: Any, tmp_pa
     finally:
         win.close()
         win.language_obj.set("en")
+
+
+def test_the_engine_trace_notes_read_as_words(qapp: Any) -> None:
+    """The runner detail's "why other reads were ignored": the engine's notes, each known one in words with
+    times of day (never epoch milliseconds), every template translated."""
+    from ui.models import Clock
+    from ui.modes.runner_detail import NOTES, note_text
+
+    assert [t for _, t in NOTES if t not in CATALOG] == []
+    clock = Clock("Asia/Shanghai")
+    samples = ["finish crossing at 1700000000000 ignored: within the minimum time of the previous pass",
+               "manual finish 1700000000000: ignored by a correction",
+               "finish main crossing at 1700000000000 replaced by a forced manual time",
+               "finish backup crossing at 1700000000000 not used: a main crossing is within 30000 ms",
+               "finish main crossing at 1700000000000 ignored by a correction"]
+    for n in samples:
+        out = note_text(n, clock)
+        assert "1700000000000" not in out and "06:13:20" in out, n

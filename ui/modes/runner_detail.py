@@ -10,6 +10,7 @@ one to ignore is unmistakable.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -77,6 +78,33 @@ def short_ids(uuids: list[str], least: int = 8) -> dict[str, str]:
     while n < max((len(u) for u in uuids), default=0) and len({u[-n:] for u in uuids}) < len(set(uuids)):
         n += 2
     return {u: ("…" + u[-n:] if n < len(u) else u) for u in uuids}
+
+
+#: the results engine's trace notes (station.results.rules) → words with the time of day, translated
+NOTES = (
+    (re.compile(r"^(?P<point>\S+) crossing at (?P<t>\d+) ignored: within the minimum time of the previous pass$"),
+     "{point}: crossing at {time} not counted: too soon after the previous pass (minimum time)"),
+    (re.compile(r"^manual (?P<point>\S+) (?P<t>\d+): ignored by a correction$"),
+     "{point}: manual time {time} ignored by a correction"),
+    (re.compile(r"^(?P<point>\S+) main crossing at (?P<t>\d+) replaced by a forced manual time$"),
+     "{point}: main crossing at {time} replaced by a forced manual time"),
+    (re.compile(r"^(?P<point>\S+) (?P<source>\S+) crossing at (?P<t>\d+) not used: a main crossing is within "
+                r"(?P<ms>\d+) ms$"),
+     "{point}: {source} crossing at {time} not used: a main reader has a crossing within {s} s"),
+    (re.compile(r"^(?P<point>\S+) (?P<source>\S+) crossing at (?P<t>\d+) ignored by a correction$"),
+     "{point}: {source} crossing at {time} ignored by a correction"),
+)
+
+
+def note_text(note: str, clock: Any) -> str:
+    """One trace note in the station's language, its instants as times of day."""
+    for pattern, template in NOTES:
+        m = pattern.match(note)
+        if m:
+            g = m.groupdict()
+            return tr(template).format(point=g["point"], time=clock.hms(int(g["t"])),
+                                       source=tr(g.get("source") or ""), s=int(g.get("ms") or 0) / 1000)
+    return note
 
 
 def ranks_text(data: dict[str, Any]) -> str:
@@ -156,7 +184,8 @@ class RunnerDetail(QDialog):
     def _build_notes(self, lay: QVBoxLayout, data: dict[str, Any]) -> None:
         lay.addWidget(QLabel(tr("Why other reads were ignored")))
         self.notes = StringListModel("Note", self)
-        self.notes.set_rows(data.get("notes", []) or [tr("Nothing was ignored.")])
+        self.notes.set_rows([note_text(n, self.ctx.clock) for n in data.get("notes", [])]
+                            or [tr("Nothing was ignored.")])
         nv = QTableView()
         nv.setModel(self.notes)
         nv.setAccessibleName(tr("Notes"))
