@@ -48,6 +48,9 @@ PROBLEMS = {
     "expired": "The ticket has expired",
     "not_yet_valid": "The ticket is not valid yet",
     "revoked": "This ticket was revoked",
+    "oversized": "Not a WO.RUN ticket (the code is far too long)",
+    "bad_alg": "Not a WO.RUN ticket (signed another way)",
+    "bad_event_key": "The event file's signing key is broken: tell the organizer",
 }
 
 
@@ -168,6 +171,7 @@ class VerdictPanel(QFrame):
                 t=v.previous.at_text, desk=v.previous.desk, op=v.previous.operator or "—"))
         elif status == "invalid":
             lines.append(tr("Reason: {r}").format(r=reason_text(v)))
+            lines.append(tr("Check the runner's ID, then type their bib or name to check them in without a ticket."))
         elif status == "unknown":
             lines.append(tr("Registration {reg} is not in this station's list.").format(reg=v.claims.get("sub", "")))
         lines += list(v.differences)
