@@ -68,6 +68,8 @@ def test_setup_flags_a_missing_port_and_connect_says_why(qtbot: Any, window: Any
     assert t.readers.data(t.readers.index(row, cols.index("Port"))) == MISSING
     assert "not found" in t.readers.data(t.readers.index(row, cols.index("Problem")))
     assert t.readers.data(t.readers.index(row, 1), Qt.ItemDataRole.DecorationRole) is not None
+    assert t.reader_problem.isVisible() and "finish-9" in t.reader_problem.text()  # in full, not cut
+    assert "not found" in t.reader_problem.text()
     light = window.header.lights["finish-9"]
     assert "✖" in light.text() and "Disconnected" in light.text()
     t.readers_view.selectRow(row)

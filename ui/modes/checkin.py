@@ -172,6 +172,7 @@ class CheckinMode(DeskActions):
         self.recent_view.verticalHeader().hide()
         self.recent_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.recent_view.horizontalHeader().setStretchLastSection(True)
+        self.recent_view.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)  # detail
         self.recent_view.clicked.connect(self._recent_clicked)
         ll.addWidget(self.recent_view)
         return left

@@ -157,6 +157,9 @@ class TimingMode(QWidget):
         outer.addWidget(split)
         for v in (self.readers_view, self.feed_view, self.unknown_view, self.guns_view):
             v.installEventFilter(self)  # a bib typed after clicking a row goes to the bib field
+        sm = self.readers_view.selectionModel()
+        if sm is not None:
+            sm.selectionChanged.connect(lambda *_: self._show_reader_problem())
 
     def _build_readers(self) -> QGroupBox:
         """The readers with their state, and the buttons beside them (the crossings keep the height)."""
@@ -186,9 +189,26 @@ class TimingMode(QWidget):
             b.setAccessibleName(b.text())
             b.clicked.connect(fn)
             btns.addWidget(b, i // 3, i % 3)
-        btns.setRowStretch(2, 1)
+        # the selected reader's problem (else the first one's) in full: the table's column is too narrow
+        self.reader_problem = QLabel("")
+        self.reader_problem.setObjectName("readerProblem")
+        self.reader_problem.setAccessibleName(tr("Reader problem"))
+        self.reader_problem.setWordWrap(True)
+        self.reader_problem.setStyleSheet("color: #d93025; font-weight: 600;")
+        self.reader_problem.setMaximumWidth(520)
+        self.reader_problem.hide()
+        btns.addWidget(self.reader_problem, 2, 0, 1, 3)
+        btns.setRowStretch(3, 1)
         rl.addLayout(btns)
         return rbox
+
+    def _show_reader_problem(self) -> None:
+        sel = self.selected_reader()
+        troubled = [(s.id, reader_problem(s)) for s in self.states if reader_problem(s)]
+        shown = next(((rid, p) for rid, p in troubled if rid == sel), troubled[0] if troubled else None)
+        self.reader_problem.setVisible(shown is not None)
+        if shown is not None:
+            self.reader_problem.setText(f"✖ {shown[0]}: {shown[1]}")
 
     def _build_feed(self) -> QSplitter:
         """The live crossings beside the unknown chips."""
@@ -340,6 +360,7 @@ class TimingMode(QWidget):
         for s in states:
             if s.id in self.connecting:
                 self._connect_outcome(s)
+        self._show_reader_problem()
 
     def _connect_outcome(self, s: ReaderState) -> None:
         """After Connect: say whether the reader came up, or why not (its state stays Disconnected)."""
