@@ -32,13 +32,25 @@ CAUSES: tuple[tuple[re.Pattern[str], str], ...] = (
      "Listening on {address}: no decoder has connected yet (check the decoder's host address and port)."),
     (re.compile(r"^decoder (?P<peer>\S+) left: (?P<detail>.*)$", re.I),
      "Decoder {peer} disconnected ({detail}): waiting for it to connect again."),
+    (re.compile(r"^cannot listen on (?P<address>\S+): (?P<detail>.*)$", re.I),
+     "Cannot listen on {address} ({detail}): another program may be using that port; close it or pick "
+     "another port in Setup."),
     (re.compile(r"^not opened yet$", re.I), "Opening the port…"),
     (re.compile(r"^stopped$", re.I), "Stopped by the operator."),
     (re.compile(r"^(?P<port>\S+): (?P<detail>.*)$"),
      "Lost {port} ({detail}): check the cable; the station reconnects by itself."),
 )
 
-TEMPLATES = tuple(t for _, t in CAUSES)
+#: the reader's clock against the station's (`IngestStatus.clock_warning`)
+DRIFT = (
+    (re.compile(r"^clock drift (?P<ms>[+-]?\d+) ms vs confirmed offset$"),
+     "Reader clock drifted {ms} ms from its confirmed offset: check the reader's clock, then Set clock offset."),
+    (re.compile(r"^clock drift (?P<ms>[+-]?\d+) ms vs station clock$"),
+     "Reader clock is {ms} ms off the station's: set the reader's clock, or confirm the offset with Set clock "
+     "offset."),
+)
+
+TEMPLATES = tuple(t for _, t in CAUSES) + tuple(t for _, t in DRIFT)
 
 
 def connection_problem(why: str) -> tuple[str, dict[str, str]]:
@@ -49,3 +61,13 @@ def connection_problem(why: str) -> tuple[str, dict[str, str]]:
         if m:
             return template, {k: v for k, v in m.groupdict().items() if v is not None}
     return "{why}", {"why": why}
+
+
+def clock_problem(warning: str) -> tuple[str, dict[str, str]]:
+    """The template and values for a clock warning; ("{why}", {"why": warning}) when it is not one we know."""
+    warning = (warning or "").strip()
+    for pattern, template in DRIFT:
+        m = pattern.search(warning)
+        if m:
+            return template, m.groupdict()
+    return "{why}", {"why": warning}

@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPen, QPixmap
 
-from station.reader_health import connection_problem
+from station.reader_health import clock_problem, connection_problem
 from ui.i18n import tr
 from ui.models import ALIGN_RIGHT, Clock, Column, ListTableModel, _ago
 from ui.snapshots import ReaderState
@@ -53,7 +53,8 @@ def reader_problem(s: ReaderState) -> str:
     if s.running and s.silent:
         return tr("No data for a while: check the reader's power and cable.")
     if s.clock_warning:
-        return s.clock_warning
+        template, params = clock_problem(s.clock_warning)
+        return tr(template).format(**params)
     return ""
 
 

@@ -74,3 +74,11 @@ def test_setup_flags_a_missing_port_and_connect_says_why(qtbot: Any, window: Any
     assert "✖" in light.text() and "Disconnected" in light.text()
     t.readers_view.selectRow(row)
     t.stop_selected()
+
+
+def test_clock_warnings_are_words() -> None:
+    from station.reader_health import clock_problem
+
+    t, p = clock_problem("clock drift +1500 ms vs station clock")
+    assert p == {"ms": "+1500"} and "Set clock offset" in t
+    assert clock_problem("clock drift -20 ms vs confirmed offset")[1] == {"ms": "-20"}

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from station.errors import UserError
 from station.ingest import import_file
+from station.reader_health import connection_problem
 from station.stamps import REFUSED, SAVING, StampQueue
 from ui.assets import button_icon
 from ui.context import UiContext, error_text
@@ -397,7 +398,14 @@ class TimingMode(QWidget):
             self.connecting[r] = time.monotonic() + 5.0  # the next reader states tell how it went
             self._report(tr("Connecting reader {id} on {port}…").format(id=r, port=port))
 
-        self.ctx.client.call(lambda d: start_reader(d, cfg), started, lambda e: self._report(error_text(e)))
+        def failed(e: Any) -> None:
+            words = error_text(e)
+            if getattr(e, "template", None) is None:  # a driver's reason (cannot listen…): in words
+                template, params = connection_problem(str(e))
+                words = tr(template).format(**params) if template != "{why}" else words
+            self._report(tr("Reader {id} did not start: {problem}").format(id=cfg.get("id"), problem=words))
+
+        self.ctx.client.call(lambda d: start_reader(d, cfg), started, failed)
 
     def stop_selected(self) -> None:
         rid = self.selected_reader()
