@@ -12,6 +12,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ui.context import sync_error_text
 from ui.i18n import tr
 from ui.models import Clock
 from ui.readers_model import READER_COLORS, READER_STATES, reader_light, reader_problem, reader_state_key
@@ -137,7 +138,7 @@ class Header(QFrame):
         else:
             self.sync_label.setText(tr("{state}\n{n} waiting · never synced").format(state=text, n=info.waiting))
         if info.last_error:
-            self.sync_label.setToolTip(info.last_error)
+            self.sync_label.setToolTip(sync_error_text(info.last_error))
 
     def offline_text(self) -> str:
         """"offline since HH:MM" for the verdict panel; empty when synced."""

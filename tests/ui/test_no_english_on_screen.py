@@ -143,3 +143,21 @@ def test_the_engine_trace_notes_read_as_words(qapp: Any) -> None:
     for n in samples:
         out = note_text(n, clock)
         assert "1700000000000" not in out and "06:13:20" in out, n
+
+
+def test_sync_and_reader_problems_have_translated_templates() -> None:
+    """The words shown for a sync or reader problem (station.sync_words, station.reader_health): every
+    template translated with the same placeholders."""
+    import string
+
+    from station.reader_health import TEMPLATES as READER
+    from station.sync_words import TEMPLATES as SYNC
+    from station.sync_words import sync_problem
+
+    for t in (*READER, *SYNC):
+        assert t in CATALOG, t
+        fields = {f[1] for f in string.Formatter().parse(t) if f[1]}
+        assert fields == {f[1] for f in string.Formatter().parse(CATALOG[t]) if f[1]}, t
+    template, params = sync_problem("sync failed: cannot reach the ledger at http://10.0.0.5:8000 (no network or "
+                                    "ledger down)")
+    assert params == {"url": "http://10.0.0.5:8000"} and template in SYNC
