@@ -22,6 +22,7 @@ from ledger import streams
 from ledger.auth import Grant, check_token
 from ledger.db import Database, open_database
 from ledger.streams import LedgerError
+from station import contract
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def create_app(db: Database | str) -> FastAPI:
     @app.get("/v1/token")
     async def whoami(request: Request) -> dict[str, Any]:
         g = await grant_of(request)
-        return {"event": g.event_id, "station": g.station_id, "publish": g.publish}
+        return {"event": g.event_id, "station": g.station_id, "publish": g.publish, "role": g.role}
 
     @app.post("/v1/events/{event}/stations/{station}/entries")
     async def push(event: str, station: str, request: Request) -> Response:
@@ -112,11 +113,8 @@ def create_app(db: Database | str) -> FastAPI:
             raise LedgerError(403, f"this token writes only station {g.station_id!r}, not {station!r}",
                               "forbidden")
         body = await _read_body(request)
-        batch = await run_in_threadpool(streams.parse_batch, body, station)
-        if not g.publish and any(e.kind == "result_published" for e in batch):
-            raise LedgerError(403, "this token may not publish results (make one with --publish)",
-                              "forbidden")
-        acked = await run_in_threadpool(streams.push, database, event, station, batch)
+        batch = await run_in_threadpool(streams.parse_batch, body, station, g.role)
+        acked = await run_in_threadpool(streams.push, database, event, station, batch, g.role)
         return JSONResponse({"acked_seq": acked})
 
     @app.get("/v1/events/{event}/entries")
@@ -139,8 +137,16 @@ def create_app(db: Database | str) -> FastAPI:
     @app.get("/v1/runners/{runner}/points")
     async def runner_points(runner: str, request: Request) -> dict[str, Any]:
         await grant_of(request)
+        why = contract.ID(runner)
+        if why:  # NUL, lone surrogates, 300 characters: refused before the database sees them
+            raise LedgerError(422, f"runner id: {why}", "malformed")
         return await run_in_threadpool(points_mod.balance, database, runner)
 
+    # The public results pages (`station.web`) over the results published here.
+    from ledger.web import LedgerSource
+    from station.web.app import make_router
+
+    app.include_router(make_router(LedgerSource(database), live_interval=1.0))
     return app
 
 

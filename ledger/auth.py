@@ -2,7 +2,9 @@
 
 A token is 256 random bits; the database keeps only its SHA-256, so a leaked database backup cannot be
 used to write into a stream. Each token is bound to one event and one station: it writes only that
-station's stream, and only a token made with `--publish` may send `result_published` entries.
+station's stream, and its role decides which entry kinds it may write (`station.contract.may_write`:
+checkin, timing, results, organizer; `--publish` is the results role). Tokens made before roles existed
+have none stored: a publishing token is a results token, any other a timing token.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 
 from ledger import db as schema
 from ledger.db import Database
+from station.contract import ROLES
 from station.errors import UserError
 
 TOKEN_PREFIX = "wrs_"
@@ -27,15 +30,33 @@ class Grant:
 
     event_id: str
     station_id: str
-    publish: bool
+    role: str
+
+    @property
+    def publish(self) -> bool:
+        return self.role in ("results", "organizer")
+
+
+def role_of(stored: str | None, publish: bool) -> str:
+    """The role of a token row (rows from before roles: publish → results, else timing)."""
+    return stored if stored in ROLES else ("results" if publish else "timing")
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def new_token(db: Database, event_id: str, station_id: str, *, publish: bool) -> str:
-    """Create a token and store its hash; the clear token is returned once and never stored."""
+def new_token(db: Database, event_id: str, station_id: str, *, publish: bool = False,
+              role: str | None = None) -> str:
+    """Create a token and store its hash; the clear token is returned once and never stored.
+    `role` (default: results with `publish`, else timing) decides which entry kinds it may write."""
+    if role is None:
+        role = "results" if publish else "timing"
+    if role not in ROLES:
+        raise UserError(f"--role: expected one of {', '.join(ROLES)}, got {role!r}")
+    if publish and role not in ("results", "organizer"):
+        raise UserError(f"--publish gives the results role; it cannot be combined with --role {role}")
+    publish = role in ("results", "organizer")
     if not station_id.strip():
         raise UserError("--station must not be empty")
     with db.read.connect() as conn:
@@ -49,7 +70,7 @@ def new_token(db: Database, event_id: str, station_id: str, *, publish: bool) ->
         conn.execute(
             schema.tokens.insert().values(
                 token_hash=hash_token(token), event_id=event_id, station_id=station_id,
-                publish=publish, created_at=time.time_ns() // 1_000_000,
+                publish=publish, role=role, created_at=time.time_ns() // 1_000_000,
             )
         )
     return token
@@ -61,13 +82,14 @@ def check_token(db: Database, token: str | None) -> Grant | None:
         return None
     with db.read.connect() as conn:
         row = conn.execute(
-            sa.select(schema.tokens.c.event_id, schema.tokens.c.station_id, schema.tokens.c.publish)
+            sa.select(schema.tokens.c.event_id, schema.tokens.c.station_id, schema.tokens.c.publish,
+                      schema.tokens.c.role)
             .where(schema.tokens.c.token_hash == hash_token(token))
             .where(schema.tokens.c.revoked_at.is_(None))
         ).first()
     if row is None:
         return None
-    return Grant(row.event_id, row.station_id, bool(row.publish))
+    return Grant(row.event_id, row.station_id, role_of(row.role, bool(row.publish)))
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,7 @@ class TokenInfo:
     event_id: str
     station_id: str
     publish: bool
+    role: str
     created_at: int
     revoked_at: int | None
 
@@ -85,12 +108,13 @@ class TokenInfo:
 def list_tokens(db: Database, event_id: str | None = None) -> list[TokenInfo]:
     """Every token (of one event), oldest first."""
     t = schema.tokens
-    q = sa.select(t.c.id, t.c.event_id, t.c.station_id, t.c.publish, t.c.created_at, t.c.revoked_at)
+    q = sa.select(t.c.id, t.c.event_id, t.c.station_id, t.c.publish, t.c.role, t.c.created_at, t.c.revoked_at)
     if event_id is not None:
         q = q.where(t.c.event_id == event_id)
     with db.read.connect() as conn:
         rows = conn.execute(q.order_by(t.c.id)).all()
-    return [TokenInfo(int(r.id), r.event_id, r.station_id, bool(r.publish), int(r.created_at),
+    return [TokenInfo(int(r.id), r.event_id, r.station_id, bool(r.publish), role_of(r.role, bool(r.publish)),
+                      int(r.created_at),
                       None if r.revoked_at is None else int(r.revoked_at)) for r in rows]
 
 

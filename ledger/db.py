@@ -58,6 +58,16 @@ races = sa.Table(
     sa.Column("ranking", sa.String(10), nullable=False, server_default="chip"),
 )
 
+# Every event configuration ever registered (its canonical digest): a non-organizer station may send
+# a copy of any of them as its own `event_config` entry (`ledger.streams._check_copies`).
+event_configs = sa.Table(
+    "event_configs",
+    metadata,
+    sa.Column("event_id", sa.String(200), primary_key=True),
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("registered_at", sa.BigInteger, nullable=False),
+)
+
 tokens = sa.Table(
     "tokens",
     metadata,
@@ -68,6 +78,9 @@ tokens = sa.Table(
     sa.Column("event_id", sa.String(200), nullable=False),
     sa.Column("station_id", sa.String(200), nullable=False),
     sa.Column("publish", sa.Boolean, nullable=False, server_default=sa.false()),
+    # checkin | timing | results | organizer (station.contract.may_write); added after version 1 went
+    # out, so `create_schema` adds it to older databases and fills it from `publish`.
+    sa.Column("role", sa.String(20), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("revoked_at", sa.BigInteger, nullable=True),
 )
@@ -219,6 +232,10 @@ def create_schema(db: Database) -> None:
             # Workers starting together: one creates, the others wait and then find the tables.
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(724991)"))
         metadata.create_all(conn)
+        cols = {c["name"] for c in sa.inspect(conn).get_columns("tokens")}
+        if "role" not in cols:  # a version-1 database from before token roles
+            conn.execute(sa.text("ALTER TABLE tokens ADD COLUMN role VARCHAR(20)"))
+            conn.execute(sa.text("UPDATE tokens SET role = CASE WHEN publish THEN 'results' ELSE 'timing' END"))
         got = conn.execute(
             sa.select(ledger_meta.c.value).where(ledger_meta.c.key == "schema_version")
         ).scalar()

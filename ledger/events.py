@@ -98,6 +98,26 @@ def parse_event(data: dict[str, Any], where: str = "event") -> EventRule:
     return EventRule(eid, str(ev.get("name") or eid), ppk, races)
 
 
+def config_digest(config: Any) -> str:
+    """SHA-256 of an event configuration in canonical JSON: a station's `event_config` payload and the
+    file the organizer registered give the same digest when they hold the same configuration."""
+    import hashlib
+
+    text = json.dumps(json.loads(json.dumps(config, default=str)), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def registered_digests(conn: sa.Connection, event_id: str) -> set[str]:
+    """Digests of every configuration registered for the event (the current one included)."""
+    out = {r[0] for r in conn.execute(sa.select(schema.event_configs.c.digest)
+                                      .where(schema.event_configs.c.event_id == event_id))}
+    cur = conn.execute(sa.select(schema.events.c.config).where(schema.events.c.id == event_id)).scalar()
+    if cur:
+        out.add(config_digest(json.loads(cur)))
+    return out
+
+
 def register(db: Database, rule: EventRule, config: dict[str, Any]) -> bool:
     """Create or replace the event's rule; True when it was new."""
     now = time.time_ns() // 1_000_000
@@ -112,6 +132,10 @@ def register(db: Database, rule: EventRule, config: dict[str, Any]) -> bool:
             conn.execute(schema.races.delete().where(schema.races.c.event_id == rule.id))
         else:
             conn.execute(schema.events.insert().values(id=rule.id, **values))
+        digest = config_digest(config)
+        if conn.execute(sa.select(schema.event_configs.c.digest).where(
+                schema.event_configs.c.event_id == rule.id, schema.event_configs.c.digest == digest)).first() is None:
+            conn.execute(schema.event_configs.insert().values(event_id=rule.id, digest=digest, registered_at=now))
         conn.execute(
             schema.races.insert(),
             [{"event_id": rule.id, "race_id": r.id, "name": r.name, "distance_m": r.distance_m,

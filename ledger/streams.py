@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from ledger import cursor as cursors
@@ -20,14 +21,14 @@ from ledger import db as schema
 from ledger.db import Database
 from ledger.events import EventRule, load_rule
 from ledger.points import apply_results
+from station.contract import MAX_PAYLOAD_BYTES, check_payload, check_wire, forbidden_kinds, may_write
 from station.entries import KINDS
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_BATCH = 10_000
-MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_PULL = 10_000
 _KINDS = frozenset(KINDS)
-_RESULT_STATUSES = frozenset({"finished", "running", "DNF", "DNS", "DQ"})
+__all__ = ["MAX_PAYLOAD_BYTES", "LedgerError", "parse_batch", "pull", "push"]
 
 
 class LedgerError(Exception):
@@ -62,14 +63,22 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def parse_batch(body: bytes, station_id: str) -> list[InEntry]:
-    """Validate a pushed body: `[entry, …]` or `{"entries": [entry, …]}`; first error refuses all."""
+def parse_batch(body: bytes, station_id: str, role: str = "organizer") -> list[InEntry]:
+    """Validate a pushed body: `[entry, …]` or `{"entries": [entry, …]}`; first error refuses all.
+
+    The token's `role` is checked against each entry's kind first (403 naming the kind), then the
+    entry contract (422 naming the seq and the field)."""
     if len(body) > MAX_BODY_BYTES:
         raise LedgerError(413, f"batch too large: {len(body)} bytes (limit {MAX_BODY_BYTES})", "too_large")
     try:
-        data = json.loads(body)
+        try:
+            data = orjson.loads(body)  # fast; refuses NaN, huge integers, lone surrogates, deep nesting…
+        except orjson.JSONDecodeError:
+            data = json.loads(body)  # … which the standard library reads, for the contract to name them
     except (ValueError, UnicodeDecodeError) as e:
         raise LedgerError(400, f"the body is not valid JSON ({e})", "malformed") from e
+    except RecursionError:
+        raise LedgerError(400, "the body is nested too deeply", "malformed") from None
     if isinstance(data, dict):
         data = data.get("entries")
     if not isinstance(data, list):
@@ -80,6 +89,7 @@ def parse_batch(body: bytes, station_id: str) -> list[InEntry]:
         raise LedgerError(413, f"batch too large: {len(data)} entries (limit {MAX_BATCH})", "too_large")
     out: list[InEntry] = []
     kinds = _KINDS
+    forbidden = forbidden_kinds(role)
     prev = None
     for i, d in enumerate(data):
         # Fast path: one combined test per entry; the precise message is worked out only on failure.
@@ -90,17 +100,26 @@ def parse_batch(body: bytes, station_id: str) -> list[InEntry]:
         except (KeyError, TypeError, AttributeError):
             _explain(i, d, station_id)
             raise AssertionError("unreachable") from None
+        if type(kind) is str and kind in forbidden:
+            raise LedgerError(403, f"entry {i + 1} (seq {seq}): a {role} token may not write {kind} entries; "
+                                   "nothing of this batch was stored (see the role table in the README)",
+                              "forbidden", seq=seq, kind=kind)
         if (type(seq) is not int or not 0 < seq <= 2**62 or type(uuid) is not str or not 0 < len(uuid) <= 64
-                or kind not in kinds or type(payload) is not dict or type(rec) is not int
+                or type(kind) is not str or kind not in kinds or type(payload) is not dict or type(rec) is not int
                 or not 0 <= rec < 2**53 or type(op) is not str or len(op) > 200
                 or (sid is not None and sid != station_id)):
             _explain(i, d, station_id)
+        # The entry contract (station.contract): the same definition every station checks.
+        problem = check_payload(kind, payload)
+        if problem is None and not ((uuid + op).isascii() and "\x00" not in uuid + op):
+            problem = check_wire({**d, "payload": {}, "kind": "checkin_refused"}, station_id)
+        if problem is not None:
+            if problem.too_large:
+                raise LedgerError(413, f"entry {i + 1} (seq {seq}): payload larger than {MAX_PAYLOAD_BYTES}"
+                                       " bytes (UTF-8)", "too_large", seq=seq, field=problem.field)
+            raise LedgerError(422, f"entry {i + 1} (seq {seq}): {kind}: {problem}; nothing of this batch "
+                                   "was stored", "malformed", seq=seq, field=problem.field)
         text = _dumps(payload)
-        if len(text) > MAX_PAYLOAD_BYTES:
-            raise LedgerError(413, f"entry {i + 1} (seq {seq}): payload larger than {MAX_PAYLOAD_BYTES} bytes",
-                              "too_large")
-        if kind == "result_published":
-            _check_result(payload, f"entry {i + 1} (seq {seq})")
         if prev is not None and seq != prev + 1:
             raise LedgerError(422, f"entry {i + 1} (seq {seq}): entries must be in seq order without gaps "
                                    f"(previous seq {prev})", "malformed")
@@ -122,7 +141,7 @@ def _explain(i: int, d: Any, station_id: str) -> None:
     if not isinstance(uuid, str) or not 1 <= len(uuid) <= 64:
         raise LedgerError(422, f"{where}: uuid must be a text of 1 to 64 characters", "malformed")
     kind = d.get("kind")
-    if kind not in _KINDS:
+    if not isinstance(kind, str) or kind not in _KINDS:
         raise LedgerError(422, f"{where}: unknown kind {kind!r}", "malformed")
     if not isinstance(d.get("payload"), dict):
         raise LedgerError(422, f"{where}: payload must be a JSON object", "malformed")
@@ -139,24 +158,29 @@ def _explain(i: int, d: Any, station_id: str) -> None:
     raise LedgerError(422, f"{where}: malformed entry", "malformed")
 
 
-def _check_result(p: dict[str, Any], where: str) -> None:
-    reg = p.get("registration_id")
-    if not isinstance(reg, str | int) or isinstance(reg, bool) or str(reg) == "":
-        raise LedgerError(422, f"{where}: result_published needs a registration_id", "malformed")
-    if not isinstance(p.get("race"), str) or not p["race"]:
-        raise LedgerError(422, f"{where}: result_published needs a race", "malformed")
-    if p.get("status") not in _RESULT_STATUSES:
-        raise LedgerError(422, f"{where}: result_published status must be one of "
-                               f"{', '.join(sorted(_RESULT_STATUSES))}", "malformed")
-    for k in ("gun_ms", "chip_ms"):
-        v = p.get(k)
-        if v is not None and (not _is_int(v) or v < 0):
-            raise LedgerError(422, f"{where}: {k} must be milliseconds (an integer) or null", "malformed")
-    if p["status"] == "finished" and p.get("chip_ms") is None and p.get("gun_ms") is None:
-        raise LedgerError(422, f"{where}: a finished result needs gun_ms or chip_ms", "malformed")
-    rid = p.get("runner_id")
-    if rid is not None and not isinstance(rid, str | int):
-        raise LedgerError(422, f"{where}: runner_id must be a text", "malformed")
+def _check_copies(conn: sa.Connection, event_id: str, role: str, entries: list[InEntry]) -> None:
+    """A non-organizer may send the event configuration only as registered by the organizer (now or
+    before: a station that loaded last week's file offline must not stall), and a check-in desk only
+    the readers listed there. Anything else would let any laptop change every station's configuration."""
+    from ledger.events import config_digest, registered_digests
+
+    digests = registered_digests(conn, event_id)
+    readers: list[Any] | None = None
+    for e in entries:
+        if e.kind == "event_config":
+            if config_digest(e.parsed) in digests:
+                continue
+            raise LedgerError(403, f"seq {e.seq}: event_config differs from the event registered on the ledger; a "
+                                   f"{role} token may only send the registered configuration (register the new "
+                                   "file with `ledger event add`, or use an organizer token); nothing of this "
+                                   "batch was stored", "forbidden", seq=e.seq, kind=e.kind)
+        if readers is None:
+            cfg = conn.execute(sa.select(schema.events.c.config).where(schema.events.c.id == event_id)).scalar()
+            readers = list((json.loads(cfg or "{}") or {}).get("readers") or [])
+        if e.parsed not in readers:
+            raise LedgerError(403, f"seq {e.seq}: a {role} token may only send reader_config entries listed in "
+                                   "the registered event file; nothing of this batch was stored",
+                              "forbidden", seq=e.seq, kind=e.kind)
 
 
 def require_rule(conn: sa.Connection, event_id: str) -> EventRule:
@@ -166,12 +190,15 @@ def require_rule(conn: sa.Connection, event_id: str) -> EventRule:
     return rule
 
 
-def push(db: Database, event_id: str, station_id: str, batch: list[InEntry]) -> int:
+def push(db: Database, event_id: str, station_id: str, batch: list[InEntry], role: str = "organizer") -> int:
     """Append a validated batch to the station's stream; returns the new `acked_seq`."""
     st, en = schema.streams, schema.entries
     now = time.time_ns() // 1_000_000
     with db.write.begin() as conn:
         rule = require_rule(conn, event_id)
+        copies = [e for e in batch if may_write(role, e.kind) == "registered"]
+        if copies:
+            _check_copies(conn, event_id, role, copies)
         for e in batch:
             if e.kind == "result_published" and str(e.parsed.get("race")) not in rule.races:
                 raise LedgerError(

@@ -50,9 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--db", default=None, help=_DB_HELP)
     ta.add_argument("--event", required=True, help="event id")
     ta.add_argument("--station", required=True, help="station id (see `worun-station info`)")
-    ta.add_argument("--publish", action="store_true", help="the station may publish results")
+    ta.add_argument("--publish", action="store_true", help="the station may publish results (= --role results)")
+    ta.add_argument("--role", choices=["checkin", "timing", "results", "organizer"], default=None,
+                    help="which entry kinds the station may write (default: timing; see the README's table)")
     ta.set_defaults(func=_token_add)
-    tl = tk.add_parser("list", help="list tokens: id, event, station, publish, created, revoked")
+    tl = tk.add_parser("list", help="list tokens: id, event, station, role, publish, created, revoked")
     tl.add_argument("--db", default=None, help=_DB_HELP)
     tl.add_argument("--event", default=None, help="only this event's tokens")
     tl.set_defaults(func=_token_list)
@@ -103,7 +105,7 @@ def _token_add(args: argparse.Namespace, _ctx: Any) -> int:
 
     db = open_database(args.db)
     try:
-        token = new_token(db, args.event, args.station, publish=args.publish)
+        token = new_token(db, args.event, args.station, publish=args.publish, role=args.role)
     finally:
         db.dispose()
     print(token)
@@ -124,9 +126,9 @@ def _token_list(args: argparse.Namespace, _ctx: Any) -> int:
         rows = list_tokens(db, args.event)
     finally:
         db.dispose()
-    print("id\tevent\tstation\tpublish\tcreated\trevoked")
+    print("id\tevent\tstation\trole\tpublish\tcreated\trevoked")
     for r in rows:
-        print(f"{r.id}\t{r.event_id}\t{r.station_id}\t{'yes' if r.publish else 'no'}\t{when(r.created_at)}"
+        print(f"{r.id}\t{r.event_id}\t{r.station_id}\t{r.role}\t{'yes' if r.publish else 'no'}\t{when(r.created_at)}"
               f"\t{when(r.revoked_at)}")
     return 0
 

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(socat poppler-utils postgresql faketime xvfb xauth fontconfig libegl1 libxkbcommon0 libxkbcommon-x11-0 libgl1 libglib2.0-0 libdbus-1-3
+PKGS=(socat poppler-utils postgresql faketime chromium chromium-driver fonts-wqy-microhei xvfb xauth fontconfig libegl1 libxkbcommon0 libxkbcommon-x11-0 libgl1 libglib2.0-0 libdbus-1-3
       libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xinerama0 libxcb-cursor0 libxcb-shape0)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -42,6 +42,7 @@ VERB_MODULES: dict[str, str] = {
     "export": "station.cli_report",
     "sync": "station.cli_sync",
     "purge": "station.cli_core",
+    "web": "station.cli_web",
 }
 
 PLUGIN_GROUP = "worun_station.verbs"

@@ -254,6 +254,7 @@ def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
                          ("manual_times", "manual_time"), ("corrections", "correction"), ("guns", "gun")):
             print(f"{label}: {counts.get(k, 0)}")
         print(f"unsynced: {unsynced(store)}")
+        print(f"quarantined: {store.quarantined_count()}")
     return 0
 
 

@@ -36,6 +36,9 @@ def register(sub: Any) -> None:
     rp.add_argument("--logo", type=Path, help="results/certificates: a PNG or JPEG logo for the header")
     rp.add_argument("--ledger", help="certificates: ledger URL for the verification QR code "
                                      "(default: the URL this station syncs with)")
+    rp.add_argument("--web-url", help="certificates: the address of this station's results pages "
+                                      "(`worun-station web`, e.g. http://192.168.1.20:8081): the QR code "
+                                      "opens the runner's page there, no internet needed")
     rp.add_argument("--tokens", type=Path, default=Path("tickets") / "tickets.csv",
                     help="tickets: the tickets.csv written by `tickets issue` (default tickets/tickets.csv)")
     rp.add_argument("--no-names", action="store_true", help="tickets: leave runners' names off the sheet")
@@ -114,7 +117,7 @@ def _render(args: argparse.Namespace, snap: Any, people: list[dict[str, Any]], p
     if args.kind == "results":
         from station.reports.results_pdf import render_results
 
-        rows, _ = snap.results(args.race, at)
+        rows, _ = snap.results(args.race, at, public=True)
         rows = _pick_bibs(rows, args.bib)
         return render_results(args.out, rows, snap.event, race=args.race, mode=args.by, top=args.top,
                               exclusive=args.exclusive,
@@ -122,12 +125,15 @@ def _render(args: argparse.Namespace, snap: Any, people: list[dict[str, Any]], p
     if args.kind == "certificates":
         from station.reports.certificates import render_certificates
 
-        ledger = args.ledger or snap.ledger_url
-        if not ledger:
-            raise UserError("certificates need the ledger's URL for their verification QR code: "
-                            "pass --ledger URL (or sync with the ledger once)")
-        if not ledger.startswith(("http://", "https://")):
-            raise UserError(f"--ledger {ledger!r}: give an http:// or https:// address")
+        # The QR code: the runner's page on the station's web server (--web-url) works at the venue
+        # with no internet; else the ledger's points page; with no address known, no QR and a note.
+        ledger = args.ledger or (None if args.web_url else snap.ledger_url)
+        for opt, url in (("--web-url", args.web_url), ("--ledger", ledger)):
+            if url and not url.startswith(("http://", "https://")):
+                raise UserError(f"{opt} {url!r}: give an http:// or https:// address")
+        if not args.web_url and not ledger:
+            print("note: no --web-url or ledger address known: certificates are printed without a QR code",
+                  file=sys.stderr)
         all_rows, _ = snap.results(None, at)
         rows = [r for r in all_rows if args.race is None or r.get("race") == args.race]
         rows = _pick_bibs(rows, args.bib)
@@ -140,6 +146,7 @@ def _render(args: argparse.Namespace, snap: Any, people: list[dict[str, Any]], p
         runner_ids = {reg: str(p.get("runner_id")) for reg, p in snap.participants.items() if p.get("runner_id")}
         return render_certificates(args.out, rows, snap.event, all_rows=all_rows, runner_ids=runner_ids,
                                    synced=sources.synced_registrations(snap, rows), ledger_url=ledger,
+                                   web_url=args.web_url,
                                    logo=args.logo, now_ms=now, progress=progress)
     chosen = [p for p in people if args.race is None or p.get("race") == args.race]
     chosen = _pick_bibs(chosen, args.bib)
@@ -184,7 +191,7 @@ def run_export(args: argparse.Namespace, ctx: Any) -> int:
     try:
         if args.what == "results":
             at = _as_of(args, snap)
-            rows, split_cols = snap.results(args.race, at)
+            rows, split_cols = snap.results(args.race, at, public=True)
             gen = local_time(at if at is not None else time.time_ns() // 1_000_000,
                              event_zone(snap.event)).isoformat(timespec="seconds")
             exports.export_results(rows, args.out, fmt, event=snap.event, split_keys=split_cols, generated_at=gen)

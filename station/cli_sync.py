@@ -36,6 +36,9 @@ def _line(st: Any) -> str:
     s = f"sync: {st.state}; waiting {st.waiting}; pushed {st.pushed}; pulled {st.pulled}; last sync {last}"
     if st.published:
         s += f"; published {st.published}"
+    if getattr(st, "quarantined", 0):
+        s += (f"; {st.quarantined} peer entries set aside (they break the entry contract; "
+              "`worun-station info` counts them)")
     if st.last_error:
         s += f"; {st.last_error}"
     return s

@@ -6,7 +6,8 @@ it targets. Where a rule says "latest", entries are ordered by `Entry.order` =
 `(recorded_at, station_id, seq)` so every station holding the same entries agrees.
 
 All instants are UTC milliseconds since the Unix epoch (int). Payloads are plain JSON objects. The
-payload of each kind (keys marked ? are optional):
+payload of each kind (keys marked ? are optional; the exact types, ranges and sizes — checked on append,
+on push and on pull — are defined once in `station.contract`):
 
 ``event_config``  the whole normalized event file (see `station.config.normalize`): ``{"event": {...},
     "races": [...], "timing_points": [...], "categories": {...}, "checkin": {...}, "readers": [...]}``.
@@ -25,7 +26,9 @@ payload of each kind (keys marked ? are optional):
     reader/box/log id …); ``idx`` the reader's own running index where the protocol has one (gap
     recovery); ``dateless`` true when the reader sent no date (rule 2 places it).
 ``unparsed``      a line a reader sent that could not be parsed: ``{"reader", "point", "rx", "raw",
-    "error"}``. Kept and counted, never fatal.
+    "error", "raw_bytes"?, "raw_sha256"?}``. Kept and counted, never fatal. A line longer than 4 KiB keeps
+    its first 4 KiB in ``raw`` with its full length and the SHA-256 of its full bytes; the full bytes stay
+    in the station's local ``raw_lines`` table (never synced).
 ``manual_time``   ``{"bib"|"registration_id", "point", "t"}``: a hand-timed crossing (fills gaps only).
 ``gun``           ``{"race"?, "wave", "t"}``: the gun of a wave (no race → that wave id in every race).
 ``race_closed``   ``{"race"}``: runners without a finish become DNF.

@@ -36,6 +36,7 @@ from drivers import protocol_for
 from drivers.base import Protocol, Resume
 from drivers.framing import DelimFramer, LineFramer
 from drivers.records import DAY_MS, ClockReading, Heartbeat, Impulse, Record, Status, TagRead, Unparsed
+from station import contract
 from station.errors import UserError
 from station.memtrim import maybe_trim
 from station.reads import ReadRun
@@ -259,6 +260,25 @@ class _Pending:
     def raw_lines(self) -> list[str]:
         return (list(self.run.raw) if self.run is not None else []) + [str(p.get("raw", ""))
                                                                         for _, p, _ in self.items]
+
+
+def _divert_bad_reads(run: ReadRun) -> tuple[ReadRun, list[tuple[str, dict[str, Any], str | None]]]:
+    """Reads that break the entry contract (a 600 KB chip field, a time beyond ±2^53 ms) become
+    `unparsed` entries with the reason: reader input is never refused, and never stored as a read the
+    ledger would refuse. Returns the run of the good reads and the unparsed items (with their keys)."""
+    if run.dkey is None and run.index_stream is not None:  # keep resend keys through the selection
+        run.dkey = [f"{run.index_stream}#{run.index_first + i}" for i in range(len(run))]
+        run.index_stream = None
+    bad = dict(contract.bad_reads(run))
+    payloads = run.payloads()
+    items: list[tuple[str, dict[str, Any], str | None]] = []
+    for i, why in bad.items():
+        raw = payloads[i].get("raw")
+        items.append(("unparsed", {"reader": run.reader, "point": run.point, "rx": run.rx,
+                                   "raw": raw if isinstance(raw, str) else repr(raw),
+                                   "error": f"not a valid read ({why})", "port": run.port},
+                      run.dkey[i] if run.dkey is not None else None))
+    return run.select([i not in bad for i in range(len(run))]), items
 
 
 def _finish_run(run: ReadRun, keys: list[str | None], rssis: list[int | None], ants: list[int | None],
@@ -515,6 +535,12 @@ class Ingest:
         nread = len(chips)
         if nread:
             _finish_run(run, keys, rssis, ants, idxs, dateless, rewind, key_head)
+            if contract.check_run(run) is not None:  # a reader sent something no read may hold
+                run, diverted = _divert_bad_reads(run)
+                items += diverted
+                nunp += len(diverted)
+                nread = len(run)
+                chips, ts = run.chip, run.t
             mx = max((i for i in idxs if i is not None), default=None)
             if mx is not None and (self.resume.last_index is None or mx > self.resume.last_index):
                 self.resume.last_index = mx
@@ -544,7 +570,7 @@ class Ingest:
         commits in queue order, so the second future completes last)."""
         futs: list[Future[Any]] = []
         if pend.run is not None:
-            futs.append(self.store.submit_reads(pend.run, operator=self.operator))
+            futs.append(self.store.submit_reads(pend.run, operator=self.operator, checked=True))
         if pend.items:
             futs.append(self.store.submit_batch(pend.items, operator=self.operator))
         futs[-1].add_done_callback(lambda _f: self._committed(futs, pend, protocol, send, attempt))

@@ -21,7 +21,11 @@ from station.entries import Entry
 from station.errors import InputErrors, UserError
 
 REQUIRED = ["registration_id", "bib", "name", "gender", "birth_date", "race", "wave", "chips"]
-OPTIONAL = ["runner_id", "club", "phone", "email"]
+OPTIONAL = ["runner_id", "club", "phone", "email", "public", "vip"]
+#: `vip` column: "yes" pins the runner on the announcer's page
+#: `public` column: "no" keeps the runner's name and club off public pages and published lists
+_PUBLIC_NO = frozenset({"no", "n", "false", "0", "否", "不公开"})
+_PUBLIC_YES = frozenset({"", "yes", "y", "true", "1", "是", "公开"})
 GENDERS = ("M", "F", "X")
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -153,8 +157,20 @@ def parse_rows(text: str, src: str, config: EventConfig,
                 "birth_date": bd or None, "race": v["race"], "wave": wave, "chips": chips,
             }
             for o in OPTIONAL:
-                if o in col:
+                if o in col and o not in ("public", "vip"):
                     p[o] = v[o] or None
+            if "public" in col:
+                pub = v["public"].strip().lower()
+                if pub in _PUBLIC_NO:
+                    p["public"] = False  # only an opt-out is stored: other rows stay as they were
+                elif pub not in _PUBLIC_YES:
+                    bad("public", f"expected yes or no, got {v['public']!r}")
+            if "vip" in col:
+                vip = v["vip"].strip().lower()
+                if vip in _PUBLIC_YES - {""}:
+                    p["vip"] = True  # only a VIP is marked: other rows stay as they were
+                elif vip not in _PUBLIC_NO and vip:
+                    bad("vip", f"expected yes or no, got {v['vip']!r}")
             if p.get("phone") and not _PHONE.match(p["phone"]):
                 bad("phone", f"expected a phone number, got {p['phone']!r}")
             if p.get("email") and not _EMAIL.match(p["email"]):

@@ -9,6 +9,8 @@ two leading characters and the domain.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 _NON_DIGIT = re.compile(r"\D+")
 
@@ -47,3 +49,19 @@ def mask_email(email: str | None) -> str:
         return "*" * min(len(email), 8)
     keep = 1 if len(local) <= 3 else 2
     return local[:keep] + "***@" + domain
+
+
+def is_public(participant: Mapping[str, Any] | None) -> bool:
+    """A runner is shown by name in public (pages, published lists) unless they opted out: the
+    participants CSV's `public` column set to `no` stores `public: false`."""
+    return not participant or participant.get("public") is not False
+
+
+def hide_opted_out(rows: list[dict[str, Any]], participants: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Results rows for publication: a runner who opted out appears as `Runner <bib>`, without club."""
+    out = []
+    for r in rows:
+        if not is_public(participants.get(str(r.get("registration_id") or ""))):
+            r = {**r, "name": f"Runner {r.get('bib')}", "club": ""}
+        out.append(r)
+    return out

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from station.contract import check_payload
 from station.entries import Entry
 from station.store import CommittedRun
 
@@ -150,6 +151,14 @@ class Publisher:
         """Publish what changed since the last call; returns how many entries were appended."""
         with self._lock:
             todo = self._pending()
+            ok = []
+            for p in todo:  # e.g. a correction that puts a finish before the start: a negative time
+                problem = check_payload("result_published", p)
+                if problem is None:
+                    ok.append(p)
+                else:
+                    log.warning("result of %s not published (%s): fix it with a correction", p.get("bib"), problem)
+            todo = ok
             if not todo:
                 return 0
             entries = self.store.append_many([("result_published", p) for p in todo],

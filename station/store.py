@@ -20,6 +20,8 @@ Why this shape:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import queue
@@ -38,14 +40,14 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
-from station import paths
+from station import contract, paths
 from station.entries import Entry, dumps, dumps_many, loads
 from station.errors import UserError
 from station.reads import ReadRun, run_of_payloads, unpack_payloads
 
 log = logging.getLogger(__name__)
 
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _BUSY_TIMEOUT_MS = 30_000
 _MAX_BATCH = 20_000
@@ -62,6 +64,16 @@ def new_uuids(n: int) -> list[str]:
     r = os.urandom(12).hex()
     prefix = f"{r[:8]}-{r[8:12]}-4{r[13:16]}-{'89ab'[int(r[16], 16) & 3]}{r[17:20]}-{r[20:24]}"
     return [f"{prefix}{i:08x}" for i in range(n)]
+
+
+def _json_ascii(v: Any) -> str:
+    """JSON text that gives back exactly `v` (lone surrogates escaped, NaN and huge integers kept)."""
+    return json.dumps(v, ensure_ascii=True, separators=(",", ":"))
+
+
+def _clean(v: Any) -> str | None:
+    """Text safe for a SQLite column (lone surrogates replaced), or None when `v` is not text."""
+    return v.encode("utf-8", "replace").decode("utf-8") if type(v) is str else None
 
 
 def now_ms() -> int:
@@ -386,7 +398,25 @@ class _Run:
 @dataclass
 class _Foreign:
     entries: list[Entry]
+    quarantined: list[Quarantined]
     future: Future[ForeignResult]
+
+
+@dataclass
+class _RawLine:
+    """The full text of a reader line too long for the log (local only; see migration 0005)."""
+
+    sha256: str
+    data: bytes
+    future: Future[None]
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A peer's entry that breaks the entry contract: kept as received, never applied."""
+
+    entry: Any  # the wire object as received (any JSON value)
+    reason: str
 
 
 @dataclass
@@ -396,6 +426,7 @@ class ForeignResult:
     stored: list[Entry]
     duplicates: int
     conflicts: list[str]
+    quarantined: int = 0
 
 
 class Store:
@@ -418,7 +449,7 @@ class Store:
             migrate(self._wengine)
         except sa.exc.DatabaseError as e:
             raise UserError(f"{self.db_path}: not a station database ({e.orig})") from e
-        self._queue: queue.Queue[_Item | _Batch | _Run | _Foreign | None] = queue.Queue()
+        self._queue: queue.Queue[_Item | _Batch | _Run | _Foreign | _RawLine | None] = queue.Queue()
         self._listeners: list[Listener] = []
         self._run_listeners: list[Callable[[list[Entry | CommittedRun]], None]] = []
         self._dkey_bloom: _Bloom | None = None  # writer thread only
@@ -470,9 +501,23 @@ class Store:
             raise RuntimeError("store is closed")
         if self._error is not None:
             raise RuntimeError("the writer stopped") from self._error
+        if kind != "__flush__":
+            payload = self._admit(kind, payload)
         fut: Future[Entry | None] = Future()
         self._queue.put(_Item(kind, payload, operator, recorded_at, dkey, fut))
         return fut
+
+    def _admit(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload as the log keeps it, checked against the entry contract (a station never stores
+        what the ledger would refuse). Reader input is bounded here, never refused: an `unparsed` line
+        longer than the log keeps is cut, its full text queued for the local `raw_lines` table."""
+        if kind == "unparsed":
+            payload, full = contract.bound_unparsed(payload)
+            if full is not None:
+                data = full.encode("utf-8", "surrogatepass")
+                self._queue.put(_RawLine(payload["raw_sha256"], data, Future()))
+        contract.check(kind, payload)
+        return payload
 
     def append(self, kind: str, payload: dict[str, Any], *, operator: str = "",
                recorded_at: int | None = None, dkey: str | None = None,
@@ -495,13 +540,19 @@ class Store:
             raise RuntimeError("store is closed")
         if self._error is not None:
             raise RuntimeError("the writer stopped") from self._error
+        admitted = [(k, self._admit(k, p), dk) for k, p, dk in items]
         fut: Future[list[Entry | None]] = Future()
-        self._queue.put(_Batch(list(items), operator, fut))
+        self._queue.put(_Batch(admitted, operator, fut))
         return fut
 
-    def submit_reads(self, run: ReadRun, *, operator: str = "") -> Future[int]:
+    def submit_reads(self, run: ReadRun, *, operator: str = "", checked: bool = False) -> Future[int]:
         """Queue a run of reads (one packed row); the future gives how many were stored (the rest were
-        resends of reads already stored)."""
+        resends of reads already stored). `checked`: the caller has already passed the run through
+        `station.contract.check_run` (the ingest does, to divert bad reads instead of refusing them)."""
+        if not checked:
+            problem = contract.check_run(run)
+            if problem:
+                raise contract.ContractError(f"read run refused by the entry contract: {problem}")
         if self._closed:
             raise RuntimeError("store is closed")
         if self._error is not None:
@@ -510,11 +561,32 @@ class Store:
         self._queue.put(_Run(run, operator, fut))
         return fut
 
-    def store_foreign(self, entries: list[Entry], timeout: float = 600.0) -> ForeignResult:
-        """Store entries pulled from peers under their own (station_id, seq)."""
+    def store_foreign(self, entries: list[Entry], quarantined: Iterable[Quarantined] = (),
+                      timeout: float = 600.0) -> ForeignResult:
+        """Store entries pulled from peers under their own (station_id, seq); `quarantined` ones (they
+        break the entry contract, see `station.sync`) are kept as received and never applied."""
         fut: Future[ForeignResult] = Future()
-        self._queue.put(_Foreign(list(entries), fut))
+        self._queue.put(_Foreign(list(entries), list(quarantined), fut))
         return fut.result(timeout)
+
+    def quarantined_count(self) -> int:
+        """How many peer entries are set aside (`worun-station info`: `quarantined: N`)."""
+        with self._rengine.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT COUNT(*) FROM quarantine").scalar() or 0)
+
+    def quarantined(self) -> list[tuple[str, Any]]:
+        """(reason, entry as received) of every quarantined peer entry, oldest first."""
+        import json
+
+        with self._rengine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT reason, entry FROM quarantine ORDER BY id").fetchall()
+        return [(r, json.loads(t)) for r, t in rows]
+
+    def raw_line(self, sha256: str) -> bytes | None:
+        """The full bytes of a long reader line whose `unparsed` entry names this SHA-256."""
+        with self._rengine.connect() as conn:
+            v = conn.exec_driver_sql("SELECT data FROM raw_lines WHERE sha256=?", (sha256,)).scalar()
+        return None if v is None else bytes(v)
 
     def flush(self, timeout: float = 60.0) -> None:
         """Wait until everything queued so far is committed."""
@@ -544,7 +616,7 @@ class Store:
                 first = self._queue.get()
                 if first is None:
                     return
-                batch: list[_Item | _Batch | _Run | _Foreign] = [first]
+                batch: list[_Item | _Batch | _Run | _Foreign | _RawLine] = [first]
                 stop = False
                 while len(batch) < _MAX_BATCH:
                     try:
@@ -565,7 +637,7 @@ class Store:
         finally:
             conn.close()
 
-    def _commit(self, conn: Any, batch: list[_Item | _Batch | _Run | _Foreign]) -> None:
+    def _commit(self, conn: Any, batch: list[_Item | _Batch | _Run | _Foreign | _RawLine]) -> None:
         """One transaction for everything queued meanwhile, own entries in queue order."""
         committed: list[Entry | CommittedRun] = []
         results: list[tuple[Future[Any], Any]] = []
@@ -603,6 +675,10 @@ class Store:
                     if cr is not None:
                         committed.append(cr)
                     results.append((b.future, stored))
+                elif isinstance(b, _RawLine):
+                    cur.execute("INSERT OR IGNORE INTO raw_lines (sha256, length, data, received_at)"
+                                " VALUES (?,?,?,?)", (b.sha256, len(b.data), b.data, now_ms()))
+                    results.append((b.future, None))
                 elif isinstance(b, _Item):
                     if b.kind == "__flush__":
                         flushes.append(b)
@@ -613,7 +689,7 @@ class Store:
                     foreign.append(b)
             flush_flat()
             for fb in foreign:
-                res = self._insert_foreign(cur, fb.entries)
+                res = self._insert_foreign(cur, fb.entries, fb.quarantined)
                 committed += res.stored
                 results.append((fb.future, res))
             cur.execute("COMMIT")
@@ -771,7 +847,19 @@ class Store:
             seen.update(r[0] for r in cur.execute(q, chunk))
         return seen
 
-    def _insert_foreign(self, cur: Any, entries: list[Entry]) -> ForeignResult:
+    def _insert_foreign(self, cur: Any, entries: list[Entry],
+                        quarantined: list[Quarantined] = ()) -> ForeignResult:  # type: ignore[assignment]
+        nq = 0
+        for q in quarantined:
+            text = _json_ascii(q.entry)
+            d = q.entry if isinstance(q.entry, dict) else {}
+            sid, seq, u, kind = (d.get(k) for k in ("station_id", "seq", "uuid", "kind"))
+            nq += cur.execute(
+                "INSERT OR IGNORE INTO quarantine (station_id, seq, uuid, kind, entry, reason, received_at,"
+                " digest) VALUES (?,?,?,?,?,?,?,?)",
+                (_clean(sid), seq if type(seq) is int and abs(seq) < 2**63 else None, _clean(u),
+                 _clean(kind), text, _clean(q.reason) or "", now_ms(),
+                 hashlib.sha256(text.encode("ascii")).hexdigest())).rowcount
         stored: list[Entry] = []
         dup = 0
         conflicts: list[str] = []
@@ -792,7 +880,7 @@ class Store:
                  _chips_of([e.payload], e.kind)),
             )
             stored.append(e)
-        return ForeignResult(stored, dup, conflicts)
+        return ForeignResult(stored, dup, conflicts, nq)
 
     # ----------------------------------------------------------------- reading
     def iter_rows(self, after_id: int = 0, kinds: Iterable[str] | None = None, batch: int = 256, *,

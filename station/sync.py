@@ -31,12 +31,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import orjson
 
+from station.contract import check_wire
 from station.entries import Entry, dumps
 from station.entry_log import EntryLog
 from station.errors import UserError
 from station.memtrim import maybe_trim
-from station.store import expand_raw, own_rows_after
+from station.store import Quarantined, expand_raw, own_rows_after
 
 if TYPE_CHECKING:
     from station.publish import Publisher
@@ -78,6 +80,7 @@ class SyncStatus:
     pushed: int = 0  # entries acknowledged during this run
     pulled: int = 0  # peer entries stored during this run
     published: int = 0  # result_published entries written during this run
+    quarantined: int = 0  # peer entries set aside during this run (they break the entry contract)
     conflicts: tuple[str, ...] = field(default_factory=tuple)  # refused peer entries (same seq, other uuid)
     event_id: str | None = None
     can_publish: bool = False
@@ -304,8 +307,8 @@ class SyncEngine:
             if not self._status.online:
                 self._set(online=True)
             try:
-                return r.json()
-            except ValueError as e:
+                return _loads(r.content)
+            except (ValueError, RecursionError) as e:  # RecursionError: JSON nested thousands deep
                 raise SyncError(f"the ledger at {self.url} sent an unreadable answer") from e
         try:
             body = r.json()
@@ -452,26 +455,65 @@ class SyncEngine:
             ans = self._request("GET", path, params={"cursor": cursor, "limit": self.pull_limit,
                                                             "exclude_own": "true"})
             try:
-                got = [Entry.from_wire(d) for d in ans["entries"] if d.get("station_id") != sid]
+                wire = ans["entries"]
                 nxt = str(ans["cursor"])
+                if not isinstance(wire, list):
+                    raise TypeError("entries is not a list")
             except (KeyError, TypeError, ValueError) as e:
                 raise SyncError(f"the ledger at {self.url} sent entries this station cannot read") from e
-            if got:
-                res = self.store.store_foreign(got)
+            got, bad = sort_pulled(wire, sid)
+            if bad:
+                for q in bad:
+                    log.warning("sync: a peer entry breaks the entry contract and is set aside: %s", q.reason)
+            if got or bad:
+                res = self.store.store_foreign(got, bad)
                 stored += len(res.stored)
+                if res.quarantined:
+                    self._set(quarantined=self._status.quarantined + res.quarantined)
                 if res.conflicts:
                     for c in res.conflicts:
                         log.error("sync conflict (entry refused): %s", c)
                     self._set(conflicts=(*self._status.conflicts, *res.conflicts)[-100:])
             cursor = nxt
             self.store.set_state(KEY_CURSOR, cursor)
-            self._set(pulled=self._status.pulled + (len(res.stored) if got else 0))
+            self._set(pulled=self._status.pulled + (len(res.stored) if got or bad else 0))
             if not ans.get("more"):
                 break
         return stored
 
 
 _json_str = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _loads(body: bytes) -> Any:
+    """A ledger answer: orjson (3x faster on a 5,000-entry pull), else the standard library, which also
+    reads what a peer should never have sent (NaN, a 4,000-digit integer, a lone surrogate) so such an
+    entry reaches the contract check and is quarantined instead of failing the whole pull."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
+def sort_pulled(wire: list[Any], own_station: str) -> tuple[list[Entry], list[Quarantined]]:
+    """Pulled wire entries → (entries to store and apply, entries to set aside with the reason).
+
+    Every peer entry passes the entry contract (`station.contract.check_wire`) before it may reach the
+    results engine or the check-in desk; one that fails is kept exactly as received (quarantined), so a
+    malformed entry from a peer — or from a ledger of another version — never crashes this station and
+    is never lost. Own entries (the ledger echoing them) are skipped."""
+    good: list[Entry] = []
+    bad: list[Quarantined] = []
+    for d in wire:
+        if isinstance(d, dict) and d.get("station_id") == own_station:
+            continue
+        problem = check_wire(d)
+        if problem is None:  # the contract proved every field's type: no conversions needed
+            good.append(Entry(d["station_id"], d["seq"], d["uuid"], d["kind"], d["payload"], d["recorded_at"],
+                              d.get("operator") or ""))
+            continue
+        bad.append(Quarantined(d, str(problem)))
+    return good, bad
 
 
 def _local_event_id(store: Store) -> str | None:

@@ -9,7 +9,6 @@ so anyone can check a certificate against the ledger.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from urllib.parse import quote
 from reportlab.lib.colors import HexColor
 from reportlab.pdfgen.canvas import Canvas
 
+from station.points import points_for as points_rule
 from station.reports import fonts
 from station.reports.layout import (
     A4_LANDSCAPE,
@@ -44,12 +44,16 @@ GOLD = HexColor("#B8860B")
 
 def points_for(event: Mapping[str, Any], race: Mapping[str, Any]) -> int:
     """The ledger's rule, as the event file states it: floor(points_per_km × distance_m / 1000)."""
-    per_km = (event.get("event") or {}).get("points_per_km") or 0
-    return math.floor(float(per_km) * float(race.get("distance_m") or 0) / 1000)
+    return points_rule((event.get("event") or {}).get("points_per_km"), race.get("distance_m"))
 
 
 def verify_url(ledger_url: str, runner: str) -> str:
     return f"{ledger_url.rstrip('/')}/v1/runners/{quote(runner, safe='')}/points"
+
+
+def page_url(web_url: str, event_id: str, registration_id: str) -> str:
+    """The runner's public results page (`worun-station web` at the venue, or the ledger's pages)."""
+    return f"{web_url.rstrip('/')}/events/{quote(event_id, safe='')}/runners/{quote(registration_id, safe='')}"
 
 
 def render_certificates(
@@ -61,6 +65,7 @@ def render_certificates(
     runner_ids: Mapping[str, str] | None = None,
     synced: Collection[str] = (),
     ledger_url: str | None = None,
+    web_url: str | None = None,
     logo: Path | None = None,
     now_ms: int | None = None,
     progress: Progress | None = None,
@@ -70,7 +75,12 @@ def render_certificates(
     `all_rows` (default `rows`) gives the field sizes ("12th of 480"); `runner_ids` maps registration id
     → WO.RUN runner id; `synced` holds registration ids whose result the ledger has acknowledged (their
     points show as credited, the others as pending).
+
+    The QR code: with `web_url`, the runner's public results page there (works offline at the venue);
+    else with `ledger_url`, the runner's points on the ledger; with neither, no QR code and a short note
+    saying so (a certificate printed with no address known is still a certificate).
     """
+    event_id = str((event.get("event") or {}).get("id") or "")
     finishers = [r for r in rows if r.get("status") == "finished"]
     field_rows = all_rows if all_rows is not None else rows
     sizes: dict[tuple[str, str, str], int] = {}
@@ -89,8 +99,13 @@ def render_certificates(
             race = races.get(str(r.get("race"))) or {"id": r.get("race"), "name": r.get("race")}
             reg = str(r.get("registration_id") or "")
             runner = (runner_ids or {}).get(reg) or reg
-            _draw(c, r, race, event, furn, sizes, points_for(event, race), reg in synced,
-                  verify_url(ledger_url, runner) if ledger_url and runner else None)
+            if web_url and reg:
+                qr: tuple[str, str] | None = (page_url(web_url, event_id, reg), "扫码查看成绩 Scan for this result")
+            elif ledger_url and runner:
+                qr = (verify_url(ledger_url, runner), "扫码验证积分 Scan to verify points")
+            else:
+                qr = None
+            _draw(c, r, race, event, furn, sizes, points_for(event, race), reg in synced, qr)
             c.showPage()
         step(progress, total, total)
     return ReportInfo(pages=total, rows=total)
@@ -98,7 +113,7 @@ def render_certificates(
 
 def _draw(c: Canvas, r: Mapping[str, Any], race: Mapping[str, Any], event: Mapping[str, Any],
           furn: Furniture, sizes: Mapping[tuple[str, str, str], int], points: int, credited: bool,
-          url: str | None) -> None:
+          qr: tuple[str, str] | None) -> None:
     w, h = A4_LANDSCAPE
     cx = w / 2
     # frame
@@ -186,13 +201,18 @@ def _draw(c: Canvas, r: Mapping[str, Any], race: Mapping[str, Any], event: Mappi
     c.setFillColor(GREY)
     c.setFont(fonts.FONT, 7)
     c.drawString(left, 20 * MM, f"生成时间 Generated {furn.generated_at} · WO.RUN Station")
-    if url:
+    if qr is None:
+        c.setFont(fonts.FONT, 7.5)
+        c.setFillColor(GREY)
+        c.drawRightString(w - 24 * MM, 24 * MM, "离线打印，无验证二维码 Printed offline: no verification QR code")
+    else:
+        url, caption = qr
         q = 30 * MM
         qx = w - 24 * MM - q
         draw_qr(c, url, qx, 24 * MM, q, encoder="qrcode")
         c.setFont(fonts.FONT, 7.5)
         c.setFillColor(INK)
-        c.drawCentredString(qx + q / 2, 21 * MM, "扫码验证积分 Scan to verify points")
+        c.drawCentredString(qx + q / 2, 21 * MM, caption)
         c.setFont(fonts.FONT, 6)
         c.setFillColor(GREY)
         c.drawRightString(w - 24 * MM, 18 * MM, fit(url, fonts.FONT, 6, 110 * MM))

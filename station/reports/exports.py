@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from station.results.csvout import csv_cell
+
 CONTRACT_COLUMNS = ("race", "overall_rank", "bib", "name", "gender", "category", "category_rank",
                     "gender_rank", "status", "gun_time", "chip_time", "gun_ms", "chip_ms")
 _INT_COLUMNS = {"overall_rank", "category_rank", "gender_rank", "gun_ms", "chip_ms"}
@@ -78,7 +80,7 @@ def write_results_csv(rows: Sequence[Mapping[str, Any]], f: IO[str],
     w = csv.writer(f, lineterminator="\n")
     w.writerow(cols)
     for r in rows:
-        w.writerow([_text(r.get(c)) for c in cols])
+        w.writerow([csv_cell(r.get(c)) for c in cols])
 
 
 def results_json(rows: Sequence[Mapping[str, Any]], event: Mapping[str, Any] | None = None, *,
@@ -186,7 +188,7 @@ def export_participants(people: Sequence[Mapping[str, Any]], out: Path | str, fm
         with _atomic(out) as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(cols)
-            w.writerows(table())
+            w.writerows([csv_cell(v) for v in row] for row in table())
     elif fmt == "xlsx":
         _write_xlsx(out, "Participants", cols, table())
     else:

@@ -34,15 +34,24 @@ class Snapshot:
     acked_seq: int
     ledger_url: str | None
 
-    def results(self, race: str | None = None, now_ms: int | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    def results(self, race: str | None = None, now_ms: int | None = None, *,
+                public: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
         """Results rows (contract order) and split column names, from the results engine; `now_ms` pins the
-        moment the cutoff (DNF) is judged at (`--as-of`), default now."""
+        moment the cutoff (DNF) is judged at (`--as-of`), default now.
+
+        `public`: rows meant for publication (lists, exports) — runners who opted out show as
+        `Runner <bib>` without club (`station.privacy.hide_opted_out`)."""
         from station.results.engine import Engine
 
         eng = Engine.from_entries(self.entries, None if now_ms is None else (lambda: now_ms))
         if eng.config is None:
             raise UserError("no event loaded: run `worun-station event load EVENT.toml` first")
-        return eng.rows(race), eng.split_columns()
+        rows = eng.rows(race)
+        if public:
+            from station.privacy import hide_opted_out
+
+            rows = hide_opted_out(rows, self.participants)
+        return rows, eng.split_columns()
 
 
 def snapshot(store: EntryLog) -> Snapshot:

@@ -11,7 +11,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from typing import Any
 
-from station.config import Race
+from station.config import EventConfig, Race
 from station.entries import Entry
 from station.results.chains import Chain, merge_pieces
 from station.results.model import (
@@ -73,13 +73,7 @@ class TimingRules:
         if gun is None:
             wave_id = rc.first_wave
             gun = rc.guns[wave_id]
-        cat = self._cat_cache.get(reg)
-        if cat is None and p.get("category"):
-            cat = str(p["category"])  # kept by a privacy purge in place of the birth date
-        if cat is None:
-            cat = category_of(p.get("gender") or "X", p.get("birth_date"), cfg.date, cfg.age_groups,
-                              cfg.age_basis)
-            self._cat_cache[reg] = cat
+        cat = self._category(reg, p, cfg)
         res = RunnerResult(reg, str(p.get("bib", "")), p.get("name") or "", p.get("gender") or "X", cat,
                            race.id, wave_id, "DNS", gun, None, None, None, None, {})
         crossings, activity, start_spans = self._crossings_of(reg, p, rc, gun, trace, chains)
@@ -161,8 +155,19 @@ class TimingRules:
             res.gun_ms = finish - gun
             res.chip_ms = finish - start
         if res.status == "finished":
-            res.rank_key = res.chip_ms if race.ranking == "chip" else res.gun_ms
+            res.rank_key = rank_key_of(race, res.gun_ms, res.chip_ms)
         return res
+
+    def _category(self, reg: str, p: dict[str, Any], cfg: EventConfig) -> str:
+        """Rule 9: the runner's category (cached; a purged participant keeps the one computed before)."""
+        cat = self._cat_cache.get(reg)
+        if cat is None and p.get("category"):
+            cat = str(p["category"])  # kept by a privacy purge in place of the birth date
+        if cat is None:
+            cat = category_of(p.get("gender") or "X", p.get("birth_date"), cfg.date, cfg.age_groups,
+                              cfg.age_basis)
+            self._cat_cache[reg] = cat
+        return cat
 
     def _any_read_in(self, spans: list[tuple], lo: int, hi: int) -> bool:
         """Wrong-wave check (rule 4): has any start read a corrected time in [lo, hi)? A span is a
@@ -389,3 +394,8 @@ def _drop_ignored(cs: list[tuple], ignore: dict[str, tuple[Order, bool]],
             continue
         out.append(c)
     return out
+
+
+def rank_key_of(race: Race, gun_ms: int | None, chip_ms: int | None) -> int | None:
+    """Rule 8: the time a finisher is ranked by — chip or gun time, as the race says."""
+    return chip_ms if race.ranking == "chip" else gun_ms

@@ -62,3 +62,18 @@ def category(gender: str, birth_date: str | None, event_date: dt.date, groups: t
         return gender
     age = event_date.year - b.year if basis == "birth_year" else age_on(b, event_date)
     return gender + age_group(age, groups)
+
+
+def pace_ms_per_km(ms: int | None, distance_m: float | None) -> int | None:
+    """Average pace in ms per km over `distance_m` (None when either is unknown or zero)."""
+    if ms is None or not distance_m or distance_m <= 0:
+        return None
+    return round(ms * 1000 / distance_m)
+
+
+def fmt_pace(ms_per_km: int | None) -> str:
+    """`M:SS` per km, rounded up to the whole second like every time shown (rule 10)."""
+    if ms_per_km is None:
+        return ""
+    s = -((-ms_per_km) // 1000)
+    return f"{s // 60}:{s % 60:02d}"

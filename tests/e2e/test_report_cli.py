@@ -140,8 +140,10 @@ def test_report_errors(station: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "bib 4 has no finish" in capsys.readouterr().err
     assert run(station, "report", "results", "--out", str(station / "x.pdf"), "--race", "42k") == 1
     assert "unknown race '42k'" in capsys.readouterr().err
-    assert run(station, "report", "certificates", "--out", str(station / "x.pdf")) == 1
+    assert run(station, "report", "certificates", "--out", str(station / "x.pdf"), "--ledger", "ledger.example") == 1
     assert "--ledger" in capsys.readouterr().err
+    assert run(station, "report", "certificates", "--out", str(station / "x.pdf"), "--web-url", "192.168.1.2") == 1
+    assert "--web-url" in capsys.readouterr().err
     assert run(station, "report", "bibs", "--out", str(station / "x.pdf"), "--bib", "999") == 1
     assert "no runner with bib 999" in capsys.readouterr().err
     assert not (station / "x.pdf").exists()

@@ -88,8 +88,8 @@ class Ledger:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def token(self, station: str, *, publish: bool = False, event: str = EVENT_ID) -> str:
-        return new_token(self.db, event, station, publish=publish)
+    def token(self, station: str, *, publish: bool = False, event: str = EVENT_ID, role: str | None = None) -> str:
+        return new_token(self.db, event, station, publish=publish, role=role)
 
     def start(self) -> None:
         if self.subprocess_mode:
@@ -154,7 +154,8 @@ class Ledger:
 def wire(seq: int, kind: str = "read", payload: dict[str, Any] | None = None, *, uid: str | None = None,
          recorded_at: int | None = None) -> dict[str, Any]:
     return {"seq": seq, "uuid": uid or str(uuid.uuid4()), "kind": kind,
-            "payload": payload if payload is not None else {"chip": f"c{seq}", "t": seq},
+            "payload": payload if payload is not None else {"reader": "r1", "point": "finish", "chip": f"c{seq}",
+                                                            "t": seq},
             "recorded_at": recorded_at if recorded_at is not None else 1_700_000_000_000 + seq,
             "operator": "t"}
 

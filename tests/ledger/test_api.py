@@ -46,7 +46,7 @@ def test_same_seq_other_uuid_is_refused_loudly(ledger: Ledger) -> None:
 
 
 def test_malformed_batches_are_refused_whole(ledger: Ledger) -> None:
-    tok = ledger.token("st-a")
+    tok = ledger.token("st-a", publish=True)
     bad: list[tuple[object, str]] = [
         ([], "empty"),
         ({"x": 1}, "JSON list"),
@@ -58,7 +58,7 @@ def test_malformed_batches_are_refused_whole(ledger: Ledger) -> None:
         ([wire(1), {**wire(2), "uuid": ""}], "uuid"),
         ([wire(1), {**wire(2), "station_id": "st-b"}], "differs"),
         ([wire(1, "result_published", {"registration_id": "r1", "race": "10k", "status": "won"})],
-         "status must be"),
+         "payload.status: expected one of"),
     ]
     for body, words in bad:
         r = push(ledger.url, tok, "st-a", body)
@@ -101,7 +101,7 @@ def test_auth(ledger: Ledger) -> None:
     assert r.status_code == 403
     # Results need --publish.
     r = push(ledger.url, tok_a, "st-a", [wire(1), wire(2, "result_published", result("r1"))])
-    assert r.status_code == 403 and "--publish" in r.json()["error"]
+    assert r.status_code == 403 and "timing token may not write result_published" in r.json()["error"]
     # Pull and points need a valid token too.
     assert httpx.get(f"{ledger.url}/v1/events/wo-run-test/entries").status_code == 401
     assert httpx.get(f"{ledger.url}/v1/runners/x/points").status_code == 401
@@ -142,7 +142,8 @@ def test_pull_cursor_walks_every_station_in_order(ledger: Ledger) -> None:
 
 def test_pull_returns_payloads_intact(ledger: Ledger) -> None:
     tok = ledger.token("a")
-    payload = {"raw": 'line "quoted" \\ 张三 \u2028', "n": [1, 2.5, None, True], "nested": {"k": "v"}}
+    payload = {"reader": "r1", "point": "finish", "chip": "c1", "t": 1,
+               "raw": 'line "quoted" \\ 张三 \u2028', "n": [1, 2.5, None, True], "nested": {"k": "v"}}
     e = wire(1, payload=payload)
     e["operator"] = "志愿者 \"1\""
     push(ledger.url, tok, "a", [e])

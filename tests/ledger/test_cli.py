@@ -46,7 +46,7 @@ def test_sync_forever_stops_cleanly_on_sigterm(sqlite_ledger: Ledger, tmp_path: 
 
     data = tmp_path / "st"
     with Store(data) as s:
-        s.append_many([("read", {"chip": f"c{i}", "t": i}) for i in range(20)])
+        s.append_many([("read", {"reader": "r1", "point": "finish", "chip": f"c{i}", "t": i}) for i in range(20)])
         sid = s.station_id
     tok = sqlite_ledger.token(sid)
     proc = subprocess.Popen([sys.executable, "-m", "station.cli", "--data", str(data), "sync", "--ledger",
@@ -68,7 +68,7 @@ def test_exclude_own_skips_the_callers_stream(sqlite_ledger: Ledger) -> None:
     ta, tb = led.token("a"), led.token("b")
     for s, t in (("a", ta), ("b", tb)):
         httpx.post(f"{led.url}/v1/events/wo-run-test/stations/{s}/entries",
-                   json=[{"seq": 1, "uuid": f"u-{s}", "kind": "read", "payload": {}, "recorded_at": 1}],
+                   json=[{"seq": 1, "uuid": f"u-{s}", "kind": "race_closed", "payload": {"race": "10k"}, "recorded_at": 1}],
                    headers={"Authorization": f"Bearer {t}"}).raise_for_status()
     r = httpx.get(f"{led.url}/v1/events/wo-run-test/entries", params={"exclude_own": "true"},
                   headers={"Authorization": f"Bearer {ta}"}).json()
@@ -109,17 +109,18 @@ def test_a_revoked_token_is_refused_and_what_it_sent_stays(sqlite_ledger: Ledger
     led = sqlite_ledger
     lost, other = led.token("finish-2"), led.token("finish-1", publish=True)
     url = f"{led.url}/v1/events/wo-run-test/stations/finish-2/entries"
-    one = [{"seq": 1, "uuid": "u-1", "kind": "read", "payload": {}, "recorded_at": 1}]
+    one = [{"seq": 1, "uuid": "u-1", "kind": "race_closed", "payload": {"race": "10k"}, "recorded_at": 1}]
     httpx.post(url, json=one, headers={"Authorization": f"Bearer {lost}"}).raise_for_status()
     assert main(["ledger", "token", "list", "--db", led.db_url, "--event", "wo-run-test"]) == 0
     rows = [ln.split("\t") for ln in capsys.readouterr().out.strip().splitlines()]
-    assert rows[0] == ["id", "event", "station", "publish", "created", "revoked"]
-    assert [(r[2], r[3], r[5]) for r in rows[1:]] == [("finish-2", "no", "-"), ("finish-1", "yes", "-")]
+    assert rows[0] == ["id", "event", "station", "role", "publish", "created", "revoked"]
+    assert [(r[2], r[3], r[4], r[6]) for r in rows[1:]] == [("finish-2", "timing", "no", "-"),
+                                                            ("finish-1", "results", "yes", "-")]
     assert lost not in "".join(map("".join, rows))  # only hashes are kept: the list never shows a token
     assert main(["ledger", "token", "revoke", "--db", led.db_url, "--event", "wo-run-test",
                  "--station", "finish-2"]) == 0
     assert "revoked 1 token" in capsys.readouterr().out
-    two = [{"seq": 2, "uuid": "u-2", "kind": "read", "payload": {}, "recorded_at": 2}]
+    two = [{"seq": 2, "uuid": "u-2", "kind": "race_closed", "payload": {"race": "10k"}, "recorded_at": 2}]
     r = httpx.post(url, json=two, headers={"Authorization": f"Bearer {lost}"})
     assert r.status_code == 401 and "revoked" in r.json()["error"]
     assert led.count("SELECT COUNT(*) FROM entries WHERE station_id='finish-2'") == 1

@@ -19,7 +19,7 @@ RUNNERS = 40
 
 def fill(store: Any) -> None:
     """Reads, then results: every runner finishes; r1..r5 are then DQ'd and r1 reinstated."""
-    store.append_many([("read", {"chip": f"c{i}", "t": i}) for i in range(1000)])
+    store.append_many([("read", {"reader": "r1", "point": "finish", "chip": f"c{i}", "t": i}) for i in range(1000)])
     store.append_many([("result_published", result(f"r{i}", runner=f"R{i}")) for i in range(1, RUNNERS + 1)])
     store.append_many([("result_published", result(f"r{i}", "DQ", runner=f"R{i}")) for i in range(1, 6)])
     store.append("result_published", result("r1", runner="R1"))

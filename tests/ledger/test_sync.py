@@ -68,7 +68,7 @@ def test_offline_backs_off_then_resumes_by_itself(sqlite_ledger: Ledger, station
     eng.start()
     try:
         t_off = time.monotonic()
-        st.append_many([("read", {"chip": f"c{i}", "t": i}) for i in range(500)])
+        st.append_many([("read", {"reader": "r1", "point": "finish", "chip": f"c{i}", "t": i}) for i in range(500)])
         assert wait_for(lambda: proxy.connections >= 3 and eng.status.state == "offline", 10)
         s = eng.status
         assert s.state == "offline" and not s.online and s.waiting == 500
@@ -83,7 +83,7 @@ def test_offline_backs_off_then_resumes_by_itself(sqlite_ledger: Ledger, station
         assert time.monotonic() - t0 < 2.5
         assert led.count("SELECT COUNT(*) FROM entries") == 500
         # New entries go out promptly while online (woken by the store, not the poll).
-        st.append("read", {"chip": "late", "t": 1})
+        st.append("read", {"reader": "r1", "point": "finish", "chip": "late", "t": 1})
         t0 = time.monotonic()
         while led.count("SELECT COUNT(*) FROM entries") < 501 and time.monotonic() - t0 < 3:
             time.sleep(0.02)
@@ -97,11 +97,11 @@ def test_offline_backs_off_then_resumes_by_itself(sqlite_ledger: Ledger, station
 def test_replaced_database_is_refused_loudly(ledger: Ledger, stations: Any) -> None:
     tok = ledger.token("finish")
     old = stations("finish", folder="old")
-    old.append_many([("read", {"chip": f"c{i}", "t": i}) for i in range(10)])
+    old.append_many([("read", {"reader": "r1", "point": "finish", "chip": f"c{i}", "t": i}) for i in range(10)])
     engine(old, ledger.url, tok).sync_once()
     # The laptop's database is replaced; the station id stays (it lives beside the file).
     new = stations("finish", folder="new")
-    new.append_many([("read", {"chip": f"n{i}", "t": i}) for i in range(3)])
+    new.append_many([("read", {"reader": "r1", "point": "finish", "chip": f"n{i}", "t": i}) for i in range(3)])
     eng = engine(new, ledger.url, tok)
     with pytest.raises(SyncError) as err:
         eng.sync_once()
@@ -114,7 +114,7 @@ def test_replaced_database_is_refused_loudly(ledger: Ledger, stations: Any) -> N
 
 def test_pulled_conflicting_peer_entry_is_refused_and_reported(ledger: Ledger, stations: Any) -> None:
     peer, me = stations("peer"), stations("me")
-    peer.append("read", {"chip": "x", "t": 1})
+    peer.append("read", {"reader": "r1", "point": "finish", "chip": "x", "t": 1})
     engine(peer, ledger.url, ledger.token("peer")).sync_once()
     # `me` already holds another entry 1 of "peer" (e.g. copied from an older, replaced peer database).
     me.store_foreign([Entry("peer", 1, "not-the-same", "read", {"chip": "y", "t": 2}, 5)])
@@ -128,7 +128,7 @@ def test_pulled_conflicting_peer_entry_is_refused_and_reported(ledger: Ledger, s
 
 def test_ledger_that_lost_data_gets_everything_again(tmp_path: Path, stations: Any) -> None:
     st = stations("start")
-    st.append_many([("read", {"chip": f"c{i}", "t": i}) for i in range(20)])
+    st.append_many([("read", {"reader": "r1", "point": "finish", "chip": f"c{i}", "t": i}) for i in range(20)])
     led = Ledger(f"sqlite:///{(tmp_path / 'one.sqlite3').as_posix()}", tmp_path)
     port = led.port
     eng = engine(st, led.url, led.token("start"))
@@ -141,7 +141,7 @@ def test_ledger_that_lost_data_gets_everything_again(tmp_path: Path, stations: A
     led2.start()
     eng.close()
     eng = engine(st, led2.url, led2.token("start"))
-    st.append("read", {"chip": "after", "t": 1})
+    st.append("read", {"reader": "r1", "point": "finish", "chip": "after", "t": 1})
     eng.sync_once()
     assert led2.count("SELECT COUNT(*) FROM entries") == 21
     eng.close()
@@ -174,7 +174,7 @@ def test_cli_sync_once(sqlite_ledger: Ledger, tmp_path: Path, capsys: Any) -> No
 
     with Store(data) as s:
         sid = s.station_id
-        s.append_many([("read", {"chip": f"c{i}", "t": i}) for i in range(5)])
+        s.append_many([("read", {"reader": "r1", "point": "finish", "chip": f"c{i}", "t": i}) for i in range(5)])
     assert info()["unsynced"] == "5"
     tok = led.token(sid)
     assert cli_main(["--data", str(data), "sync", "--ledger", led.url, "--token", tok, "--once"]) == 0

@@ -264,13 +264,13 @@ def test_a_refused_commit_is_retried_for_live_data(store, monkeypatch):
     real = store.submit_reads
     fails = [2]
 
-    def flaky(run, operator=""):
+    def flaky(run, operator="", checked=False):
         if fails[0] > 0:
             fails[0] -= 1
             f: Future = Future()
             f.set_exception(OSError("database or disk is full"))
             return f
-        return real(run, operator=operator)
+        return real(run, operator=operator, checked=checked)
 
     monkeypatch.setattr(store, "submit_reads", flaky)
     from drivers.ultra import Ultra

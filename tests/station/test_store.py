@@ -25,7 +25,7 @@ def test_seq_is_gap_free_across_threads(tmp_path: Path) -> None:
     with Store(tmp_path) as s:
         def work(n: int) -> None:
             for i in range(50):
-                s.submit("read", {"chip": f"T{n}", "i": i})
+                s.submit("read", {"reader": "r1", "point": "finish", "chip": f"T{n}", "t": i})
 
         threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
         for t in threads:
@@ -42,7 +42,7 @@ def test_seq_is_gap_free_across_threads(tmp_path: Path) -> None:
 def test_wal_mode_and_station_id_stable(tmp_path: Path) -> None:
     with Store(tmp_path) as s:
         sid = s.station_id
-        s.append("read", {"chip": "A"})
+        s.append("read", {"reader": "r1", "point": "finish", "chip": "A", "t": 1})
     assert sid.startswith("st-")
     con = sqlite3.connect(tmp_path / "station.sqlite3")
     try:
@@ -57,14 +57,14 @@ def test_entries_survive_reopening(tmp_path: Path) -> None:
     with Store(tmp_path) as s:
         e1 = s.append("participant", {"registration_id": "R1", "name": "张伟"}, operator="ann",
                       recorded_at=1234)
-        s.submit("read", {"chip": "C1", "t": 5})  # queued, flushed by close()
+        s.submit("read", {"reader": "r1", "point": "finish", "chip": "C1", "t": 5})  # queued, flushed by close()
     with Store(tmp_path) as s:
         got = s.entries()
         assert [e.seq for e in got] == [1, 2]
         assert got[0] == e1
         assert got[0].payload == {"registration_id": "R1", "name": "张伟"}
         assert (got[0].operator, got[0].recorded_at) == ("ann", 1234)
-        assert s.append("read", {"chip": "C2"}).seq == 3
+        assert s.append("read", {"reader": "r1", "point": "finish", "chip": "C2", "t": 1}).seq == 3
         assert [e.kind for e in s.entries(kinds=["read"])] == ["read", "read"]
 
 
@@ -72,10 +72,10 @@ def test_listeners_get_committed_entries(tmp_path: Path) -> None:
     got: list[Entry] = []
     with Store(tmp_path) as s:
         s.subscribe(got.extend)
-        e = s.append("read", {"chip": "A"})
-        s.append_many([("read", {"chip": "B"}), ("read", {"chip": "C"})])
+        e = s.append("read", {"reader": "r1", "point": "finish", "chip": "A", "t": 1})
+        s.append_many([("read", {"reader": "r1", "point": "finish", "chip": "B", "t": 1}), ("read", {"reader": "r1", "point": "finish", "chip": "C", "t": 1})])
         s.unsubscribe(got.extend)
-        s.append("read", {"chip": "D"})
+        s.append("read", {"reader": "r1", "point": "finish", "chip": "D", "t": 1})
         assert [x.payload["chip"] for x in got] == ["A", "B", "C"]
         assert got[0] == e
         stored = {x.uuid for x in s.entries()}
@@ -84,9 +84,9 @@ def test_listeners_get_committed_entries(tmp_path: Path) -> None:
 
 def test_dkey_resend_is_not_stored_twice(tmp_path: Path) -> None:
     with Store(tmp_path) as s:
-        assert s.append("read", {"chip": "A"}, dkey="r1/1/7") is not None
-        assert s.append("read", {"chip": "A"}, dkey="r1/1/7") is None
-        assert s.append("read", {"chip": "B"}).seq == 2
+        assert s.append("read", {"reader": "r1", "point": "finish", "chip": "A", "t": 1}, dkey="r1/1/7") is not None
+        assert s.append("read", {"reader": "r1", "point": "finish", "chip": "A", "t": 1}, dkey="r1/1/7") is None
+        assert s.append("read", {"reader": "r1", "point": "finish", "chip": "B", "t": 1}).seq == 2
 
 
 def test_second_process_appending_keeps_seq_unique_and_gap_free(tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_second_process_appending_keeps_seq_unique_and_gap_free(tmp_path: Path) 
         manual = s.entries(kinds=["manual_time"])
         assert len(manual) == 3
         assert {e.operator for e in manual} == {"proc2"}
-        assert s.append("read", {"chip": "Z"}).seq == len(all_seqs) + 1
+        assert s.append("read", {"reader": "r1", "point": "finish", "chip": "Z", "t": 1}).seq == len(all_seqs) + 1
 
 
 def test_purge_removes_personal_data_keeps_results(tmp_path: Path) -> None:

@@ -92,12 +92,12 @@ def test_plain_keys_and_runs_share_one_resend_check(tmp_path: Path) -> None:
         r = run_of(3, stream=False)
         r.dkey = ["r1|msg 1", "r1|msg 2", None]  # no key: always stored
         assert s.submit_reads(r).result(10) == 3
-        assert s.append("read", {"chip": "X"}, dkey="r1|msg 2") is None
+        assert s.append("read", {"reader": "r1", "point": "finish", "chip": "X", "t": 1}, dkey="r1|msg 2") is None
         r2 = run_of(3, stream=False)
         r2.dkey = ["r1|msg 2", "r1|msg 3", None]
         assert s.submit_reads(r2).result(10) == 2
     with Store(tmp_path) as s:
-        assert s.append("read", {"chip": "X"}, dkey="r1|msg 3") is None
+        assert s.append("read", {"reader": "r1", "point": "finish", "chip": "X", "t": 1}, dkey="r1|msg 3") is None
 
 
 def test_a_failed_commit_does_not_mark_keys_as_stored(tmp_path: Path) -> None:
@@ -173,7 +173,7 @@ def test_a_session_one_file_opens_and_keeps_its_resend_keys(tmp_path: Path) -> N
     con.commit()
     con.close()
     with Store(tmp_path) as s:
-        assert s.append("read", {"chip": "A"}, dkey="r1|old-key") is None
+        assert s.append("read", {"reader": "r1", "point": "finish", "chip": "A", "t": 1}, dkey="r1|old-key") is None
         assert [e.payload for e in s.entries()] == [{"chip": "A"}]
         assert s.submit_reads(run_of(3)).result(10) == 3
         assert s.last_seq() == 4
