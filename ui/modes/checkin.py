@@ -14,6 +14,7 @@ The verdict itself comes from `station.checkin.CheckinDesk` on the domain worker
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -209,12 +210,11 @@ class CheckinMode(DeskActions):
         self.camera.frame.connect(self.camera_view.show_frame)
         self.camera.scanned.connect(self._camera_scan)
         self.camera.error.connect(self.camera_view.set_message)
-        QShortcut(QKeySequence("Ctrl+Z"), self, activated=self.undo_last)
-        QShortcut(QKeySequence("F6"), self, activated=self.toggle_camera)
-        QShortcut(QKeySequence("F2"), self, activated=self.walk_up)
-        QShortcut(QKeySequence("F3"), self, activated=self.change_runner)
-        QShortcut(QKeySequence("F4"), self, activated=self.reprint_ticket)
-        QShortcut(QKeySequence("Escape"), self, activated=self._escape)
+        keys: tuple[tuple[str, Callable[[], Any]], ...] = (
+            ("Ctrl+Z", self.undo_last), ("F6", self.toggle_camera), ("F2", self.walk_up),
+            ("F3", self.change_runner), ("F4", self.reprint_ticket), ("Escape", self._escape))
+        for key, fn in keys:
+            QShortcut(QKeySequence(key), self).activated.connect(lambda f=fn: f())
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._focus_changed)
