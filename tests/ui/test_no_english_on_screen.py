@@ -105,11 +105,19 @@ def test_chinese_screens_tooltips_and_dialogs_show_no_english(qtbot: Any, tmp_pa
             qtbot.wait(50)
             seen += _texts(win)
         seen.append(win.statusBar().currentMessage())
+        ck = win.modes["checkin"]
+        win.tabs.setCurrentWidget(ck)
+        with qtbot.waitSignal(ck.verdict_shown, timeout=10_000):  # a damaged ticket: why, and what to do
+            ck.scan("eyJhbGciOiJFZERTQSJ9.not-a-ticket.sig")
+        seen += _texts(win)
+        ck.undo_last()  # nothing to undo at this desk: a refusal of the domain, in words
+        qtbot.waitUntil(lambda: ck.verdict.status == "invalid" and "检录台" in ck.verdict.detail.text(),
+                        timeout=10_000)
+        seen += _texts(win)
         from ui.auth import PinDialog, sign_in_dialog
         from ui.modes.desk_actions import ChangeDialog, ReasonDialog, WalkUpDialog
         from ui.modes.print_results import PrintResultsDialog
 
-        ck = win.modes["checkin"]
         p = plan.participants[0]
         who = type("P", (), {"bib": p["bib"], "name": p["name"], "race": p["race"], "wave": p["wave"]})()
         dialogs: list[QDialog] = [WalkUpDialog(win.ctx.event, ck), ChangeDialog(win.ctx.event, who, ck),
