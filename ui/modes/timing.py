@@ -190,7 +190,6 @@ class TimingMode(ReaderControls):
         self.reader_problem.setObjectName("readerProblem")
         self.reader_problem.setAccessibleName(tr("Reader problem"))
         self.reader_problem.setWordWrap(True)
-        self.reader_problem.setStyleSheet("color: #d93025; font-weight: 600;")
         self.reader_problem.setMaximumWidth(520)
         self.reader_problem.hide()
         btns.addWidget(self.reader_problem, 2, 0, 1, 3)
