@@ -273,7 +273,6 @@ class CheckinMode(DeskActions):
         self._set_current(p)
         uuid = v.entry_uuid if v.status in ("ok", "unknown") else ""
         self.recent.add(ScanRow(self.ctx.now_ms(), v.status, v.bib, name, race, detail, uuid, False, p))
-        self.recent_view.resizeColumnsToContents()
         self.last_ok_reg = (p.registration_id if p else str(v.claims.get("sub") or "")) \
             if v.status in ("ok", "unknown") else None
         if self.last_ok_reg and self.handout.isChecked():
