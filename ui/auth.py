@@ -12,7 +12,7 @@ import hmac
 import secrets
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QInputDialog, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from ui.i18n import tr
 
@@ -89,3 +89,14 @@ def ask_supervisor(pin: SupervisorPin, action: str, parent: QWidget | None,
         approve(dlg)
         return dlg.result() == QDialog.DialogCode.Accepted
     return dlg.exec() == QDialog.DialogCode.Accepted
+
+
+def sign_in_dialog(parent: QWidget | None = None) -> QInputDialog:
+    """The first-start question for the operator's name, in the station's language (every button too)."""
+    dlg = QInputDialog(parent)
+    dlg.setWindowTitle(tr("Sign in"))
+    dlg.setLabelText(tr("Your name (recorded with every entry):"))
+    dlg.setOkButtonText(tr("Sign in"))
+    dlg.setCancelButtonText(tr("Quit"))
+    dlg.setTextEchoMode(QLineEdit.EchoMode.Normal)
+    return dlg

@@ -73,3 +73,13 @@ def error_text(e: object) -> str:
         except (KeyError, IndexError, ValueError):
             return str(e)
     return str(e)
+
+
+def sync_error_text(text: str | None) -> str:
+    """The sync engine's last error in the station's language, with what to do (station.sync.words)."""
+    if not text:
+        return ""
+    from station.sync.words import sync_problem
+
+    template, params = sync_problem(text)
+    return tr(template).format(**params) if template != "{why}" else text

@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from station.checkin.desk import CheckinDesk
 from station.checkin.state import CheckinState
+from station.errors import UserError
 from station.log.entries import Entry
 from station.log.store import CommittedRun, Store, now_ms, nth_uuid
 from station.memtrim import maybe_trim
@@ -84,14 +85,15 @@ class Domain:
 def event_info(domain: Domain) -> EventInfo:
     cfg = domain.engine.config
     if cfg is None:
-        return EventInfo(readers=tuple(domain.reader_configs().values()))
+        return EventInfo(readers=tuple(domain.reader_configs().values()), walkup_refusal=domain.desk.walkup_refusal())
     races = tuple(
         RaceInfo(r.id, r.name, r.distance_m, tuple((w.id, w.start_ms) for w in r.waves))
         for r in sorted(cfg.races.values(), key=lambda r: r.index)
     )
     points = tuple((p.id, p.kind) for p in sorted(cfg.points.values(), key=lambda p: p.index))
     return EventInfo(cfg.id, cfg.name, cfg.date.isoformat(), cfg.timezone, races, points,
-                     tuple(p.id for p in cfg.split_points()), tuple(domain.reader_configs().values()))
+                     tuple(p.id for p in cfg.split_points()), tuple(domain.reader_configs().values()),
+                     domain.desk.walkup_refusal())
 
 
 def reader_state(rid: str, handle: Any, running: bool = True) -> ReaderState:
@@ -103,6 +105,7 @@ def reader_state(rid: str, handle: Any, running: bool = True) -> ReaderState:
         reads=s.reads, reads_per_s=s.reads_per_s, last_chip=s.last_chip, last_read_t=s.last_read_t,
         last_line_rx=s.last_line_rx, clock_offset_ms=s.clock_offset_ms,
         confirmed_offset_ms=s.confirmed_offset_ms, clock_warning=s.clock_warning, unparsed=s.unparsed,
+        address=str(getattr(b, "port", None) or getattr(b, "listen", None) or ""),
     )
 
 
@@ -216,8 +219,7 @@ class DomainWorker(QObject):
         try:
             out = fn(self.domain)
         except Exception as e:
-            if not isinstance(e, (ValueError, LookupError)) and type(e).__name__ not in (
-                    "UserError", "CheckinError", "InputErrors"):
+            if not isinstance(e, (ValueError, LookupError, UserError)):
                 log.exception("job failed")
             self.job_done.emit(jid, False, [e])
             return
@@ -348,7 +350,7 @@ class DomainWorker(QObject):
             rows.append((r.race, o, r.bib, r.name, r.gender, r.category, c, g, r.status,
                          r.chip_ms if ranked else None, r.gun_ms if ranked else None, r.registration_id,
                          tuple(sp.get(p) for p in split_pts), club(r.registration_id),
-                         " ".join(r.flags), STATUS_ORDER.get(r.status, 9)))
+                         " ".join(r.flags), STATUS_ORDER.get(r.status, 9), r.finish_ms if ranked else None))
         self._version += 1
         return ResultsSnapshot(tuple(rows), split_pts, self._version)
 
@@ -370,7 +372,8 @@ class DomainWorker(QObject):
             if rid not in d.readers:
                 states.append(ReaderState(rid, str(c.get("point") or ""), str(c.get("format") or ""),
                                           str(c.get("role") or "main"), False, False, False, "", 0, 0.0,
-                                          None, None, None, None, None, "", 0))
+                                          None, None, None, None, None, "", 0,
+                                          str(c.get("port") or c.get("listen") or "")))
         self.readers.emit(tuple(states))
         if d.sync is not None:
             s = d.sync.status

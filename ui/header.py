@@ -12,11 +12,11 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ui.context import sync_error_text
 from ui.i18n import tr
-from ui.models import Clock, reader_light
+from ui.models import Clock
+from ui.readers_model import READER_COLORS, READER_STATES, reader_light, reader_problem, reader_state_key
 from ui.snapshots import ReaderState, SyncInfo
-
-LIGHT_COLORS = {"green": "#34a853", "red": "#ea4335", "grey": "#9aa0a6"}
 
 
 class ReaderLight(QLabel):
@@ -30,21 +30,22 @@ class ReaderLight(QLabel):
         self.setTextFormat(Qt.TextFormat.RichText)
 
     def show_state(self, s: ReaderState, clock: Clock, now_ms: int) -> None:
+        """A shape per state (● live, ▲ silent, ✖ disconnected, ■ stopped) and, unless live, its word:
+        never colour alone."""
         self.color = reader_light(s)
-        self.setText(f'<span style="color:{LIGHT_COLORS[self.color]}; font-size:22px">●</span> '
-                     f'<b>{s.id}</b> <span style="font-size:12px">{s.reads_per_s:.0f}/s</span>')
+        key = reader_state_key(s)
+        shape, word = READER_STATES[key]
+        said = "" if key == "live" else f' <span style="font-size:12px">{tr(word)}</span>'
+        self.setText(f'<span style="color:{READER_COLORS[key]}; font-size:20px">{shape}</span> '
+                     f'<b>{s.id}</b> <span style="font-size:12px">{s.reads_per_s:.0f}/s</span>{said}')
         if s.last_line_rx:
             last = tr("{n} s ago").format(n=max(0, (now_ms - s.last_line_rx) // 1000))
         else:
             last = tr("never")
-        if not s.running:
-            state = tr("Stopped")
-        elif not s.connected:
-            state = tr("Disconnected") + (f" — {s.connection}" if s.connection else "")
-        elif s.silent:
-            state = tr("Silent")
-        else:
-            state = tr("Live")
+        state = tr(word)
+        problem = reader_problem(s)
+        if problem:
+            state += f" — {problem}"
         off = "" if s.clock_offset_ms is None else f"{s.clock_offset_ms:+d} ms"
         self.setToolTip(tr("{state}\nPoint: {point}\nReads/s: {rate:.1f}\nLast read: {last}\nClock offset: {off}")
                         .format(state=state, point=s.point, rate=s.reads_per_s, last=last, off=off))
@@ -137,7 +138,7 @@ class Header(QFrame):
         else:
             self.sync_label.setText(tr("{state}\n{n} waiting · never synced").format(state=text, n=info.waiting))
         if info.last_error:
-            self.sync_label.setToolTip(info.last_error)
+            self.sync_label.setToolTip(sync_error_text(info.last_error))
 
     def offline_text(self) -> str:
         """"offline since HH:MM" for the verdict panel; empty when synced."""

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
-from ui.assets import icon
+from ui.assets import icon, tab_icons
 from ui.auth import SupervisorPin
 from ui.context import UiContext
 from ui.domain import DomainClient
@@ -161,8 +161,9 @@ class MainWindow(QMainWindow):
             mode = makers[key](self.ctx)
             mode.setObjectName(f"mode-{key}")
             self.modes[key] = mode
-            i = self.tabs.addTab(mode, icon(icons[key]), tr(MODE_TITLES[key]))
+            i = self.tabs.addTab(mode, tr(MODE_TITLES[key]))
             self.tabs.setTabToolTip(i, tr("{mode} (Ctrl+{n})").format(mode=tr(MODE_TITLES[key]), n=i + 1))
+        tab_icons(self.tabs, [icons[k] for k in self.modes])
         if "setup" in self.modes:
             self.modes["setup"].settings_changed.connect(self.apply_settings)  # type: ignore[attr-defined]
         self.header.set_who(tr(ROLES.get(role, role)), self.ctx.operator)

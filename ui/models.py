@@ -15,8 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
+from PySide6.QtGui import QBrush, QColor, QFont
 
 from station.results.timefmt import fmt_duration
 from ui.i18n import tr
@@ -36,7 +42,6 @@ from ui.snapshots import (
     R_STATUS,
     R_STATUS_ORDER,
     FeedRow,
-    ReaderState,
     ResultRow,
     ResultsSnapshot,
     UnknownChip,
@@ -397,53 +402,6 @@ def _ago(ms: int | None, now_ms: int) -> str:
     return tr("{n} s ago").format(n=s) if s < 120 else tr("{n} min ago").format(n=s // 60)
 
 
-def reader_light(s: ReaderState) -> str:
-    """green (alive), red (disconnected or silent), grey (stopped)."""
-    if not s.running:
-        return "grey"
-    return "green" if s.alive else "red"
-
-
-class ReadersModel(ListTableModel):
-    """Readers with their light, rate, last read and clock offset."""
-
-    def __init__(self, clock: Clock, now: Callable[[], int], parent: Any = None) -> None:
-        def state(s: ReaderState) -> str:
-            if not s.running:
-                return tr("Stopped")
-            if not s.connected:
-                return tr("Disconnected")
-            if s.silent:
-                return tr("Silent")
-            return tr("Live")
-
-        def offset(s: ReaderState) -> str:
-            if s.clock_offset_ms is None:
-                return ""
-            return f"{s.clock_offset_ms:+d} ms"
-
-        super().__init__([
-            Column("Reader", lambda s: s.id),
-            Column("State", state),
-            Column("Point", lambda s: s.point),
-            Column("Protocol", lambda s: s.format),
-            Column("Reads", lambda s: s.reads, align=ALIGN_RIGHT),
-            Column("Reads/s", lambda s: f"{s.reads_per_s:.1f}", align=ALIGN_RIGHT),
-            Column("Last read", lambda s: _ago(s.last_line_rx, now())),
-            Column("Clock offset", offset, align=ALIGN_RIGHT),
-        ], parent)
-
-    def extra(self, row: int, col: int, role: int) -> Any:
-        s = self.rows[row]
-        if col == 1 and role == Qt.ItemDataRole.BackgroundRole:
-            return QBrush(QColor({"green": "#1e8e3e", "red": "#d93025", "grey": "#9aa0a6"}[reader_light(s)]))
-        if col == 1 and role == Qt.ItemDataRole.ForegroundRole:
-            return QBrush(QColor("white"))
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return s.connection or s.clock_warning or None
-        return None
-
-
 # ----------------------------------------------------------------------------------------- check-in
 @dataclass(frozen=True)
 class ScanRow:
@@ -523,17 +481,35 @@ class GunsModel(ListTableModel):
         ], parent)
 
 
-class CrossingsModel(ListTableModel):
-    """A runner's crossings (kept or ignored) in the detail dialog."""
+CROSSING_ROLES = {"start": "Chip start = last read", "finish": "Finish"}
 
-    def __init__(self, clock: Clock, parent: Any = None) -> None:
+
+class CrossingsModel(ListTableModel):
+    """A runner's crossings (kept or ignored) in the detail dialog: what each counts as, its first and
+    last read, and its entries by ids long enough to tell them apart (`ids`: full id → shown id)."""
+
+    def __init__(self, clock: Clock, parent: Any = None, ids: dict[str, str] | None = None) -> None:
+        self.ids = ids or {}
         super().__init__([
             Column("Point", lambda c: c["point"]),
+            Column("Counts as", lambda c: tr(CROSSING_ROLES[c["role"]]) if c.get("role") else ""),
             Column("Time", lambda c: clock.hms(c["time"])),
+            Column("First read", lambda c: clock.hms(c["first"]) if "first" in c else ""),
+            Column("Last read", lambda c: clock.hms(c["last"]) if "last" in c else ""),
             Column("Source", lambda c: tr(c["source"])),
             Column("Reads", lambda c: c["reads"], align=ALIGN_RIGHT),
-            Column("Entries", lambda c: " ".join(u[:8] for u in c["uuids"])),
+            Column("Entries", lambda c: " ".join(self.ids.get(u, u[:8]) for u in c["uuids"])),
         ], parent)
+
+    def extra(self, row: int, col: int, role: int) -> Any:
+        c = self.rows[row]
+        if role == Qt.ItemDataRole.ToolTipRole and col == 7:
+            return "\n".join(c["uuids"])  # the full ids (as `correct ignore --entry` takes them)
+        if role == Qt.ItemDataRole.FontRole and c.get("role"):
+            f = QFont()
+            f.setBold(True)
+            return f
+        return None
 
 
 class StringListModel(ListTableModel):

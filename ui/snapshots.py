@@ -12,7 +12,7 @@ from typing import Any
 
 # Result row layout (tuples: 40,000 of them are built and sorted quickly).
 R_RACE, R_RANK, R_BIB, R_NAME, R_GENDER, R_CAT, R_CAT_RANK, R_GENDER_RANK, R_STATUS, R_CHIP, R_GUN, \
-    R_REG, R_SPLITS, R_CLUB, R_FLAGS, R_STATUS_ORDER = range(16)
+    R_REG, R_SPLITS, R_CLUB, R_FLAGS, R_STATUS_ORDER, R_FINISH = range(17)
 ResultRow = tuple[Any, ...]
 
 
@@ -36,6 +36,8 @@ class EventInfo:
     points: tuple[tuple[str, str], ...] = ()  # (point id, kind)
     split_points: tuple[str, ...] = ()
     readers: tuple[dict[str, Any], ...] = ()  # latest reader_config payloads
+    #: why this desk cannot register a walk-up (a station.errors.CommandError), None when it can
+    walkup_refusal: Any = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class ReaderState:
     confirmed_offset_ms: int | None
     clock_warning: str
     unparsed: int
+    address: str = ""  # the serial port or URL, or the TCP listen address
 
     @property
     def alive(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
-from ui.assets import STYLES
+from ui.assets import ICONS, STYLES
 
 _cjk_families: list[str] | None = None
 
@@ -40,7 +40,7 @@ def stylesheet(theme: str, fs: int) -> str:
     path = STYLES / f"{theme if theme in THEMES else 'light'}.qss"
     text = path.read_text(encoding="utf-8")
     return (text.replace("@FSXL@", str(int(fs * 2.2))).replace("@FSL@", str(int(fs * 1.3)))
-            .replace("@FS@", str(fs)))
+            .replace("@FS@", str(fs)).replace("@ICONS@", ICONS.as_posix()))
 
 
 def apply(app: QApplication, theme: str, fs: int) -> None:
@@ -52,3 +52,6 @@ def apply(app: QApplication, theme: str, fs: int) -> None:
     app.setFont(f)
     app.setStyleSheet(stylesheet(theme, fs))
     app.setProperty("worun_theme", theme)  # widgets that paint their own colours follow it
+    from ui.assets import refresh_icons
+
+    refresh_icons()  # icons in the colour of what they sit on

@@ -56,20 +56,20 @@ def run_app(data_dir: Path, args: argparse.Namespace, stop: Any, *, setup: Any =
         settings.setValue(key, val)
     if demo and not settings.value("station/operator"):
         settings.setValue("station/operator", "demo")
+    lang = Language(app)  # type: ignore[arg-type]
+    lang.set(str(settings.value("ui/language", "en")))  # before the first question: it is asked in it
     if not settings.value("station/operator"):
-        from PySide6.QtWidgets import QInputDialog
+        from PySide6.QtWidgets import QDialog
 
-        from ui.i18n import tr
+        from ui.auth import sign_in_dialog
 
-        name, ok = QInputDialog.getText(None, tr("Sign in"), tr("Your name (recorded with every entry):"))
-        if not ok or not name.strip():
+        dlg = sign_in_dialog()
+        if dlg.exec() != QDialog.DialogCode.Accepted or not dlg.textValue().strip():
             return 1
-        settings.setValue("station/operator", name.strip())
+        settings.setValue("station/operator", dlg.textValue().strip())
     from ui.gcguard import GuiThreadGc
 
     gc_guard = GuiThreadGc(parent=app)
-    lang = Language(app)  # type: ignore[arg-type]
-    lang.set(str(settings.value("ui/language", "en")))
     theme.apply(app, str(settings.value("ui/theme", "light")), int(settings.value("ui/font_size", theme.DEFAULT_FS)))
     win = MainWindow(data_dir, settings, language=lang, setup=setup, sounds_enabled=not args.quiet, demo=demo)
     win.show()

@@ -26,7 +26,7 @@ from typing import Any
 
 from station.checkin.state import CheckinRecord, CheckinState, ParticipantView, SearchResult, view
 from station.checkin.tickets import code_hash, format_instant
-from station.errors import UserError
+from station.errors import CommandError
 from station.log.entry_log import EntryLog
 
 #: An undo is offered for this long after a check-in (a volunteer's slip, noticed at once).
@@ -37,8 +37,11 @@ RAW_CODE_MAX = 64
 VERDICTS = ("ok", "already", "invalid", "unknown")
 
 
-class CheckinError(UserError):
-    """A desk action that cannot be done (no event loaded, bib taken, nothing to undo…)."""
+class CheckinError(CommandError):
+    """A desk action that cannot be done (no event loaded, bib taken, nothing to undo…).
+
+    A `CommandError`: an English template (what is wrong and what to do next) with named values, so the
+    app shows its translation to the volunteer (`field` names the input at fault)."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,8 @@ def parse_bib_pool(spec: str | Iterable[str] | None) -> list[str]:
         if "-" in part:
             a, _, b = part.partition("-")
             if not (a.strip().isdigit() and b.strip().isdigit()) or int(a) > int(b):
-                raise CheckinError(f"walk-up bib pool {spec!r}: {part!r} is not a range like 9001-9100")
+                raise CheckinError("walkup_bibs", "walk-up bib pool '{spec}': '{part}' is not a range like 9001-9100 "
+                                  "(fix [checkin] walkup_bibs in the event file)", spec=spec, part=part)
             width = len(a.strip()) if a.strip().startswith("0") else 0
             out += [str(n).zfill(width) for n in range(int(a), int(b) + 1)]
         else:
@@ -182,7 +186,8 @@ class CheckinDesk:
 
     def _require_event(self) -> None:
         if self.state.config is None:
-            raise CheckinError("no event loaded on this station: run `worun-station event load EVENT.toml` first")
+            raise CheckinError("event", "no event loaded on this station: load the event file in Setup "
+                                        "(or run `worun-station event load EVENT.toml`) first")
 
     def _previous(self, rec: CheckinRecord) -> PreviousCheckin:
         return PreviousCheckin(rec.recorded_at, format_instant(rec.recorded_at, self.state.timezone), rec.desk,
@@ -292,16 +297,16 @@ class CheckinDesk:
         t0 = time.perf_counter()
         reason = (reason or "").strip()
         if not reason:
-            raise CheckinError("say why the runner has no ticket (e.g. 'phone battery dead, ID checked')")
+            raise CheckinError("reason", "say why the runner has no ticket (e.g. 'phone battery dead, ID checked')")
         if not id_checked:
-            raise CheckinError("check the runner's ID before checking them in without a ticket")
+            raise CheckinError("id_checked", "check the runner's ID before checking them in without a ticket")
         with self._lock:
             self.state.refresh()
             self._require_event()
             reg = str(registration_id)
             p = self.state.participant(reg)
             if p is None:
-                raise CheckinError(f"no participant with registration id {reg!r}")
+                raise CheckinError("registration_id", "no participant with registration id '{reg}'", reg=reg)
             prev = self.state.active_checkin(reg)
             if prev is not None:
                 pv = self._previous(prev)
@@ -325,8 +330,9 @@ class CheckinDesk:
             self.state.refresh()
             rec = self.state.latest_checkin_by(self.store.station_id, self.desk_id)
             if rec is None or self.now_ms() - rec.recorded_at > self.undo_window_s * 1000:
-                raise CheckinError(f"nothing to undo: no check-in at desk {self.desk_id} in the last "
-                                   f"{int(self.undo_window_s)} s")
+                raise CheckinError("desk", "nothing to undo: no check-in at desk {desk} in the last {seconds} s "
+                                   "(to cancel an older one, ask the supervisor)", desk=self.desk_id,
+                                   seconds=int(self.undo_window_s))
             self._append("checkin_undo", {"target": rec.uuid, "registration_id": rec.registration_id,
                                           "reason": reason})
             return rec
@@ -338,8 +344,9 @@ class CheckinDesk:
         pools = self.state.checkin_config.get("walkup_bibs") or {}
         spec = pools.get(self.desk_id) if isinstance(pools, dict) else None
         if spec is None:
-            raise CheckinError(f"no walk-up bib pool is reserved for desk {self.desk_id!r} (event file "
-                               f"[checkin] walkup_bibs = {{ \"{self.desk_id}\" = \"9001-9100\" }})")
+            raise CheckinError("desk", "no walk-up bib pool is reserved for desk '{desk}': ask the organizer to "
+                               "add one to the event file ([checkin] walkup_bibs = {{ \"{desk}\" = "
+                               "\"9001-9100\" }}) and load it again", desk=self.desk_id)
         return parse_bib_pool(spec)
 
     def next_walkup_bib(self) -> str:
@@ -347,15 +354,30 @@ class CheckinDesk:
         for b in self._bib_pool():
             if b not in used:
                 return b
-        raise CheckinError(f"desk {self.desk_id!r}: the walk-up bib pool is used up")
+        raise CheckinError("desk", "desk '{desk}': the walk-up bib pool is used up; ask the organizer for more "
+                           "walk-up bibs ([checkin] walkup_bibs in the event file)", desk=self.desk_id)
+
+    def walkup_refusal(self) -> CheckinError | None:
+        """Why this desk cannot register a walk-up now (no event, no bib pool, pool used up), or None:
+        the app disables its walk-up button with this reason instead of letting a volunteer fill a form."""
+        with self._lock:
+            self.state.refresh()
+            try:
+                self._require_event()
+                self.next_walkup_bib()
+            except CheckinError as e:
+                return e
+        return None
 
     def _check_race_wave(self, race: str, wave: str) -> None:
         races = self.state.races()
         if races and race not in races:
-            raise CheckinError(f"unknown race {race!r}; this event has {', '.join(sorted(races))}")
+            raise CheckinError("race", "unknown race '{race}'; this event has {races}", race=race,
+                               races=", ".join(sorted(races)))
         waves = races.get(race) or set()
         if wave and waves and wave not in waves:
-            raise CheckinError(f"race {race!r} has no wave {wave!r}; its waves are {', '.join(sorted(waves))}")
+            raise CheckinError("wave", "race '{race}' has no wave '{wave}'; its waves are {waves}", race=race,
+                               wave=wave, waves=", ".join(sorted(waves)))
 
     def walk_up(self, *, name: str, race: str, gender: str = "X", birth_date: str = "", wave: str = "",
                 phone: str = "", email: str = "", club: str = "", chips: Iterable[str] = (),
@@ -364,9 +386,9 @@ class CheckinDesk:
         (pools are disjoint per desk, so two offline desks never hand out the same bib), then check in."""
         t0 = time.perf_counter()
         if not (name or "").strip():
-            raise CheckinError("a walk-up needs the runner's name")
+            raise CheckinError("name", "a walk-up needs the runner's name")
         if gender not in ("M", "F", "X"):
-            raise CheckinError(f"gender {gender!r}: expected M, F or X")
+            raise CheckinError("gender", "gender '{gender}': expected M, F or X", gender=gender)
         with self._lock:
             self.state.refresh()
             self._require_event()
@@ -399,14 +421,15 @@ class CheckinDesk:
             reg = str(registration_id)
             p = self.state.participant(reg)
             if p is None:
-                raise CheckinError(f"no participant with registration id {reg!r}")
+                raise CheckinError("registration_id", "no participant with registration id '{reg}'", reg=reg)
             new = {k: v for k, v in p.items() if k not in ("nonce", "desk", "reason")}
             if bib is not None and bib != p.get("bib"):
                 holders = [r for r in self.state.by_bib(bib) if r != reg]
                 if holders:
                     other = self.state.participant(holders[0]) or {}
-                    raise CheckinError(f"bib {bib} already belongs to {other.get('name') or holders[0]} "
-                                       f"(registration {holders[0]})")
+                    raise CheckinError("bib", "bib {bib} already belongs to {name} (registration {reg}); choose "
+                                       "another bib", bib=bib, name=other.get("name") or holders[0],
+                                       reg=holders[0])
                 new["bib"] = str(bib)
             new_race = race if race is not None else str(p.get("race") or "")
             new_wave = wave if wave is not None else (str(p.get("wave") or "") if race is None else "")
@@ -422,7 +445,7 @@ class CheckinDesk:
                issued_before: int | None = None, reason: str = "") -> None:
         """Revoke one ticket (jti) or a registration's tickets (all, or those issued before a time)."""
         if not registration_id and not jti:
-            raise CheckinError("name the ticket (jti) or the registration whose tickets to revoke")
+            raise CheckinError("registration_id", "name the ticket (jti) or the registration whose tickets to revoke")
         payload: dict[str, Any] = {"reason": reason or "revoked"}
         if jti:
             payload["jti"] = str(jti)
@@ -450,7 +473,7 @@ class CheckinDesk:
         """Give a runner a chip (after an ok). A chip held by someone else is refused with their bib."""
         chip = str(chip or "").strip()
         if not chip:
-            raise CheckinError("scan or type the chip id")
+            raise CheckinError("chip", "scan or type the chip id")
         with self._lock:
             self.state.refresh()
             reg = str(registration_id)
@@ -459,13 +482,13 @@ class CheckinDesk:
             if p is None:
                 rec = self.state.active_checkin(reg)
                 if rec is None:
-                    raise CheckinError(f"no participant with registration id {reg!r}")
+                    raise CheckinError("registration_id", "no participant with registration id '{reg}'", reg=reg)
                 bib = rec.bib
             owner = self.state.chip_owner(chip)
             if owner is not None and owner != reg:
                 other = self.state.participant(owner) or {}
-                raise CheckinError(f"chip {chip} is already assigned to bib {other.get('bib') or '?'}"
-                                   f" ({other.get('name') or owner})")
+                raise CheckinError("chip", "chip {chip} is already assigned to bib {bib} ({name}); hand out another "
+                                   "chip", chip=chip, bib=other.get("bib") or "?", name=other.get("name") or owner)
             if owner == reg:
                 return
             self._append("chip_assigned", {"registration_id": reg, "bib": bib, "chip": chip})

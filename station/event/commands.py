@@ -65,3 +65,33 @@ def save_reader(store: EntryLog, binding: ReaderBinding, operator: str) -> Any:
         binding.channel_waves = check_channel_waves(binding.channel_waves)
     binding.validate()
     return appended(store.append("reader_config", binding.config_payload(), operator=operator))
+
+
+#: pyserial URL handlers a reader port may use (`serial.serial_for_url`)
+PORT_URL_SCHEMES = ("loop", "socket", "rfc2217", "spy", "hwgrep", "alt", "cp2110")
+
+
+def port_problem(port: str | None) -> CommandError | None:
+    """Why a reader's serial port may not work on this computer, or None when it looks right.
+
+    A pyserial URL (`loop://`, `socket://host:port`, `rfc2217://…`) is fine; so is a port the system lists
+    or a device path that exists. Anything else gets a warning the user confirms before saving: a USB
+    adapter may be plugged in later, so this is never a refusal."""
+    name = (port or "").strip()
+    if not name:
+        return None
+    if "://" in name:
+        scheme = name.split("://", 1)[0].lower()
+        if scheme in PORT_URL_SCHEMES:
+            return None
+        return CommandError("port", "Port {port}: '{scheme}://' is not a port address this station knows "
+                                    "(use COM3, /dev/ttyUSB0, socket://host:port or rfc2217://host:port).",
+                            port=name, scheme=scheme)
+    from serial.tools import list_ports
+
+    found = sorted(p.device for p in list_ports.comports())
+    if name in found or Path(name).exists():
+        return None
+    return CommandError("port", "Serial port {port} is not on this computer now (ports found: {found}). Plug in "
+                                "the reader's USB adapter and press Find ports, or save anyway if it will be "
+                                "plugged in later.", port=name, found=", ".join(found) or "—")

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from drivers.camera import phone_frame
 from drivers.qr import OpenCVDecoder, ZxingDecoder
 from station.checkin import tickets
-from station.event.config import normalize
 from station.checkin.desk import CheckinDesk
+from station.event.config import normalize
 from station.log.store import Store
 
 EVENT_ID = "wo-run-shanghai-2026"

@@ -12,13 +12,13 @@ from ui.models import (
     CrossingsModel,
     FeedModel,
     GunsModel,
-    ReadersModel,
     RecentScansModel,
     ResultsModel,
     ScanRow,
     StringListModel,
     UnknownChipsModel,
 )
+from ui.readers_model import ReadersModel
 from ui.snapshots import FeedRow, ReaderState, ResultsSnapshot, UnknownChip
 
 

@@ -39,10 +39,10 @@ def test_ui_appends_no_entry_itself() -> None:
 
 def _command_templates() -> set[str]:
     out = set()
-    for name in ("timing/commands.py", "event/commands.py", "checkin/tickets.py"):
+    for name in ("timing/commands.py", "event/commands.py", "checkin/tickets.py", "checkin/desk.py"):
         tree = ast.parse((ROOT / "station" / name).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "CommandError":
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("CommandError", "CheckinError"):
                 tmpl = node.args[1]
                 assert isinstance(tmpl, ast.Constant), ast.unparse(node)
                 out.add(tmpl.value)

@@ -111,3 +111,40 @@ def test_print_award_lists_official_with_the_pin(qtbot: Any, window: Any, tmp_pa
         text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True).stdout
         assert "OFFICIAL" in text and "UNOFFICIAL" not in text and "Awards (top 5)" in text
         assert " 1002 " in text
+
+
+def test_runner_detail_tells_the_chip_start_from_the_start_crossing(qtbot: Any, window: Any, plan: Any) -> None:
+    """Rule 4: the chip start is the last read of the start crossing; the dialog shows both starts with
+    what each is, the runner's ranks, and ids that tell every read apart."""
+    from station.log.reads import ReadRun
+    from ui.modes.runner_detail import RunnerDetail
+
+    p = next(x for x in plan.participants if x["race"] == "5k" and x["chips"])
+    reg, chip = p["registration_id"], p["chips"][0]
+    got: list[int] = []
+    window.ctx.client.call(lambda d: d.engine.results()[reg].gun_start_ms, got.append)
+    qtbot.waitUntil(lambda: bool(got), timeout=5000)
+    gun = got[0]
+    ts = [gun + 60_000, gun + 61_000, gun + 62_500]  # waiting on the mat, then leaving it
+    run = ReadRun("start-x", "start", "main", ts[-1], "test", chip=[chip] * 3, t=ts, raw=["a", "b", "c"])
+    window.ctx.client.call(lambda d: d.store.submit_reads(run).result(10))
+    _finish(qtbot, window, p["bib"])
+    res = window.modes["results"]
+    with qtbot.waitSignal(res.detail_ready, timeout=10_000) as sig:
+        res.open_detail(reg, show=False)
+    data = sig.args[0]
+    assert data["start_ms"] == ts[-1] and data["gun_start_ms"] == gun
+    start = next(c for c in data["crossings"] if c["role"] == "start")
+    assert (start["first"], start["last"], start["reads"]) == (ts[0], ts[-1], 3)
+    assert data["ranks"][0] is not None
+    dlg = RunnerDetail(window.ctx, data, lambda *_a: None, res)
+    from PySide6.QtWidgets import QLabel
+
+    texts = [w.text() for w in dlg.findChildren(QLabel)]
+    assert any("last read of the start crossing" in t for t in texts)
+    assert any("overall" in t for t in texts)
+    row = next(i for i, c in enumerate(dlg.crossings.rows) if c["role"] == "start")
+    shown = dlg.crossings.data(dlg.crossings.index(row, 7)).split()
+    assert len(shown) == 3 and len(set(shown)) == 3  # each read told apart (full ids in the tooltip)
+    assert "Chip start" in dlg.crossings.data(dlg.crossings.index(row, 1))
+    dlg.close()

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 
 from station.checkin.tickets import write_private_key
@@ -154,3 +155,49 @@ def test_clicking_a_recent_scan_selects_that_runner(qtbot: Any, window: Any, pla
     qtbot.mouseClick(mode.recent_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert mode.current.bib == first["bib"]
     assert first["bib"] in mode.current_label.text()
+
+
+def test_walk_up_is_off_with_the_reason_at_a_desk_without_a_bib_pool(qtbot: Any, station: Path, settings: Any,
+                                                                       win_factory: Any) -> None:
+    """desk-9 has no reserved walk-up bibs: F2 is disabled and its tooltip says why, in Chinese."""
+    settings.setValue("station/desk", "desk-9")
+    win = win_factory(qtbot, station, settings, lang="zh_CN")
+    try:
+        mode = _mode(win)
+        assert not mode.b_walkup.isEnabled()
+        tip = mode.b_walkup.toolTip()
+        assert "desk-9" in tip and "现场报名号码" in tip and "walk-up" not in tip
+        win.ctx.dialog_hook = lambda _dlg: pytest.fail("no form for a desk that cannot register walk-ups")
+        qtbot.keyClick(mode.input, Qt.Key.Key_F2)
+        assert mode.verdict.status == "invalid" and "desk-9" in mode.verdict.detail.text()
+    finally:
+        win.close()
+        win.language_obj.set("en")
+
+
+def test_a_refused_walk_up_keeps_the_filled_form(qtbot: Any, station: Path, settings: Any,
+                                                 win_factory: Any) -> None:
+    settings.setValue("station/desk", "desk-9")
+    win = win_factory(qtbot, station, settings)
+    try:
+        mode = _mode(win)
+        mode.b_walkup.setEnabled(True)  # as if the pool was removed after the screen last heard
+        seen: list[tuple[str, str]] = []
+
+        def fill(dlg: Any) -> bool:
+            seen.append((dlg.name.text(), dlg.error.text()))
+            if len(seen) > 1:
+                return False  # the volunteer cancels: the form stays for the next F2
+            dlg.name.setText("Zhao Xiaopao")
+            dlg.rw.race.setCurrentIndex(dlg.rw.race.findData("5k"))
+            dlg.accept()
+            return dlg.result() == dlg.DialogCode.Accepted
+
+        win.ctx.dialog_hook = fill
+        mode.walk_up()
+        qtbot.waitUntil(lambda: len(seen) == 2, timeout=10_000)
+        assert seen[1][0] == "Zhao Xiaopao" and "no walk-up bib pool" in seen[1][1]
+        assert mode.verdict.status == "invalid"
+        assert mode.walkup_form is not None and mode.walkup_form.name.text() == "Zhao Xiaopao"
+    finally:
+        win.close()

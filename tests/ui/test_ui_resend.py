@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from station.errors import UserError
-from ui.modes.timing import ask_resend
+from ui.modes.reader_jobs import ask_resend
 
 
 class _Replaying:

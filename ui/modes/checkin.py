@@ -9,22 +9,20 @@ that names exactly one runner goes straight to the ID check (a runner without a 
 panel under the input, not a dialog: Enter confirms, Esc cancels, what was typed stays. Search results
 are chosen with Up/Down and Enter without leaving the input. The runner the desk actions (F3, F4,
 Revoke) act on is always the one on screen: a failed lookup or an invalid scan clears it.
-The verdict itself comes from `station.checkin.desk.CheckinDesk` on the domain worker.
+The verdict itself comes from `station.checkin.CheckinDesk` on the domain worker.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QBrush, QColor, QDesktopServices, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
-    QFileDialog,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -38,48 +36,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from drivers.scanner import WedgeDetector
 from station.checkin.codes import desk_action, exact_bib_hit
-from ui.assets import icon
+from ui.assets import button_icon
 from ui.camera import CameraBridge, CameraView
 from ui.context import UiContext, error_text
 from ui.i18n import tr
 from ui.models import CountsModel, RecentScansModel, ScanRow
 from ui.modes import desk_actions as acts
+from ui.modes.checkin_actions import DeskActions
+from ui.modes.checkin_panels import VERDICT_STYLE, IdCheckPanel, ScanInput, VerdictPanel, reason_text
 from ui.snapshots import Counts
 from ui.views import HintTableView
-from ui.workers import BackgroundTask
-
-VERDICT_STYLE = {
-    "ok": ("#1e8e3e", "#ffffff", "OK — hand over the bib"),
-    "already": ("#f9ab00", "#000000", "ALREADY CHECKED IN"),
-    "invalid": ("#d93025", "#ffffff", "INVALID TICKET"),
-    "unknown": ("#1a73e8", "#ffffff", "NOT IN LIST — accepted, flagged"),
-    "idle": ("#e8eaed", "#202124", "Scan a ticket or type a bib or name"),
-}
-IDLE_DARK = ("#2a2d33", "#e8eaed")  # the neutral panel in the dark theme (verdict colours stay)
-
-
-# Refusal reasons by problem code (station.checkin.tickets / station.checkin.desk), so the desk speaks its language;
-# an unknown code falls back to the core's English reason.
-PROBLEMS = {
-    "bad_signature": "Signature does not match: the ticket was altered or forged",
-    "empty": "Empty code",
-    "garbage": "Not a WO.RUN ticket (damaged or unreadable code)",
-    "missing_claim": "The ticket is missing information",
-    "no_kid": "The ticket names no signing key",
-    "unknown_kid": "The ticket was signed with a key this event does not know",
-    "revoked_key": "The ticket's signing key was revoked",
-    "other_event": "This ticket is for another event",
-    "expired": "The ticket has expired",
-    "not_yet_valid": "The ticket is not valid yet",
-    "revoked": "This ticket was revoked",
-}
-
-
-def reason_text(v: Any) -> str:
-    key = PROBLEMS.get(v.problem)
-    return tr(key) if key else v.reason
 
 
 def desk_scan(d: Any, code: str, method: str) -> Any:
@@ -88,168 +55,7 @@ def desk_scan(d: Any, code: str, method: str) -> Any:
     return d.desk.scan(code, method=method)
 
 
-class ScanInput(QLineEdit):
-    """Keyboard-wedge aware input: emits `scanned(code)` for tickets, `query(text)` for lookups.
-
-    A search keeps its text (selected, so the next key or scan replaces it); Up/Down move through the
-    search results (`navigate`)."""
-
-    scanned = Signal(str)
-    query = Signal(str)
-    navigate = Signal(int)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setObjectName("scanInput")
-        self.setAccessibleName(tr("Scan or search"))
-        self.setPlaceholderText(tr("Scan a ticket, or type a bib or name and press Enter"))
-        self.detector = WedgeDetector()
-
-    def keyPressEvent(self, ev: QKeyEvent) -> None:
-        t = time.monotonic()
-        key = ev.key()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab):
-            code = self.detector.feed("\r", t)
-            text = self.text().strip()
-            self.detector.reset()
-            got = code if code and code in text else text
-            if not got:
-                self.clear()
-            elif desk_action(got, burst=bool(code)) == "scan":
-                self.clear()
-                self.scanned.emit(got)
-            else:
-                self.setText(got)
-                self.selectAll()
-                self.query.emit(got)
-            return
-        if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
-            self.navigate.emit(-1 if key == Qt.Key.Key_Up else 1)
-            return
-        if ev.text():
-            self.detector.feed(ev.text(), t)
-        super().keyPressEvent(ev)
-
-
-class VerdictPanel(QFrame):
-    """Full width, large type: green ok, amber already, red invalid, blue unknown."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setAccessibleName(tr("Verdict"))
-        self.status = "idle"
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(24, 16, 24, 16)
-        self.title = QLabel()
-        self.title.setObjectName("big")
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.who = QLabel()
-        self.who.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.who.setWordWrap(True)
-        self.detail = QLabel()
-        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.detail.setWordWrap(True)
-        self.offline = QLabel()
-        self.offline.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        for w in (self.title, self.who, self.detail, self.offline):
-            w.setStyleSheet("background: transparent;")
-            lay.addWidget(w)
-        self.slot = lay  # the inline ID check sits here, under the runner it is about
-        self.show_idle()
-
-    def _paint(self, status: str) -> None:
-        bg, fg, _ = VERDICT_STYLE[status]
-        app = QApplication.instance()
-        if status == "idle" and app is not None and app.property("worun_theme") == "dark":
-            bg, fg = IDLE_DARK
-        self.status = status
-        self.setStyleSheet(f"QFrame {{ background: {bg}; border-radius: 10px; }} QLabel {{ color: {fg}; }}")
-        fs = QApplication.font().pixelSize() if QApplication.font().pixelSize() > 0 else 16
-        self.title.setStyleSheet(f"background: transparent; color: {fg}; font-size: {int(fs * 3)}px; font-weight: 800;")
-        self.who.setStyleSheet(f"background: transparent; color: {fg}; font-size: {int(fs * 2)}px; font-weight: 700;")
-        self.detail.setStyleSheet(f"background: transparent; color: {fg}; font-size: {int(fs * 1.3)}px;")
-
-    def _fit(self) -> None:
-        """Empty lines take no room (the panel must fit a 1366×768 laptop with the ID check open)."""
-        for w in (self.who, self.detail, self.offline):
-            w.setVisible(bool(w.text()))
-
-    def show_idle(self) -> None:
-        self._paint("idle")
-        self.title.setText(tr(VERDICT_STYLE["idle"][2]))
-        self.who.setText("")
-        self.detail.setText("")
-        self.offline.setText("")
-        self._fit()
-
-    def show_verdict(self, v: Any, offline: str = "") -> None:
-        status = v.status if v.status in VERDICT_STYLE else "invalid"
-        self._paint(status)
-        self.title.setText(tr(VERDICT_STYLE[status][2]))
-        p = v.participant
-        if p is not None:
-            wave = f" · {tr('Wave')} {p.wave}" if p.wave else ""
-            self.who.setText(f"{p.name}\n{tr('Bib')} {p.bib} · {p.race}{wave}")
-        elif v.claims.get("sub"):
-            self.who.setText(f"{tr('Bib')} {v.claims.get('bib') or '?'} · {v.claims.get('race') or ''}")
-        else:
-            self.who.setText("")
-        lines = []
-        if status == "already" and v.previous is not None:
-            lines.append(tr("Checked in at {t} at desk {desk} by {op}").format(
-                t=v.previous.at_text, desk=v.previous.desk, op=v.previous.operator or "—"))
-        elif status == "invalid":
-            lines.append(tr("Reason: {r}").format(r=reason_text(v)))
-        elif status == "unknown":
-            lines.append(tr("Registration {reg} is not in this station's list.").format(reg=v.claims.get("sub", "")))
-        lines += list(v.differences)
-        self.detail.setText("\n".join(lines))
-        self.offline.setText(offline)
-        self._fit()
-
-    def show_message(self, status: str, title: str, detail: str = "", who: str = "") -> None:
-        self._paint(status)
-        self.title.setText(title)
-        self.who.setText(who)
-        self.detail.setText(detail)
-        self.offline.setText("")
-        self._fit()
-
-
-class IdCheckPanel(QFrame):
-    """Inline: a runner without a ticket, found by bib or search — check the ID, then one key."""
-
-    REASONS = ("No ticket shown", "Phone battery dead", "Ticket lost", "Ticket will not scan", "Other")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setObjectName("idCheck")
-        self.setAccessibleName(tr("ID check"))
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addStretch(1)
-        self.who = QLabel(tr("Why no ticket:"))
-        self.who.setObjectName("idCheckWho")
-        lay.addWidget(self.who)
-        self.reason = QComboBox()
-        self.reason.setEditable(True)
-        self.reason.setAccessibleName(tr("Why is there no ticket?"))
-        self.reason.setToolTip(tr("Why is there no ticket?"))
-        for r in self.REASONS:
-            self.reason.addItem(tr(r))
-        lay.addWidget(self.reason)
-        self.ok = QPushButton(tr("ID checked — check in (Enter)"))
-        self.ok.setObjectName("primary")
-        self.ok.setAccessibleName(tr("ID checked — check in"))
-        self.cancel = QPushButton(tr("Cancel (Esc)"))
-        for b in (self.ok, self.cancel):
-            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the scan input keeps the keyboard
-            lay.addWidget(b)
-        lay.addStretch(1)
-        self.hide()
-
-
-class CheckinMode(QWidget):
+class CheckinMode(DeskActions):
     verdict_shown = Signal(object)
     action_done = Signal(str)  # "walk_up", "change", "revoke", "reprint"
 
@@ -258,22 +64,43 @@ class CheckinMode(QWidget):
         self.ctx = ctx
         self.camera = CameraBridge(self)
         self.last_ok_reg: str | None = None
+        self.current = None  # ParticipantView of the runner the action buttons act on
+        self.pending: Any = None  # the runner waiting for the ID check (ParticipantView)
+        self.pending_query = ""  # what was typed to find them (Enter on it again confirms)
+        self.last_query = ""  # the search the list shows (Enter on it again picks the highlighted hit)
+        self.walkup_form: acts.WalkUpDialog | None = None  # a filled walk-up form kept until it is saved
         outer = QVBoxLayout(self)
+        outer.addLayout(self._build_top())
+        self._build_verdict(outer)
+        outer.addLayout(self._build_actions())
+        outer.addWidget(self._build_chip_step())
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self._build_recent())
+        split.addWidget(self._build_counts())
+        split.setSizes([600, 500])
+        outer.addWidget(split, 3)
+        self._set_current(None)
+        self._connect()
+
+    def _build_top(self) -> QHBoxLayout:
+        """The scan input, the camera button and the chip hand-out switch."""
         top = QHBoxLayout()
         self.input = ScanInput()
         top.addWidget(self.input, 4)
-        self.cam_button = QPushButton(icon("camera"), tr("Start camera"))
+        self.cam_button = button_icon(QPushButton(tr("Start camera")), "camera")
         self.cam_button.setAccessibleName(tr("Start or stop the camera"))
         self.cam_button.setToolTip(tr("Start or stop the camera (F6)"))
         self.cam_button.clicked.connect(self.toggle_camera)
         top.addWidget(self.cam_button)
         self.handout = QCheckBox(tr("Hand out chips"))
         self.handout.setAccessibleName(tr("Hand out chips"))
-        self.handout.setChecked(bool(ctx.settings.value("checkin/handout", False, type=bool)))
-        self.handout.toggled.connect(lambda on: ctx.settings.setValue("checkin/handout", on))
+        self.handout.setChecked(bool(self.ctx.settings.value("checkin/handout", False, type=bool)))
+        self.handout.toggled.connect(lambda on: self.ctx.settings.setValue("checkin/handout", on))
         top.addWidget(self.handout)
-        outer.addLayout(top)
+        return top
 
+    def _build_verdict(self, outer: QVBoxLayout) -> None:
+        """The verdict panel with the inline ID check in it."""
         self.verdict = VerdictPanel()
         outer.addWidget(self.verdict, 3)
         self.id_check = IdCheckPanel()
@@ -283,13 +110,10 @@ class CheckinMode(QWidget):
         if reason_edit is not None:
             reason_edit.returnPressed.connect(self.confirm_no_ticket)
         self.verdict.slot.addWidget(self.id_check)
-        self.pending: Any = None  # the runner waiting for the ID check (ParticipantView)
-        self.pending_query = ""  # what was typed to find them (Enter on it again confirms)
-        self.last_query = ""  # the search the list shows (Enter on it again picks the highlighted hit)
 
-        # race-day actions: on the runner last shown (scan or search pick), or a new one (walk-up)
+    def _build_actions(self) -> QHBoxLayout:
+        """Race-day actions: on the runner last shown (scan or search pick), or a new one (walk-up)."""
         acts_row = QHBoxLayout()
-        self.current = None  # ParticipantView of the runner the action buttons act on
         self.b_walkup = QPushButton(tr("Walk-up registration (F2)"))
         self.b_change = QPushButton(tr("Change bib / race (F3)"))
         self.b_reprint = QPushButton(tr("Reprint ticket (F4)"))
@@ -304,9 +128,10 @@ class CheckinMode(QWidget):
         self.current_label.setObjectName("hint")
         self.current_label.setAccessibleName(tr("Selected runner"))
         acts_row.addWidget(self.current_label, 1)
-        outer.addLayout(acts_row)
-        self._set_current(None)
+        return acts_row
 
+    def _build_chip_step(self) -> QWidget:
+        """The chip hand-out step shown after an OK when "Hand out chips" is ticked."""
         chip_row = QHBoxLayout()
         self.chip_label = QLabel(tr("Chip for this runner:"))
         self.chip_input = QLineEdit()
@@ -318,9 +143,10 @@ class CheckinMode(QWidget):
         self.chip_box = QWidget()
         self.chip_box.setLayout(chip_row)
         self.chip_box.hide()
-        outer.addWidget(self.chip_box)
+        return self.chip_box
 
-        split = QSplitter(Qt.Orientation.Horizontal)
+    def _build_recent(self) -> QWidget:
+        """Left: the search results (when a search is open) over this desk's recent scans."""
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -333,13 +159,13 @@ class CheckinMode(QWidget):
         rec_head = QHBoxLayout()
         rec_head.addWidget(QLabel(tr("Recent scans")))
         rec_head.addStretch(1)
-        self.undo_button = QPushButton(icon("undo"), tr("Undo last check-in"))
+        self.undo_button = button_icon(QPushButton(tr("Undo last check-in")), "undo")
         self.undo_button.setToolTip(tr("Undo this desk's last check-in (Ctrl+Z)"))
         self.undo_button.setAccessibleName(tr("Undo last check-in"))
         self.undo_button.clicked.connect(self.undo_last)
         rec_head.addWidget(self.undo_button)
         ll.addLayout(rec_head)
-        self.recent = RecentScansModel(ctx.clock, self)
+        self.recent = RecentScansModel(self.ctx.clock, self)
         self.recent_view = HintTableView(tr("This desk's scans and check-ins appear here."))
         self.recent_view.setAccessibleName(tr("Recent scans"))
         self.recent_view.setModel(self.recent)
@@ -347,9 +173,13 @@ class CheckinMode(QWidget):
         self.recent_view.verticalHeader().hide()
         self.recent_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.recent_view.horizontalHeader().setStretchLastSection(True)
+        self.recent_view.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)  # detail
         self.recent_view.clicked.connect(self._recent_clicked)
         ll.addWidget(self.recent_view)
-        split.addWidget(left)
+        return left
+
+    def _build_counts(self) -> QWidget:
+        """Right: the camera picture over the check-in counts per race."""
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -367,24 +197,24 @@ class CheckinMode(QWidget):
         grid.addWidget(QLabel(tr("Checked in per race")), 0, 0)
         grid.addWidget(self.total, 0, 1, Qt.AlignmentFlag.AlignRight)
         rl.addLayout(grid)
-        self.counts_view.setMinimumHeight(90)
+        self.counts_view.setMinimumHeight(self.counts_view.horizontalHeader().sizeHint().height()
+                                          + 2 * self.counts_view.verticalHeader().defaultSectionSize() + 6)
         rl.addWidget(self.counts_view, 1)
-        split.addWidget(right)
-        split.setSizes([600, 500])
-        outer.addWidget(split, 3)
+        return right
 
+    def _connect(self) -> None:
+        """Signals and the screen's shortcuts; the scan input takes the focus back after a stray click."""
         self.input.scanned.connect(lambda code: self.scan(code, "scan"))
         self.input.query.connect(self.search)
         self.input.navigate.connect(self._navigate)
         self.camera.frame.connect(self.camera_view.show_frame)
         self.camera.scanned.connect(self._camera_scan)
         self.camera.error.connect(self.camera_view.set_message)
-        QShortcut(QKeySequence("Ctrl+Z"), self, activated=self.undo_last)
-        QShortcut(QKeySequence("F6"), self, activated=self.toggle_camera)
-        QShortcut(QKeySequence("F2"), self, activated=self.walk_up)
-        QShortcut(QKeySequence("F3"), self, activated=self.change_runner)
-        QShortcut(QKeySequence("F4"), self, activated=self.reprint_ticket)
-        QShortcut(QKeySequence("Escape"), self, activated=self._escape)
+        keys: tuple[tuple[str, Callable[[], Any]], ...] = (
+            ("Ctrl+Z", self.undo_last), ("F6", self.toggle_camera), ("F2", self.walk_up),
+            ("F3", self.change_runner), ("F4", self.reprint_ticket), ("Escape", self._escape))
+        for key, fn in keys:
+            QShortcut(QKeySequence(key), self).activated.connect(lambda f=fn: f())
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._focus_changed)
@@ -443,7 +273,6 @@ class CheckinMode(QWidget):
         self._set_current(p)
         uuid = v.entry_uuid if v.status in ("ok", "unknown") else ""
         self.recent.add(ScanRow(self.ctx.now_ms(), v.status, v.bib, name, race, detail, uuid, False, p))
-        self.recent_view.resizeColumnsToContents()
         self.last_ok_reg = (p.registration_id if p else str(v.claims.get("sub") or "")) \
             if v.status in ("ok", "unknown") else None
         if self.last_ok_reg and self.handout.isChecked():
@@ -654,107 +483,3 @@ class CheckinMode(QWidget):
     def _search_current(self, item: QListWidgetItem | None, _prev: Any = None) -> None:
         if item is not None:
             self._set_current(item.data(Qt.ItemDataRole.UserRole).participant)
-
-    def _done_message(self, title: str, detail: str, action: str) -> None:
-        self.verdict.show_message("idle", title, detail)
-        self.action_done.emit(action)
-        self.focus_input()
-
-    def walk_up(self) -> None:
-        if not self.ctx.event.races:
-            self.verdict.show_message("invalid", tr("No event loaded."))
-            return
-        dlg = acts.WalkUpDialog(self.ctx.event, self)
-        if not self.ctx.run_dialog(dlg):
-            return
-        values = dlg.values()
-
-        def done(v: Any) -> None:
-            self.show_verdict(v)
-            self.verdict.detail.setText(tr("Walk-up registered: hand over bib {bib}.").format(bib=v.bib))
-            self.verdict._fit()
-            self.action_done.emit("walk_up")
-
-        self.ctx.client.call(lambda d: acts.walk_up(d, values), done, self._error)
-
-    def change_runner(self) -> None:
-        p = self.current
-        if p is None:
-            return
-        dlg = acts.ChangeDialog(self.ctx.event, p, self)
-        if not self.ctx.run_dialog(dlg):
-            return
-        ch = dlg.changes()
-        if ch["bib"] is None and ch["race"] is None and ch["wave"] is None:
-            self.verdict.show_message("idle", tr("Nothing changed."))
-            return
-        if not self.ctx.supervisor(self, tr("Changing bib {bib} ({name})").format(bib=p.bib, name=p.name)):
-            return
-        reg = p.registration_id
-
-        def done(new: Any) -> None:
-            self._set_current(new)
-            self._done_message(tr("Changed — hand over bib {bib}").format(bib=new.bib),
-                               f"{new.name} · {new.race} {new.wave}", "change")
-
-        self.ctx.client.call(lambda d: acts.change(d, reg, **ch), done, self._error)
-
-    def revoke_tickets(self) -> None:
-        p = self.current
-        if p is None:
-            return
-        dlg = acts.ReasonDialog(
-            tr("Revoke tickets"),
-            tr("Every ticket of bib {bib} ({name}) issued until now will be refused. A ticket reprinted "
-               "afterwards still works.").format(bib=p.bib, name=p.name), tr("Revoke"), self)
-        if not self.ctx.run_dialog(dlg):
-            return
-        if not self.ctx.supervisor(self, tr("Revoking the tickets of bib {bib} ({name})").format(bib=p.bib,
-                                                                                               name=p.name)):
-            return
-        reason = dlg.reason.text().strip() or tr("revoked at the desk")
-        reg, now_s = p.registration_id, self.ctx.now_ms() // 1000
-
-        def done(_r: Any) -> None:
-            self._done_message(tr("Tickets revoked"), f"{tr('Bib')} {p.bib} · {p.name}", "revoke")
-
-        self.ctx.client.call(lambda d: acts.revoke(d, reg, reason, now_s), done, self._error)
-
-    def reprint_ticket(self, path: str | None = None) -> None:
-        """Sign a new ticket (earlier ones are revoked: PIN), render its sheet off the GUI thread."""
-        p = self.current
-        if p is None:
-            return
-        key = str(self.ctx.settings.value("tickets/key", "") or "")
-        if not key:
-            self.verdict.show_message("invalid", tr("Cannot reprint"),
-                                      tr("Set the organizer's signing key file in Setup first."))
-            return
-        if not self.ctx.supervisor(self, tr("Reprinting the ticket of bib {bib} ({name}); earlier tickets are "
-                                            "revoked").format(bib=p.bib, name=p.name)):
-            return
-        if not path:
-            path, _ = QFileDialog.getSaveFileName(self, tr("Save the ticket"), f"ticket-{p.bib}.pdf", "PDF (*.pdf)")
-        if not path:
-            return
-        out, reg = str(path), p.registration_id
-        names = bool(self.ctx.settings.value("tickets/show_names", False, type=bool))
-
-        def signed(res: tuple[dict[str, Any], str, dict[str, Any]]) -> None:
-            part, token, event = res
-            self.last_ticket = token
-            self.verdict.show_message("idle", tr("Printing the ticket…"), f"{tr('Bib')} {p.bib}")
-            task = BackgroundTask(lambda prog: acts.render_ticket(out, part, token, event, names, prog), self)
-            task.finished.connect(self._reprinted)
-            task.failed.connect(self._reprint_failed)
-            self.reprint_task = task.start()
-
-        self.ctx.client.call(lambda d: acts.reprint(d, reg, key), signed, self._error)
-
-    def _reprinted(self, path: str) -> None:
-        self._done_message(tr("Ticket ready"), tr("Saved to {path}").format(path=path), "reprint")
-        if self.ctx.open_files:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(path))
-
-    def _reprint_failed(self, msg: str) -> None:
-        self.verdict.show_message("invalid", tr("Cannot reprint"), msg)

@@ -131,6 +131,7 @@ class WalkUpDialog(QDialog):
     def __init__(self, event: EventInfo, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(tr("Walk-up registration"))
+        self.setMinimumWidth(460)  # the date hint and a Chinese name fit without cutting
         lay = QVBoxLayout(self)
         hint = QLabel(tr("The bib is taken from this desk's reserved walk-up bibs."))
         hint.setWordWrap(True)
@@ -191,6 +192,7 @@ class ChangeDialog(QDialog):
         super().__init__(parent)
         self.who = who
         self.setWindowTitle(tr("Change bib, race or wave"))
+        self.setMinimumWidth(420)
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(f"{tr('Bib')} {who.bib} · {who.name} · {who.race} {who.wave}"))
         f = QFormLayout()

@@ -14,13 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -35,140 +34,16 @@ from PySide6.QtWidgets import (
 )
 
 from station.errors import UserError
-from station.results.timefmt import fmt_duration
 from station.timing.commands import CommandError, parse_delta
 from ui.context import UiContext, error_text
 from ui.i18n import tr
-from ui.models import CrossingsModel, ResultsModel, StringListModel, gender_text, status_text
+from ui.models import ResultsModel, gender_text
+from ui.modes.board import ResultsBoard
 from ui.modes.print_results import PrintOptions, PrintResultsDialog
+from ui.modes.runner_detail import RunnerDetail, explain
 from ui.snapshots import EventInfo, ResultsSnapshot
 from ui.views import HintTableView
 from ui.workers import BackgroundTask
-
-
-def explain(d: Any, reg: str) -> dict[str, Any]:
-    """Worker job: the runner's result and trace as plain data for the detail dialog."""
-    # The engine keeps crossings, not reads: the reads behind them come from the store, on demand.
-    res, trace = d.engine.explain(reg, reads=(e for _, e in d.store.reads_of_chips(d.engine.chips_of(reg))))
-    p = d.engine.participant(reg) or {}
-    cfg = d.engine.config
-    dist = {r.id: r.distance_m for r in cfg.races.values()} if cfg else {}
-    pts = {p_.id: p_.distance_m for p_ in cfg.points.values()} if cfg else {}
-    out: dict[str, Any] = {"reg": reg, "bib": p.get("bib", ""), "name": p.get("name", ""),
-                           "race": p.get("race", ""), "wave": p.get("wave", ""), "chips": d.engine.chips_of(reg),
-                           "notes": list(trace.notes), "crossings": [], "splits": []}
-    if res is not None:
-        out.update(status=res.status, chip_ms=res.chip_ms, gun_ms=res.gun_ms, start_ms=res.start_ms,
-                   finish_ms=res.finish_ms, flags=list(res.flags), category=res.category)
-        for name, ms in res.splits.items():
-            m = pts.get(name.split("_")[0], 0)
-            out["splits"].append((name, ms, m))
-        if res.chip_ms and dist.get(res.race):
-            out["pace_ms_per_km"] = int(res.chip_ms / (dist[res.race] / 1000))
-    for c in trace.crossings:
-        out["crossings"].append({"point": c.point, "time": c.time, "source": c.source, "reads": c.reads,
-                                 "uuids": list(c.uuids)})
-    return out
-
-
-def fmt_pace(ms_per_km: int | None) -> str:
-    if not ms_per_km:
-        return ""
-    s = ms_per_km // 1000
-    return f"{s // 60}:{s % 60:02d} /km"
-
-
-class RunnerDetail(QDialog):
-    def __init__(self, ctx: UiContext, data: dict[str, Any], on_ignore: Any, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.data = data
-        self.setWindowTitle(tr("Runner {bib}").format(bib=data["bib"]))
-        self.resize(760, 560)
-        lay = QVBoxLayout(self)
-        head = QLabel(f"<b style='font-size:22px'>{data['name']}</b> — {tr('Bib')} {data['bib']} · "
-                      f"{data['race']} {data['wave']} · {status_text(data.get('status', ''))}")
-        lay.addWidget(head)
-        form = QFormLayout()
-        form.addRow(tr("Chip time"), QLabel(fmt_duration(data.get("chip_ms")) if data.get("chip_ms") else "—"))
-        form.addRow(tr("Gun time"), QLabel(fmt_duration(data.get("gun_ms")) if data.get("gun_ms") else "—"))
-        form.addRow(tr("Pace"), QLabel(fmt_pace(data.get("pace_ms_per_km")) or "—"))
-        form.addRow(tr("Start"), QLabel(ctx.clock.hms(data.get("start_ms")) or "—"))
-        form.addRow(tr("Finish"), QLabel(ctx.clock.hms(data.get("finish_ms")) or "—"))
-        form.addRow(tr("Chips"), QLabel(" ".join(data.get("chips") or []) or "—"))
-        for name, ms, metres in data.get("splits", []):
-            pace = fmt_pace(int(ms / (metres / 1000))) if metres else ""
-            form.addRow(tr("Split {name}").format(name=name), QLabel(f"{fmt_duration(ms)}  {pace}"))
-        if data.get("flags"):
-            form.addRow(tr("Flags"), QLabel(" ".join(data["flags"])))
-        lay.addLayout(form)
-        lay.addWidget(QLabel(tr("Crossings (the reads that made each one)")))
-        self.crossings = CrossingsModel(ctx.clock, self)
-        self.crossings.set_rows(data.get("crossings", []))
-        self.view = QTableView()
-        self.view.setModel(self.crossings)
-        self.view.setAccessibleName(tr("Crossings"))
-        self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        self.view.horizontalHeader().setStretchLastSection(True)
-        lay.addWidget(self.view, 2)
-        lay.addWidget(QLabel(tr("Why other reads were ignored")))
-        self.notes = StringListModel("Note", self)
-        self.notes.set_rows(data.get("notes", []) or [tr("Nothing was ignored.")])
-        nv = QTableView()
-        nv.setModel(self.notes)
-        nv.setAccessibleName(tr("Notes"))
-        nv.horizontalHeader().setStretchLastSection(True)
-        lay.addWidget(nv, 1)
-        row = QHBoxLayout()
-        ign = QPushButton(tr("Ignore selected crossing…"))
-        ign.setObjectName("danger")
-        ign.clicked.connect(lambda: self._ignore(on_ignore))
-        row.addWidget(ign)
-        row.addStretch(1)
-        close = QPushButton(tr("Close"))
-        close.clicked.connect(self.accept)
-        row.addWidget(close)
-        lay.addLayout(row)
-
-    def _ignore(self, on_ignore: Any) -> None:
-        ix = self.view.selectionModel().selectedRows()
-        if ix:
-            c = self.crossings.rows[ix[0].row()]
-            on_ignore(c["uuids"][0], self)
-
-
-class ResultsBoard(QWidget):
-    """Full-screen board for a second monitor or the announcer: big type, top of the selected race,
-    scrolling slowly through the list."""
-
-    def __init__(self, model: ResultsModel, title: str) -> None:
-        super().__init__()
-        self.setWindowTitle(tr("Results board"))
-        self.setAccessibleName(tr("Results board"))
-        lay = QVBoxLayout(self)
-        self.title = QLabel(title)
-        self.title.setObjectName("big")
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        lay.addWidget(self.title)
-        self.view = QTableView()
-        self.view.setModel(model)
-        self.view.verticalHeader().hide()
-        for c in (3, 5):
-            self.view.setColumnHidden(c, True)
-        self.view.setStyleSheet("font-size: 30px;")
-        self.view.verticalHeader().setDefaultSectionSize(48)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.view.horizontalHeader().setResizeContentsPrecision(0)  # rows on screen, not 1,000 per reset
-        self.view.horizontalHeader().setStretchLastSection(True)
-        lay.addWidget(self.view)
-        QShortcut(QKeySequence("Escape"), self, activated=self.close)
-        self._scroll = QTimer(self)
-        self._scroll.timeout.connect(self._step)
-        self._scroll.start(4000)
-
-    def _step(self) -> None:
-        sb = self.view.verticalScrollBar()
-        sb.setValue(0 if sb.value() >= sb.maximum() else sb.value() + max(1, sb.pageStep() // 2))
 
 
 class ReportRun(QObject):
@@ -318,6 +193,8 @@ class ResultsMode(QWidget):
         reg = self.selected_registration()
         self.model.set_snapshot(snap)
         self._fill_choices()
+        if self.board is not None and self.board.isVisible():
+            self._feed_board()
         if reg:
             r = self.model.row_of_registration(reg)
             if r >= 0:
@@ -422,12 +299,17 @@ class ResultsMode(QWidget):
     # ------------------------------------------------------------------ board, print, export
     def open_board(self) -> None:
         if self.board is None:
-            self.board = ResultsBoard(self.model, self.race.currentText())
+            self.board = ResultsBoard(self.ctx.clock, self.race.currentText(), self.ctx.now_ms)
         screens = self.screen().virtualSiblings() if self.screen() else []
         if len(screens) > 1:
             self.board.setGeometry(screens[-1].geometry())
-        self.board.title.setText(self.race.currentText())
+        self._feed_board()
         self.board.showFullScreen()
+
+    def _feed_board(self) -> None:
+        if self.board is not None:
+            self.board.set_title(self.race.currentText())
+            self.board.set_rows(self.model.all, self.race.currentData())
 
     def _run_report(self, title: str, render: Any) -> None:
         race = self.race.currentData()

@@ -128,7 +128,6 @@ class SetupMode(QWidget):
     def __init__(self, ctx: UiContext) -> None:
         super().__init__()
         self.ctx = ctx
-        s = ctx.settings
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         body = QWidget()
@@ -137,8 +136,16 @@ class SetupMode(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         grid = QGridLayout(body)
+        grid.addWidget(self._build_station(), 0, 0)
+        grid.addWidget(self._build_event(), 0, 1)
+        grid.addWidget(self._build_reader(), 1, 0)
+        grid.addWidget(self._build_other(), 1, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
 
-        # station
+    def _build_station(self) -> QGroupBox:
+        """This station: role, desk, operator, language, theme, font size, sounds."""
+        s = self.ctx.settings
         st = QGroupBox(tr("This station"))
         f = QFormLayout(st)
         self.role = QComboBox()
@@ -146,7 +153,7 @@ class SetupMode(QWidget):
             self.role.addItem(tr(v), k)
         self.role.setCurrentIndex(max(0, self.role.findData(s.value("station/role", "all"))))
         self.desk = QLineEdit(str(s.value("station/desk", "desk-1")))
-        self.operator = QLineEdit(ctx.operator)
+        self.operator = QLineEdit(self.ctx.operator)
         self.lang = QComboBox()
         for k, v in LANGUAGES.items():
             self.lang.addItem(v, k)
@@ -157,7 +164,7 @@ class SetupMode(QWidget):
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.value("ui/theme", "light"))))
         self.font_size = QSpinBox()
         self.font_size.setRange(MIN_FS, MAX_FS)
-        self.font_size.setValue(int(s.value("ui/font_size", 16)))
+        self.font_size.setValue(int(str(s.value("ui/font_size", 16))))
         self.sound = QCheckBox(tr("Play sounds"))
         self.sound.setChecked(bool(s.value("ui/sound", True, type=bool)))
         for label, w in ((tr("Role"), self.role), (tr("Desk id"), self.desk), (tr("Operator"), self.operator),
@@ -168,9 +175,10 @@ class SetupMode(QWidget):
         save = QPushButton(tr("Save station settings"))
         save.clicked.connect(self.save_station)
         f.addRow("", save)
-        grid.addWidget(st, 0, 0)
+        return st
 
-        # event + participants
+    def _build_event(self) -> QGroupBox:
+        """The event file and the participants import (progress, problems listed)."""
         ev = QGroupBox(tr("Event and participants"))
         el = QVBoxLayout(ev)
         self.event_label = QLabel(tr("No event loaded"))
@@ -202,15 +210,18 @@ class SetupMode(QWidget):
         self.errors_view.verticalHeader().hide()
         self.errors_view.setWordWrap(True)
         el.addWidget(self.errors_view)
-        grid.addWidget(ev, 0, 1)
+        return ev
 
-        # readers
+    def _build_reader(self) -> QGroupBox:
+        """Add or change a reader: id, port (Find ports) or listen address, protocol, point, role."""
         rd = QGroupBox(tr("Add or change a reader"))
         rf = QFormLayout(rd)
         self.r_id = QLineEdit()
         self.r_port = QComboBox()
         self.r_port.setEditable(True)
-        self.r_port.lineEdit().setPlaceholderText("COM3, /dev/ttyUSB0, socket://host:port")
+        port_edit = self.r_port.lineEdit()
+        if port_edit is not None:
+            port_edit.setPlaceholderText("COM3, /dev/ttyUSB0, socket://host:port")
         b_ports = QPushButton(tr("Find ports"))
         b_ports.clicked.connect(self.refresh_ports)
         prow = QHBoxLayout()
@@ -248,9 +259,11 @@ class SetupMode(QWidget):
         b_save_r.clicked.connect(self.save_reader)
         rf.addRow("", b_save_r)
         rf.addRow("", self.reader_status)
-        grid.addWidget(rd, 1, 0)
+        return rd
 
-        # camera, ledger, PIN
+    def _build_other(self) -> QGroupBox:
+        """Camera, ledger URL and token, the ticket signing key, the supervisor PIN."""
+        s = self.ctx.settings
         other = QGroupBox(tr("Camera, ledger and supervisor"))
         of = QFormLayout(other)
         self.camera = QLineEdit(str(s.value("camera/source", "0")))
@@ -273,7 +286,7 @@ class SetupMode(QWidget):
             w.setAccessibleName(label)
             of.addRow(label, w)
         self.pin_warning = QLabel(tr("The supervisor PIN is still the default 1234: set your own.")
-                                  if ctx.pin.is_default else "")
+                                  if self.ctx.pin.is_default else "")
         self.pin_warning.setStyleSheet("color: #c5221f; font-weight: 700;")
         self.pin_warning.setWordWrap(True)
         of.addRow("", self.pin_warning)
@@ -283,9 +296,7 @@ class SetupMode(QWidget):
         self.other_status = QLabel("")
         self.other_status.setWordWrap(True)
         of.addRow("", self.other_status)
-        grid.addWidget(other, 1, 1)
-        grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
+        return other
 
     # ------------------------------------------------------------------ station
     def save_station(self) -> None:
@@ -423,8 +434,19 @@ class SetupMode(QWidget):
         except UserError as e:
             self.reader_status.setText(error_text(e))
             return
-        self.ctx.client.call(lambda d: setup_commands.save_reader(d.store, binding, d.operator).uuid,
-                             lambda _u: self.reader_status.setText(tr("Reader {id} saved.").format(id=binding.id)),
+        def checked(warning: Any) -> None:
+            if warning is not None:  # a port this computer does not have (yet): the user decides
+                self.reader_status.setText(error_text(warning))
+                if not self.ctx.ask(self, error_text(warning) + "\n\n" + tr("Save anyway?")):
+                    return
+            self.ctx.client.call(lambda d: setup_commands.save_reader(d.store, binding, d.operator).uuid,
+                                 lambda _u: self.reader_status.setText(
+                                     tr("Reader {id} saved.").format(id=binding.id)
+                                     + (" " + tr("Its port was not found: plug it in before the race.")
+                                        if warning is not None else "")),
+                                 lambda e: self.reader_status.setText(error_text(e)))
+
+        self.ctx.client.call(lambda _d: [setup_commands.port_problem(binding.port)], lambda w: checked(w[0]),
                              lambda e: self.reader_status.setText(error_text(e)))
 
     # ------------------------------------------------------------------ camera, ledger, PIN

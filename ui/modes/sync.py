@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from station.errors import UserError
-from ui.context import UiContext, error_text
+from ui.context import UiContext, error_text, sync_error_text
 from ui.i18n import tr
 from ui.snapshots import SyncInfo
 
@@ -126,7 +126,7 @@ class SyncMode(QWidget):
         self.state.setText(names.get(info.state, info.state))
         self.waiting.setText(str(info.waiting))
         self.last.setText(self.ctx.clock.hms(info.last_sync_ms, tenths=False) if info.last_sync_ms else tr("never synced"))
-        self.error.setText(info.last_error or "")
+        self.error.setText(sync_error_text(info.last_error))
         asked = self._asked_at
         if asked is None:
             return
@@ -137,4 +137,4 @@ class SyncMode(QWidget):
         elif self.ctx.now_ms() - asked > 15_000:
             self._asked_at = None
             self.say(tr("Not synced yet ({why}); the station keeps trying on its own.").format(
-                why=info.last_error or names.get(info.state, info.state)), bad=True)
+                why=sync_error_text(info.last_error) or names.get(info.state, info.state)), bad=True)

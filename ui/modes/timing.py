@@ -13,7 +13,6 @@ participant) leaves its stamp marked in its place, so the next bib still gets th
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
@@ -21,7 +20,6 @@ from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
-    QFileDialog,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -38,12 +36,13 @@ from PySide6.QtWidgets import (
 )
 
 from station.errors import UserError
-from station.timing.ingest import LiveReader, ReaderBinding, import_file
 from station.timing.stamps import REFUSED, SAVING, StampQueue
-from ui.assets import icon
+from ui.assets import button_icon
 from ui.context import UiContext, error_text
 from ui.i18n import tr
-from ui.models import FeedModel, GunsModel, ReadersModel, UnknownChipsModel
+from ui.models import FeedModel, GunsModel, UnknownChipsModel
+from ui.modes.reader_controls import ReaderControls
+from ui.readers_model import ReadersModel
 from ui.snapshots import EventInfo, ReaderState
 from ui.views import HintTableView
 
@@ -62,58 +61,6 @@ def _table(model: Any, name: str, empty: str = "") -> QTableView:
     v.horizontalHeader().setResizeContentsPrecision(0)
     v.horizontalHeader().setStretchLastSection(True)
     return v
-
-
-# ------------------------------------------------------------------------------- reader jobs (worker)
-def binding_from_config(cfg: dict[str, Any]) -> ReaderBinding:
-    """A `reader_config` payload (latest per reader) as a binding: live start and capture replay alike."""
-    fields = {k: cfg.get(k) for k in ("id", "point", "format", "role", "port", "listen", "baud", "zone",
-                                       "gps", "chip_format")}
-    fields["id"], fields["point"], fields["format"] = str(cfg["id"]), str(cfg["point"]), str(cfg["format"])
-    fields["role"] = fields["role"] or "main"
-    fields["gps"] = bool(fields["gps"])
-    fields["channel_waves"] = dict(cfg.get("channel_waves") or {})
-    return ReaderBinding(**fields)
-
-
-def start_reader(d: Any, cfg: dict[str, Any]) -> str:
-    rid = str(cfg["id"])
-    if rid in d.readers:
-        return rid
-    b = binding_from_config(cfg)
-    if not b.port and not b.listen:
-        raise UserError(tr("Reader {id} has no port or listen address: set one in Setup.").format(id=rid))
-    d.readers[rid] = LiveReader(d.store, b, operator=d.operator).start()
-    d.stopped.pop(rid, None)
-    return rid
-
-
-def stop_reader(d: Any, rid: str) -> str:
-    h = d.readers.pop(rid, None)
-    if h is not None:
-        h.stop()
-        d.stopped[rid] = h.binding
-    return rid
-
-
-def confirm_clock(d: Any, rid: str) -> dict[str, Any]:
-    h = d.readers.get(rid)
-    if h is None:
-        raise UserError(tr("Start reader {id} first.").format(id=rid))
-    return h.ingest.confirm_clock_offset()
-
-
-def ask_resend(d: Any, rid: str) -> int:
-    """The reader resends everything it stored (resends are stored once): fills any gap."""
-    h = d.readers.get(rid)
-    if h is None:
-        raise UserError(tr("Start reader {id} first.").format(id=rid))
-    ask = getattr(h, "request_replay", None)
-    n = ask() if ask is not None else 0
-    if not n:
-        raise UserError(tr("Reader {id} cannot resend its stored reads (this protocol has no replay, or it "
-                           "is not connected): replay a capture file instead.").format(id=rid))
-    return n
 
 
 def _kept_stamps(value: Any) -> Any:
@@ -184,27 +131,46 @@ class ManualEntry(QLineEdit):
             self.style().polish(self)
 
 
-class TimingMode(QWidget):
+class TimingMode(ReaderControls):
     manual_saved = Signal(str)
 
     def __init__(self, ctx: UiContext) -> None:
         super().__init__()
         self.ctx = ctx
         self.states: tuple[ReaderState, ...] = ()
+        self.connecting: dict[str, float] = {}  # reader id → until when Connect waits to say how it went
         outer = QVBoxLayout(self)
         split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self._build_readers())
+        split.addWidget(self._build_feed())
+        bottom = QWidget()
+        bl = QHBoxLayout(bottom)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(self._build_manual(), 3)
+        bl.addWidget(self._build_guns(), 2)
+        split.addWidget(bottom)
+        self._arrange(split)
+        outer.addWidget(split)
+        for v in (self.readers_view, self.feed_view, self.unknown_view, self.guns_view):
+            v.installEventFilter(self)  # a bib typed after clicking a row goes to the bib field
+        sm = self.readers_view.selectionModel()
+        if sm is not None:
+            sm.selectionChanged.connect(lambda *_: self._show_reader_problem())
 
-        # readers
+    def _build_readers(self) -> QGroupBox:
+        """The readers with their state, and the buttons beside them (the crossings keep the height)."""
         rbox = QGroupBox(tr("Readers"))
         rl = QHBoxLayout(rbox)  # the buttons beside the table: the crossings keep the height
-        self.readers = ReadersModel(ctx.clock, ctx.now_ms, self)
+        self.readers = ReadersModel(self.ctx.clock, self.ctx.now_ms, self)
         self.readers_view = _table(self.readers, tr("Readers"),
                                    tr("No readers yet: add them in Setup → Readers."))
-        self.readers_view.setMinimumHeight(96)
+        # the header and two whole readers (more when the window is taller: drag the handle)
+        self.readers_view.setMinimumHeight(self.readers_view.horizontalHeader().sizeHint().height()
+                                           + 2 * self.readers_view.verticalHeader().defaultSectionSize() + 4)
         rl.addWidget(self.readers_view, 1)
         btns = QGridLayout()
         btns.setSpacing(4)
-        self.b_start = QPushButton(icon("reader"), tr("Connect / start"))
+        self.b_start = button_icon(QPushButton(tr("Connect / start")), "reader")
         self.b_stop = QPushButton(tr("Stop"))
         self.b_clock = QPushButton(tr("Set clock offset"))
         self.b_clock.setToolTip(tr("Confirm the measured clock offset of the selected reader"))
@@ -219,15 +185,24 @@ class TimingMode(QWidget):
             b.setAccessibleName(b.text())
             b.clicked.connect(fn)
             btns.addWidget(b, i // 3, i % 3)
-        btns.setRowStretch(2, 1)
+        # the selected reader's problem (else the first one's) in full: the table's column is too narrow
+        self.reader_problem = QLabel("")
+        self.reader_problem.setObjectName("readerProblem")
+        self.reader_problem.setAccessibleName(tr("Reader problem"))
+        self.reader_problem.setWordWrap(True)
+        self.reader_problem.setMaximumWidth(520)
+        self.reader_problem.hide()
+        btns.addWidget(self.reader_problem, 2, 0, 1, 3)
+        btns.setRowStretch(3, 1)
         rl.addLayout(btns)
-        split.addWidget(rbox)
+        return rbox
 
-        # feed + unknown chips
+    def _build_feed(self) -> QSplitter:
+        """The live crossings beside the unknown chips."""
         mid = QSplitter(Qt.Orientation.Horizontal)
         fbox = QGroupBox(tr("Live crossings"))
         fl = QVBoxLayout(fbox)
-        self.feed = FeedModel(ctx.clock, self)
+        self.feed = FeedModel(self.ctx.clock, self)
         self.feed_view = _table(self.feed, tr("Live crossings"),
                                 tr("Crossings appear here as the readers send them, and the times entered "
                                    "below."))
@@ -235,18 +210,16 @@ class TimingMode(QWidget):
         mid.addWidget(fbox)
         ubox = QGroupBox(tr("Unknown chips"))
         ul = QVBoxLayout(ubox)
-        self.unknown = UnknownChipsModel(ctx.clock, self)
+        self.unknown = UnknownChipsModel(self.ctx.clock, self)
         self.unknown_view = _table(self.unknown, tr("Unknown chips"),
                                    tr("Chips read that belong to no runner appear here."))
         ul.addWidget(self.unknown_view)
         mid.addWidget(ubox)
         mid.setSizes([700, 300])
-        split.addWidget(mid)
+        return mid
 
-        # manual entry + guns
-        bottom = QWidget()
-        bl = QHBoxLayout(bottom)
-        bl.setContentsMargins(0, 0, 0, 0)
+    def _build_manual(self) -> QGroupBox:
+        """Hand timing at the finish: the point, the bib field, Stamp, the stamps waiting for a bib."""
         mbox = QGroupBox(tr("Manual entry (finish line)"))
         ml = QGridLayout(mbox)
         self.point = QComboBox()
@@ -266,8 +239,13 @@ class TimingMode(QWidget):
         self.next_label.setAccessibleName(tr("Which stamp the next bib takes"))
         self.next_label.setWordWrap(True)
         ml.addWidget(self.next_label, 1, 0, 1, 3)
+        self._build_stamps(ml)
+        return mbox
+
+    def _build_stamps(self, ml: QGridLayout) -> None:
+        """The stamp queue (kept across a restart), its list, Delete, and Space anywhere on the screen."""
         self.queue = StampQueue()
-        kept = self.queue.load(_kept_stamps(ctx.settings.value("timing/stamps", "")),
+        kept = self.queue.load(_kept_stamps(self.ctx.settings.value("timing/stamps", "")),
                                unsure=tr("not confirmed saved when the station stopped: check the live crossings"))
         self.selected_stamp: int | None = None  # chosen explicitly by the timer (click, Up/Down)
         self.stamps = QListWidget()
@@ -306,31 +284,32 @@ class TimingMode(QWidget):
         self._refresh_stamps()
         if kept:
             self._report(tr("{n} stamp(s) kept from before (restart or language switch).").format(n=kept))
-        bl.addWidget(mbox, 3)
+
+    def _build_guns(self) -> QGroupBox:
+        """One gun button per wave (filled by set_event) over the guns fired."""
         gbox = QGroupBox(tr("Gun"))
         gl = QVBoxLayout(gbox)
         self.gun_buttons = QGridLayout()
         gl.addLayout(self.gun_buttons)
-        self.guns = GunsModel(ctx.clock, self)
+        self.guns = GunsModel(self.ctx.clock, self)
         self.guns_view = _table(self.guns, tr("Guns"),
                                 tr("Each gun fired (button above, supervisor PIN) is listed here."))
         self.guns_view.setMaximumHeight(130)
         gl.addWidget(self.guns_view)
-        bl.addWidget(gbox, 2)
-        split.addWidget(bottom)
+        return gbox
+
+    def _arrange(self, split: QSplitter) -> None:
+        """Pane sizes: the crew's own arrangement when saved, else the crossings take the room."""
         # The live crossings take whatever the readers and the entry leave (a 1366×768 laptop too):
         # the sizes are weights, each pane keeps at least its minimum.
         split.setSizes([100, 1000, 100])
         for i, f in enumerate((0, 1, 0)):
             split.setStretchFactor(i, f)
-        saved = ctx.settings.value("timing/split")
+        saved = self.ctx.settings.value("timing/split")
         if isinstance(saved, QByteArray):
             split.restoreState(saved)  # the crew's own arrangement (dragged handles) survives a restart
-        split.splitterMoved.connect(lambda *_: ctx.settings.setValue("timing/split", split.saveState()))
+        split.splitterMoved.connect(lambda *_: self.ctx.settings.setValue("timing/split", split.saveState()))
         self.split = split
-        outer.addWidget(split)
-        for v in (self.readers_view, self.feed_view, self.unknown_view, self.guns_view):
-            v.installEventFilter(self)  # a bib typed after clicking a row goes to the bib field
 
     # ------------------------------------------------------------------ event + snapshots
     def set_event(self, ev: EventInfo) -> None:
@@ -342,93 +321,20 @@ class TimingMode(QWidget):
         idx = self.point.findData(cur) if cur else -1
         self.point.setCurrentIndex(idx if idx >= 0 else finish)
         while self.gun_buttons.count():
-            w = self.gun_buttons.takeAt(0).widget()
+            item = self.gun_buttons.takeAt(0)
+            w = item.widget() if item is not None else None
             if w is not None:
                 w.deleteLater()
         self.gun_map: dict[str, QPushButton] = {}
         for i, race in enumerate(ev.races):
             for j, (wave, _start) in enumerate(race.waves):
-                b = QPushButton(icon("gun"), tr("Gun: {race} wave {wave}").format(race=race.name, wave=wave))
+                b = QPushButton(tr("Gun: {race} wave {wave}").format(race=race.name, wave=wave))
+                button_icon(b, "gun")
                 b.setObjectName("gun")
                 b.setAccessibleName(b.text())
                 b.clicked.connect(lambda _=False, r=race.id, w=wave, n=race.name: self.fire_gun(r, w, n))
                 self.gun_buttons.addWidget(b, i, j)
                 self.gun_map[f"{race.id}/{wave}"] = b
-
-    def set_readers(self, states: tuple[ReaderState, ...]) -> None:
-        sel = self.selected_reader()
-        self.states = states
-        self.readers.set_rows(states)
-        if sel:
-            for i, s in enumerate(states):
-                if s.id == sel:
-                    self.readers_view.selectRow(i)
-
-    def selected_reader(self) -> str | None:
-        ix = self.readers_view.selectionModel().selectedRows() if self.readers_view.selectionModel() else []
-        if ix:
-            return self.readers.rows[ix[0].row()].id
-        return None
-
-    # ------------------------------------------------------------------ reader controls
-    def _cfg(self, rid: str) -> dict[str, Any] | None:
-        return next((c for c in self.ctx.event.readers if str(c.get("id")) == rid), None)
-
-    def _report(self, text: str) -> None:
-        self.manual_status.setText(text)
-
-    def start_selected(self) -> None:
-        rid = self.selected_reader()
-        cfg = self._cfg(rid) if rid else None
-        if cfg is None:
-            self._report(tr("Select a configured reader first (Setup → Readers)."))
-            return
-        self.ctx.client.call(lambda d: start_reader(d, cfg),
-                             lambda r: self._report(tr("Reader {id} started.").format(id=r)),
-                             lambda e: self._report(error_text(e)))
-
-    def stop_selected(self) -> None:
-        rid = self.selected_reader()
-        if rid:
-            self.ctx.client.call(lambda d: stop_reader(d, rid),
-                                 lambda r: self._report(tr("Reader {id} stopped; everything received is saved.")
-                                                        .format(id=r)))
-
-    def clock_selected(self) -> None:
-        rid = self.selected_reader()
-        if rid:
-            self.ctx.client.call(lambda d: confirm_clock(d, rid),
-                                 lambda p: self._report(tr("Clock offset {ms:+d} ms confirmed for {id}.")
-                                                        .format(ms=p["offset_ms"], id=rid)),
-                                 lambda e: self._report(error_text(e)))
-
-    def resend_selected(self) -> None:
-        rid = self.selected_reader()
-        if rid:
-            self.ctx.client.call(lambda d: ask_resend(d, rid),
-                                 lambda n: self._report(tr("Reader {id} asked to resend its stored reads.")
-                                                        .format(id=rid)),
-                                 lambda e: self._report(error_text(e)))
-
-    def replay_selected(self, path: str | None = None) -> None:
-        rid = self.selected_reader()
-        cfg = self._cfg(rid) if rid else None
-        if cfg is None:
-            self._report(tr("Select a configured reader first (Setup → Readers)."))
-            return
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(self, tr("Replay capture file"))
-        if not path:
-            return
-        b = binding_from_config({**cfg, "port": None, "listen": None})
-        p = Path(path)
-
-        def job(d: Any) -> int:
-            return import_file(d.store, b, p.read_bytes(), p.name, operator=d.operator).stored
-
-        self.ctx.client.call(job, lambda n: self._report(tr("{n} new read(s) stored from {file}.")
-                                                         .format(n=n, file=p.name)),
-                             lambda e: self._report(error_text(e)))
 
     # ------------------------------------------------------------------ manual entry
     def eventFilter(self, obj: Any, ev: Any) -> bool:
