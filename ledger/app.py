@@ -63,7 +63,20 @@ def create_app(db: Database | str) -> FastAPI:
     database = open_database(db) if isinstance(db, str) else db
     app = FastAPI(title="WO.RUN ledger", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.db = database
+    _add_error_handlers(app)
+    _add_sync_routes(app, database)
+    _add_points_routes(app, database)
 
+    # The public results pages (`station.web`) over the results published here.
+    from ledger.web import LedgerSource
+    from station.web.app import make_router
+
+    app.include_router(make_router(LedgerSource(database), live_interval=1.0))
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Refusals, malformed requests and a busy database as JSON `{"error", "code"}`."""
     @app.exception_handler(LedgerError)
     async def _ledger_error(_request: Request, e: LedgerError) -> JSONResponse:
         return _err(e)
@@ -81,34 +94,40 @@ def create_app(db: Database | str) -> FastAPI:
         return JSONResponse({"error": "the ledger database is busy or unavailable; retry later",
                              "code": "unavailable"}, status_code=503, headers={"Retry-After": "1"})
 
-    async def grant_of(request: Request) -> Grant:
-        h = request.headers.get("authorization", "")
-        scheme, _, token = h.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise LedgerError(401, "missing bearer token (Authorization: Bearer <station token>)",
-                              "unauthorized")
-        g = await run_in_threadpool(check_token, database, token.strip())
-        if g is None:
-            raise LedgerError(401, "unknown or revoked token", "unauthorized")
-        return g
 
-    def for_event(g: Grant, event: str) -> None:
-        if g.event_id != event:
-            raise LedgerError(403, f"this token is for event {g.event_id!r}, not {event!r}", "forbidden")
+async def _grant_of(database: Database, request: Request) -> Grant:
+    """The grant of the request's bearer token; raises LedgerError 401 without a valid one."""
+    h = request.headers.get("authorization", "")
+    scheme, _, token = h.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise LedgerError(401, "missing bearer token (Authorization: Bearer <station token>)",
+                          "unauthorized")
+    g = await run_in_threadpool(check_token, database, token.strip())
+    if g is None:
+        raise LedgerError(401, "unknown or revoked token", "unauthorized")
+    return g
 
+
+def _for_event(g: Grant, event: str) -> None:
+    if g.event_id != event:
+        raise LedgerError(403, f"this token is for event {g.event_id!r}, not {event!r}", "forbidden")
+
+
+def _add_sync_routes(app: FastAPI, database: Database) -> None:
+    """Health, the token's grant, and the entry streams stations push to and pull from."""
     @app.get("/v1/health")
     async def health() -> dict[str, Any]:
         return {"ok": True}
 
     @app.get("/v1/token")
     async def whoami(request: Request) -> dict[str, Any]:
-        g = await grant_of(request)
+        g = await _grant_of(database, request)
         return {"event": g.event_id, "station": g.station_id, "publish": g.publish, "role": g.role}
 
     @app.post("/v1/events/{event}/stations/{station}/entries")
     async def push(event: str, station: str, request: Request) -> Response:
-        g = await grant_of(request)
-        for_event(g, event)
+        g = await _grant_of(database, request)
+        _for_event(g, event)
         if g.station_id != station:
             raise LedgerError(403, f"this token writes only station {g.station_id!r}, not {station!r}",
                               "forbidden")
@@ -120,34 +139,30 @@ def create_app(db: Database | str) -> FastAPI:
     @app.get("/v1/events/{event}/entries")
     async def pull(event: str, request: Request, cursor: str = "", limit: int = 5000,
                    exclude_own: bool = False) -> Response:
-        g = await grant_of(request)
-        for_event(g, event)
+        g = await _grant_of(database, request)
+        _for_event(g, event)
         text, more, nxt = await run_in_threadpool(streams.pull, database, event, cursor, limit,
                                                   g.station_id if exclude_own else None)
         body = f'{{"entries":{text},"cursor":"{nxt}","more":{"true" if more else "false"}}}'
         return Response(body.encode("utf-8"), media_type="application/json")
 
+
+def _add_points_routes(app: FastAPI, database: Database) -> None:
+    """Finished results of an event and a runner's points balance."""
     @app.get("/v1/events/{event}/results")
     async def results(event: str, request: Request) -> dict[str, Any]:
-        g = await grant_of(request)
-        for_event(g, event)
+        g = await _grant_of(database, request)
+        _for_event(g, event)
         rows = await run_in_threadpool(points_mod.finished_results, database, event)
         return {"results": rows}
 
     @app.get("/v1/runners/{runner}/points")
     async def runner_points(runner: str, request: Request) -> dict[str, Any]:
-        await grant_of(request)
+        await _grant_of(database, request)
         why = contract.ID(runner)
         if why:  # NUL, lone surrogates, 300 characters: refused before the database sees them
             raise LedgerError(422, f"runner id: {why}", "malformed")
         return await run_in_threadpool(points_mod.balance, database, runner)
-
-    # The public results pages (`station.web`) over the results published here.
-    from ledger.web import LedgerSource
-    from station.web.app import make_router
-
-    app.include_router(make_router(LedgerSource(database), live_interval=1.0))
-    return app
 
 
 def app_from_env() -> FastAPI:

@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,52 @@ def run_soak(o: SoakOptions) -> SoakResult:
         if not o.quiet:
             print(msg, file=sys.stderr, flush=True)
 
+    sc, db, pg, data, token = _set_up(o, out)
+    lport, mport = free_port(), free_port()
+    procs, pair = _start_processes(out, data, db, token, lport, mport)
+    sampler = MemorySampler(procs, 1.0)
+    sampler.start()
+    watch = _StallWatch(procs[1].log)
+    watch.start()
+    chips = [p["chips"][0] for p in sc.participants]
+    wall_now = lambda: sc.race.wall_ms(time.time_ns() // 1_000_000)  # noqa: E731
+    serial_rate = 150.0 if pair else 0.0
+    t_soak = time.monotonic()
+    crowd = FinishCrowd(chips, o.minutes * 60, o.rate - serial_rate)
+    ultra_crowd = FinishCrowd(chips, o.minutes * 60, serial_rate or 1.0)
+    dec = _SteadyDecoder(mport, crowd, o.rate - serial_rate, wall_now, t_soak)
+    dec.start()
+    ultra_sent = [0]
+    stop = threading.Event()
+    if pair:
+        _start_ultra_feed(pair, procs, ultra_crowd, serial_rate, wall_now, t_soak, stop, ultra_sent)
+    db_path = out / "station" / paths.DB_FILENAME
+    client = httpx.Client(base_url=f"http://127.0.0.1:{lport}", timeout=30,
+                          headers={"Authorization": f"Bearer {token}"})
+    try:
+        ledger_reads, cursor = _sample(o, res, out, say, dec, ultra_sent, db_path, client, sc.event_id,
+                                       watch, procs)
+        _drain(res, dec, ultra_sent, stop, db_path, client, sc.event_id, ledger_reads, cursor)
+    finally:
+        stop.set()
+        dec.stop_event.set()
+        dec.join(5)
+        codes = {p.name: p.stop() for p in reversed(procs)}
+        sampler.stop_event.set()
+        watch.stop_event.set()
+        client.close()
+        if pair:
+            pair.close()
+        if pg:
+            pg.stop()
+    res.sent = dec.sent + ultra_sent[0]
+    _judge(res, codes)
+    return res
+
+
+def _set_up(o: SoakOptions, out: Path) -> tuple[sc_mod.Scenario, str, Postgres | None, list[str], str]:
+    """The scenario, the ledger database, the station loaded with the event and participants, and a
+    publishing token: (scenario, database URL, PostgreSQL or None, station `--data` args, token)."""
     sc = sc_mod.generate(o.runners, 1)
     ev = out / "scenario" / "event.toml"
     ev.write_text(sc_mod.event_toml(sc, {}), encoding="utf-8")
@@ -182,7 +229,12 @@ def run_soak(o: SoakOptions) -> SoakResult:
                if x.startswith("station_id:"))
     token = run_cli("ledger", "token", "add", "--db", db, "--event", sc.event_id, "--station", sid,
                     "--publish", log=log).stdout.strip().splitlines()[-1]
-    lport, mport = free_port(), free_port()
+    return sc, db, pg, data, token
+
+
+def _start_processes(out: Path, data: list[str], db: str, token: str, lport: int,
+                     mport: int) -> tuple[list[Proc], PtyPair | None]:
+    """Ledger, MYLAPS listener, Ultra listener on a pty (when socat is there) and sync: (procs, pty)."""
     procs = [Proc("ledger", ["ledger", "serve", "--db", db, "--port", str(lport)], out / "logs").start()]
     wait_port(lport, 60, procs[0])
     procs.append(Proc("listen-mylaps", [*data, "reads", "listen", "--point", "finish", "--format", "mylaps",
@@ -198,20 +250,14 @@ def run_soak(o: SoakOptions) -> SoakResult:
     procs.append(Proc("sync", [*data, "sync", "--ledger", f"http://127.0.0.1:{lport}", "--token", token],
                       out / "logs").start())
     wait_port(mport, 60, procs[1])
-    sampler = MemorySampler(procs, 1.0)
-    sampler.start()
-    watch = _StallWatch(procs[1].log)
-    watch.start()
-    chips = [p["chips"][0] for p in sc.participants]
-    wall_now = lambda: sc.race.wall_ms(time.time_ns() // 1_000_000)  # noqa: E731
-    serial_rate = 150.0 if pair else 0.0
-    t_soak = time.monotonic()
-    crowd = FinishCrowd(chips, o.minutes * 60, o.rate - serial_rate)
-    ultra_crowd = FinishCrowd(chips, o.minutes * 60, serial_rate or 1.0)
-    dec = _SteadyDecoder(mport, crowd, o.rate - serial_rate, wall_now, t_soak)
-    dec.start()
-    ultra_sent = [0]
-    stop = threading.Event()
+    return procs, pair
+
+
+def _start_ultra_feed(pair: PtyPair, procs: list[Proc], ultra_crowd: FinishCrowd, serial_rate: float,
+                      wall_now: Callable[[], int], t_soak: float, stop: threading.Event,
+                      ultra_sent: list[int]) -> None:
+    """Once the Ultra listener has opened its port, a thread writes `serial_rate` reads/s to the pty
+    (counting them in `ultra_sent[0]`) until `stop`."""
 
     def feed_ultra() -> None:
         import serial
@@ -229,68 +275,59 @@ def run_soak(o: SoakOptions) -> SoakResult:
             time.sleep(0.01)
         ser.close()
 
-    if pair:
-        ul = next(p for p in procs if p.name == "listen-ultra")
-        end = time.monotonic() + 60
-        while "] connected" not in ul.log.read_text(encoding="utf-8", errors="replace"):
-            if time.monotonic() > end or not ul.alive():
-                raise RuntimeError(f"the Ultra listener did not open its port:\n{ul.tail()}")
-            time.sleep(0.1)
-        threading.Thread(target=feed_ultra, daemon=True).start()
-    db_path = out / "station" / paths.DB_FILENAME
-    client = httpx.Client(base_url=f"http://127.0.0.1:{lport}", timeout=30,
-                          headers={"Authorization": f"Bearer {token}"})
+    ul = next(p for p in procs if p.name == "listen-ultra")
+    end = time.monotonic() + 60
+    while "] connected" not in ul.log.read_text(encoding="utf-8", errors="replace"):
+        if time.monotonic() > end or not ul.alive():
+            raise RuntimeError(f"the Ultra listener did not open its port:\n{ul.tail()}")
+        time.sleep(0.1)
+    threading.Thread(target=feed_ultra, daemon=True).start()
+
+
+def _sample(o: SoakOptions, res: SoakResult, out: Path, say: Callable[[str], None], dec: _SteadyDecoder,
+            ultra_sent: list[int], db_path: Path, client: httpx.Client, event_id: str, watch: _StallWatch,
+            procs: list[Proc]) -> tuple[int, Any]:
+    """The soak itself: every `sample_s`, one sample in `res.samples`; returns (ledger reads, cursor)."""
     cursor, ledger_reads = "", 0
     t_end = time.monotonic() + o.minutes * 60
     t_start = time.monotonic()
     say(f"soak: {o.minutes} min at {o.rate:.0f} reads/s in {out}")
-    try:
-        while time.monotonic() < t_end:
-            time.sleep(o.sample_s)
-            # In this order: what was sent, then at once what the journal holds (journal lag); then
-            # what the ledger holds once pulled, against the journal at that same moment (sync lag).
-            # Pulling takes a while: comparing counts taken at different times would show the pull's
-            # duration as lag.
-            sent = dec.sent + ultra_sent[0]
-            journaled = _count_journaled(db_path)
-            ledger_reads, cursor = _count_ledger(client, sc.event_id, ledger_reads, cursor)
-            journaled_then = _count_journaled(db_path)
-            rate_now = max(1.0, o.rate)
-            s = {"t": round(time.monotonic() - t_start, 1), "sent": sent, "journaled": journaled,
-                 "on_ledger": ledger_reads, "journal_lag_s": round((sent - journaled) / rate_now, 2),
-                 "sync_lag_s": round((journaled_then - ledger_reads) / rate_now, 2),
-                 "stalls": watch.stalls, "worst_gap_s": round(watch.worst_s, 2), "window_full": dec.window_full,
-                 "rss_kb": {p.name: current_rss_kb(p.pid) for p in procs if p.pid}}
-            res.samples.append(s)
-            say(json.dumps(s))
-        # drain: the feeders stop; everything sent must reach the journal and then the ledger
-        stop.set()
-        dec.stop_event.set()
-        dec.join(5)
+    while time.monotonic() < t_end:
+        time.sleep(o.sample_s)
+        # In this order: what was sent, then at once what the journal holds (journal lag); then
+        # what the ledger holds once pulled, against the journal at that same moment (sync lag).
+        # Pulling takes a while: comparing counts taken at different times would show the pull's
+        # duration as lag.
         sent = dec.sent + ultra_sent[0]
-        drain_end = time.monotonic() + 120
-        while time.monotonic() < drain_end:
-            time.sleep(2)
-            res.journaled = _count_journaled(db_path)
-            ledger_reads, cursor = _count_ledger(client, sc.event_id, ledger_reads, cursor)
-            res.on_ledger = ledger_reads
-            if sent == res.journaled == res.on_ledger:
-                break
-    finally:
-        stop.set()
-        dec.stop_event.set()
-        dec.join(5)
-        codes = {p.name: p.stop() for p in reversed(procs)}
-        sampler.stop_event.set()
-        watch.stop_event.set()
-        client.close()
-        if pair:
-            pair.close()
-        if pg:
-            pg.stop()
-    res.sent = dec.sent + ultra_sent[0]
-    _judge(res, codes)
-    return res
+        journaled = _count_journaled(db_path)
+        ledger_reads, cursor = _count_ledger(client, event_id, ledger_reads, cursor)
+        journaled_then = _count_journaled(db_path)
+        rate_now = max(1.0, o.rate)
+        s = {"t": round(time.monotonic() - t_start, 1), "sent": sent, "journaled": journaled,
+             "on_ledger": ledger_reads, "journal_lag_s": round((sent - journaled) / rate_now, 2),
+             "sync_lag_s": round((journaled_then - ledger_reads) / rate_now, 2),
+             "stalls": watch.stalls, "worst_gap_s": round(watch.worst_s, 2), "window_full": dec.window_full,
+             "rss_kb": {p.name: current_rss_kb(p.pid) for p in procs if p.pid}}
+        res.samples.append(s)
+        say(json.dumps(s))
+    return ledger_reads, cursor
+
+
+def _drain(res: SoakResult, dec: _SteadyDecoder, ultra_sent: list[int], stop: threading.Event,
+           db_path: Path, client: httpx.Client, event_id: str, ledger_reads: int, cursor: Any) -> None:
+    """The feeders stop; everything sent must reach the journal and then the ledger (2 minutes at most)."""
+    stop.set()
+    dec.stop_event.set()
+    dec.join(5)
+    sent = dec.sent + ultra_sent[0]
+    drain_end = time.monotonic() + 120
+    while time.monotonic() < drain_end:
+        time.sleep(2)
+        res.journaled = _count_journaled(db_path)
+        ledger_reads, cursor = _count_ledger(client, event_id, ledger_reads, cursor)
+        res.on_ledger = ledger_reads
+        if sent == res.journaled == res.on_ledger:
+            break
 
 
 class _StallWatch(threading.Thread):

@@ -82,7 +82,25 @@ def load_event_file(path: Path) -> dict[str, Any]:
 
 
 def normalize(data: dict[str, Any], source: str = "event") -> dict[str, Any]:
+    """Validate every section, collecting all problems (in file order) before raising once."""
     c = _Checker(source)
+    ev = _normalize_event(c, data)
+    races, race_ids = _normalize_races(c, data)
+    points, pids = _normalize_timing_points(c, data, race_ids)
+    cats = _normalize_categories(c, data)
+    checkin = _normalize_checkin(c, data)
+    readers = _normalize_readers(c, data, pids)
+    known = {"event", "races", "timing_points", "categories", "checkin", "readers"}
+    for k in data:
+        if k not in known:
+            c.bad(k, f"unknown section; expected one of {', '.join(sorted(known))}")
+    if c.problems:
+        raise InputErrors(c.problems, f"{source}: {len(c.problems)} problem(s); the event was not loaded")
+    return {"event": ev, "races": races, "timing_points": points, "categories": cats,
+            "checkin": checkin, "readers": readers}
+
+
+def _normalize_event(c: _Checker, data: dict[str, Any]) -> dict[str, Any]:
     ev_in = data.get("event")
     if not isinstance(ev_in, dict):
         c.bad("[event]", "missing table; expected [event] with id, name, date, timezone")
@@ -114,7 +132,10 @@ def normalize(data: dict[str, Any], source: str = "event") -> dict[str, Any]:
     ev["points_per_km"] = ppk if ppk is not None and ppk >= 0 else 0
     if ppk is not None and ppk < 0:
         c.bad("event.points_per_km", f"expected a number ≥ 0, got {ppk!r}")
+    return ev
 
+
+def _normalize_races(c: _Checker, data: dict[str, Any]) -> tuple[list[dict[str, Any]], set[str]]:
     races_in = data.get("races")
     if not isinstance(races_in, list) or not races_in:
         c.bad("[[races]]", "missing; expected at least one [[races]] table")
@@ -126,68 +147,81 @@ def normalize(data: dict[str, Any], source: str = "event") -> dict[str, Any]:
         if not isinstance(r, dict):
             c.bad(f"races[{i}]", "expected a table")
             continue
-        rid = c.get(r, "id", w, str, "a race id")
-        if rid is not None:
-            if not _SLUG.match(rid):
-                c.bad(w + "id", f"expected a slug, got {rid!r}")
-            if rid in race_ids:
-                c.bad(w + "id", f"duplicate race id {rid!r}")
-            race_ids.add(rid)
-        dist = c.get(r, "distance_m", w, (int, float), "a distance in metres")
-        if dist is not None and dist <= 0:
-            c.bad(w + "distance_m", f"expected a distance in metres > 0, got {dist!r}")
-        laps = c.get(r, "laps", w, int, "a whole number of laps ≥ 1", required=False, default=1)
-        if laps is not None and laps < 1:
-            c.bad(w + "laps", f"expected a whole number of laps ≥ 1, got {laps!r}")
-        ranking = c.get(r, "ranking", w, str, "\"chip\" or \"gun\"", required=False, default="chip")
-        if ranking not in RANKINGS:
-            c.bad(w + "ranking", f"expected \"chip\" or \"gun\", got {ranking!r}")
-        min_time_ms = None
-        mt = c.get(r, "min_time", w, str, "a duration H:MM:SS", required=False)
-        if mt is not None:
-            try:
-                min_time_ms = parse_hms(mt)
-            except ValueError:
-                c.bad(w + "min_time", f"expected a duration H:MM:SS, got {mt!r}")
-        cutoff_ms = None
-        co = c.get(r, "cutoff", w, str, "a duration H:MM:SS", required=False)
-        if co is not None:
-            try:
-                cutoff_ms = parse_hms(co)
-            except ValueError:
-                c.bad(w + "cutoff", f"expected a duration H:MM:SS, got {co!r}")
-        sw = c.get(r, "start_window_s", w, (int, float), "seconds", required=False, default=3600)
-        waves_in = r.get("waves")
-        waves: list[dict[str, str | None]] = []
-        if waves_in is None and "start" in r:
-            waves_in = [{"id": "", "start": r["start"]}]
-        if not isinstance(waves_in, list) or not waves_in:
-            c.bad(w + "waves", "missing; expected waves = [{ id = \"A\", start = \"07:30:00\" }] (or start = …)")
-            waves_in = []
-        wave_ids: set[str] = set()
-        for j, wv in enumerate(waves_in):
-            ww = f"{w}waves[{j}]."
-            if not isinstance(wv, dict):
-                c.bad(f"{w}waves[{j}]", "expected an inline table { id = \"A\", start = \"07:30:00\" }")
-                continue
-            wid = c.get(wv, "id", ww, str, "a wave id")
-            if wid is not None and wid in wave_ids:
-                c.bad(ww + "id", f"duplicate wave id {wid!r} in race {rid!r}")
-            wave_ids.add(wid or "")
-            st = wv.get("start")
-            if isinstance(st, dt.time):
-                st = st.isoformat()
-            if not isinstance(st, str) or not _HMS.match(st) or parse_hms(st) >= 86_400_000:
-                c.bad(ww + "start", f"expected a time of day HH:MM:SS, got {st!r}")
-                st = None
-            waves.append({"id": wid or "", "start": st})
-        races.append({
-            "id": rid, "name": r.get("name") if isinstance(r.get("name"), str) else rid,
-            "distance_m": dist, "laps": laps or 1, "ranking": ranking if ranking in RANKINGS else "chip",
-            "min_time_ms": min_time_ms, "start_window_s": sw if sw is not None else 3600,
-            "cutoff_ms": cutoff_ms, "waves": waves,
-        })
+        races.append(_normalize_race(c, r, w, race_ids))
+    return races, race_ids
 
+
+def _normalize_race(c: _Checker, r: dict[str, Any], w: str, race_ids: set[str]) -> dict[str, Any]:
+    rid = c.get(r, "id", w, str, "a race id")
+    if rid is not None:
+        if not _SLUG.match(rid):
+            c.bad(w + "id", f"expected a slug, got {rid!r}")
+        if rid in race_ids:
+            c.bad(w + "id", f"duplicate race id {rid!r}")
+        race_ids.add(rid)
+    dist = c.get(r, "distance_m", w, (int, float), "a distance in metres")
+    if dist is not None and dist <= 0:
+        c.bad(w + "distance_m", f"expected a distance in metres > 0, got {dist!r}")
+    laps = c.get(r, "laps", w, int, "a whole number of laps ≥ 1", required=False, default=1)
+    if laps is not None and laps < 1:
+        c.bad(w + "laps", f"expected a whole number of laps ≥ 1, got {laps!r}")
+    ranking = c.get(r, "ranking", w, str, "\"chip\" or \"gun\"", required=False, default="chip")
+    if ranking not in RANKINGS:
+        c.bad(w + "ranking", f"expected \"chip\" or \"gun\", got {ranking!r}")
+    min_time_ms = None
+    mt = c.get(r, "min_time", w, str, "a duration H:MM:SS", required=False)
+    if mt is not None:
+        try:
+            min_time_ms = parse_hms(mt)
+        except ValueError:
+            c.bad(w + "min_time", f"expected a duration H:MM:SS, got {mt!r}")
+    cutoff_ms = None
+    co = c.get(r, "cutoff", w, str, "a duration H:MM:SS", required=False)
+    if co is not None:
+        try:
+            cutoff_ms = parse_hms(co)
+        except ValueError:
+            c.bad(w + "cutoff", f"expected a duration H:MM:SS, got {co!r}")
+    sw = c.get(r, "start_window_s", w, (int, float), "seconds", required=False, default=3600)
+    waves = _normalize_waves(c, r, w, rid)
+    return {
+        "id": rid, "name": r.get("name") if isinstance(r.get("name"), str) else rid,
+        "distance_m": dist, "laps": laps or 1, "ranking": ranking if ranking in RANKINGS else "chip",
+        "min_time_ms": min_time_ms, "start_window_s": sw if sw is not None else 3600,
+        "cutoff_ms": cutoff_ms, "waves": waves,
+    }
+
+
+def _normalize_waves(c: _Checker, r: dict[str, Any], w: str, rid: str | None) -> list[dict[str, str | None]]:
+    waves_in = r.get("waves")
+    waves: list[dict[str, str | None]] = []
+    if waves_in is None and "start" in r:
+        waves_in = [{"id": "", "start": r["start"]}]
+    if not isinstance(waves_in, list) or not waves_in:
+        c.bad(w + "waves", "missing; expected waves = [{ id = \"A\", start = \"07:30:00\" }] (or start = …)")
+        waves_in = []
+    wave_ids: set[str] = set()
+    for j, wv in enumerate(waves_in):
+        ww = f"{w}waves[{j}]."
+        if not isinstance(wv, dict):
+            c.bad(f"{w}waves[{j}]", "expected an inline table { id = \"A\", start = \"07:30:00\" }")
+            continue
+        wid = c.get(wv, "id", ww, str, "a wave id")
+        if wid is not None and wid in wave_ids:
+            c.bad(ww + "id", f"duplicate wave id {wid!r} in race {rid!r}")
+        wave_ids.add(wid or "")
+        st = wv.get("start")
+        if isinstance(st, dt.time):
+            st = st.isoformat()
+        if not isinstance(st, str) or not _HMS.match(st) or parse_hms(st) >= 86_400_000:
+            c.bad(ww + "start", f"expected a time of day HH:MM:SS, got {st!r}")
+            st = None
+        waves.append({"id": wid or "", "start": st})
+    return waves
+
+
+def _normalize_timing_points(c: _Checker, data: dict[str, Any],
+                             race_ids: set[str]) -> tuple[list[dict[str, Any]], set[str]]:
     pts_in = data.get("timing_points")
     if not isinstance(pts_in, list) or not pts_in:
         c.bad("[[timing_points]]", "missing; expected at least one [[timing_points]] table")
@@ -231,7 +265,10 @@ def normalize(data: dict[str, Any], source: str = "event") -> dict[str, Any]:
             "window_s": win or 2.0, "pick": pick if pick in PICKS else "first",
             "backup_window_s": bw if bw is not None else 30,
         })
+    return points, pids
 
+
+def _normalize_categories(c: _Checker, data: dict[str, Any]) -> dict[str, Any]:
     cat_in = data.get("categories", {})
     cats = {"age_groups": DEFAULT_AGE_GROUPS, "age_basis": "event_date"}
     if isinstance(cat_in, dict):
@@ -248,7 +285,10 @@ def normalize(data: dict[str, Any], source: str = "event") -> dict[str, Any]:
             cats["age_basis"] = basis
     else:
         c.bad("[categories]", "expected a table")
+    return cats
 
+
+def _normalize_checkin(c: _Checker, data: dict[str, Any]) -> dict[str, Any]:
     ck_in = data.get("checkin", {})
     checkin: dict[str, Any] = {"public_keys": {}, "revoked_keys": []}
     if isinstance(ck_in, dict):
@@ -263,6 +303,10 @@ def normalize(data: dict[str, Any], source: str = "event") -> dict[str, Any]:
         for k, v in ck_in.items():
             if k not in ("public_keys", "revoked_keys"):
                 checkin[k] = v
+    return checkin
+
+
+def _normalize_readers(c: _Checker, data: dict[str, Any], pids: set[str]) -> list[dict[str, Any]]:
     readers: list[dict[str, Any]] = []
     rds = data.get("readers", [])
     if not isinstance(rds, list):
@@ -301,14 +345,7 @@ def normalize(data: dict[str, Any], source: str = "event") -> dict[str, Any]:
             "listen": rd.get("listen"), "baud": rd.get("baud"), "zone": zone,
             "gps": bool(rd.get("gps", False)), "chip_format": cf if cf == "hex" else None,
         })
-    known = {"event", "races", "timing_points", "categories", "checkin", "readers"}
-    for k in data:
-        if k not in known:
-            c.bad(k, f"unknown section; expected one of {', '.join(sorted(known))}")
-    if c.problems:
-        raise InputErrors(c.problems, f"{source}: {len(c.problems)} problem(s); the event was not loaded")
-    return {"event": ev, "races": races, "timing_points": points, "categories": cats,
-            "checkin": checkin, "readers": readers}
+    return readers
 
 
 # --------------------------------------------------------------------------- typed configuration

@@ -115,6 +115,15 @@ def _draw(c: Canvas, r: Mapping[str, Any], race: Mapping[str, Any], event: Mappi
           furn: Furniture, sizes: Mapping[tuple[str, str, str], int], points: int, credited: bool,
           qr: tuple[str, str] | None) -> None:
     w, h = A4_LANDSCAPE
+    _draw_heading(c, r, race, furn, w, h)
+    _draw_times(c, r, w, h)
+    _draw_ranks(c, r, sizes, w, h)
+    _draw_footer(c, r, furn, points, credited, qr, w)
+
+
+def _draw_heading(c: Canvas, r: Mapping[str, Any], race: Mapping[str, Any], furn: Furniture,
+                  w: float, h: float) -> None:
+    """Frame, logo, event, title and the runner's name and race."""
     cx = w / 2
     # frame
     c.setStrokeColor(ACCENT)
@@ -152,7 +161,10 @@ def _draw(c: Canvas, r: Mapping[str, Any], race: Mapping[str, Any], event: Mappi
     c.drawCentredString(cx, h - 104 * MM, f"has completed the {fmt_distance(race.get('distance_m')) or race.get('id')} race")
     c.setFillColor(INK)
 
-    # times
+
+def _draw_times(c: Canvas, r: Mapping[str, Any], w: float, h: float) -> None:
+    """Chip time (large) and gun time."""
+    cx = w / 2
     c.setFont(fonts.FONT, 10)
     c.setFillColor(GREY)
     c.drawCentredString(cx - 50 * MM, h - 112 * MM, "净成绩 Chip time")
@@ -161,7 +173,11 @@ def _draw(c: Canvas, r: Mapping[str, Any], race: Mapping[str, Any], event: Mappi
     draw_bold(c, cx - 50 * MM, h - 123 * MM, str(r.get("chip_time") or ""), 28, align="center")
     draw_bold(c, cx + 50 * MM, h - 123 * MM, str(r.get("gun_time") or ""), 20, align="center")
 
-    # ranks
+
+def _draw_ranks(c: Canvas, r: Mapping[str, Any], sizes: Mapping[tuple[str, str, str], int],
+                w: float, h: float) -> None:
+    """Overall, gender and category rank boxes, each "rank / of"."""
+    cx = w / 2
     rid = str(r.get("race"))
     g = str(r.get("gender") or "")
     cat = str(r.get("category") or "")
@@ -184,7 +200,10 @@ def _draw(c: Canvas, r: Mapping[str, Any], race: Mapping[str, Any], event: Mappi
         c.drawCentredString(bx + bw / 2, h - 151 * MM, f"/ {of}" if of else "")
     c.setFillColor(INK)
 
-    # bib, points, verification
+
+def _draw_footer(c: Canvas, r: Mapping[str, Any], furn: Furniture, points: int, credited: bool,
+                 qr: tuple[str, str] | None, w: float) -> None:
+    """Bib, points, ledger state and the verification QR code (or why there is none)."""
     left = 24 * MM
     c.setFont(fonts.FONT, 10)
     c.drawString(left, 40 * MM, f"号码 Bib  {r.get('bib') or ''}")

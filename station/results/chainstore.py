@@ -191,6 +191,9 @@ class ChainStore:
                self._strings.setdefault(reader, reader))
         return self._keys.setdefault(key, key)
 
+    # One function on purpose (a hot loop, measured with tests/bench/bench_results.py): the scan below
+    # visits every read of the log when a window narrows, checking the pending sets held in locals; the
+    # phases share those sets (ranges, pids, uuids, what was collected and found).
     def _resolve(self, dirty: set[str]) -> bool:
         """One pass over the read source for what this batch left pending: split chains that span a
         new cut, rebuild points whose window narrowed, find the chains of late-targeted reads.

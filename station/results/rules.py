@@ -57,6 +57,9 @@ class TimingRules:
             self._race_cache[race.id] = ctx
         return ctx
 
+    # One function on purpose (a hot loop, measured with tests/bench/bench_results.py): this runs once per
+    # dirty runner on every batch, 40,000 times on a full recompute; helpers would add calls and pass the
+    # configuration, race context and gun time around for each runner.
     def compute(self, reg: str, trace: Trace | None = None,
                 chains: dict[str, dict[BucketKey, list[Chain]]] | None = None) -> RunnerResult | None:
         cfg = self.config
@@ -184,6 +187,9 @@ class TimingRules:
                     return True
         return False
 
+    # One function on purpose (a hot loop, measured with tests/bench/bench_results.py): the per-runner
+    # inner loop of `compute`, over each chip's chains at each serving point; it reads the engine's dicts
+    # into locals once and keeps them for the whole walk.
     def _crossings_of(self, reg: str, p: dict[str, Any], rc: _RaceCtx, gun: int, trace: Trace | None,
                       chains: dict[str, dict[BucketKey, list[Chain]]] | None = None,
                       ) -> tuple[dict[str, list[tuple]], bool, list[tuple]]:

@@ -16,7 +16,7 @@ import os
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -80,27 +80,46 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
     `web_url`: the public base URL for certificate QR codes (default: the URL the request came to)."""
     router = APIRouter()
     versions = _Versions(source, live_interval)
+    render = _Renderer()
 
-    cache: OrderedDict[tuple[Any, ...], str] = OrderedDict()
-    cached_version: dict[str, int] = {}
+    async def board_of(event: str) -> Board | None:
+        await versions.get(event)  # keeps a polling source (the ledger) current
+        return await run_in_threadpool(source.board, event)
 
-    def render(request: Request, template: str, status: int = 200, *, version: int | None = None,
-               **ctx: Any) -> HTMLResponse:
+    _add_pages(router, source, render, board_of)
+    _add_announcer(router, render, board_of)
+    _add_certificates(router, source, board_of, web_url)
+    _add_live(router, versions, board_of, live_interval)
+    return router
+
+
+_BoardOf = Callable[[str], Awaitable[Board | None]]
+
+
+class _Renderer:
+    """Renders the pages, keeping each event's rendered HTML for its current board version."""
+
+    def __init__(self) -> None:
+        self.cache: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self.cached_version: dict[str, int] = {}
+
+    def __call__(self, request: Request, template: str, status: int = 200, *, version: int | None = None,
+                 **ctx: Any) -> HTMLResponse:
         """Render a page; with `version` (the board's), the HTML is kept for that version, language and
         address — 200 phones asking for the same list cost one rendering per change, not 200."""
         lang, set_cookie = _lang(request)
         key = None
         if version is not None:
             event = request.path_params.get("event", "")
-            if cached_version.get(event) != version:  # pages of an older board are never asked again
-                for k in [k for k in cache if k[0] == event]:
-                    del cache[k]
-                cached_version[event] = version
+            if self.cached_version.get(event) != version:  # pages of an older board are never asked again
+                for k in [k for k in self.cache if k[0] == event]:
+                    del self.cache[k]
+                self.cached_version[event] = version
             key = (event, template, lang, request.url.path, tuple(sorted(
                 (k, v) for k, v in request.query_params.items() if k != "lang")))
-            html = cache.get(key)
+            html = self.cache.get(key)
             if html is not None:
-                cache.move_to_end(key)
+                self.cache.move_to_end(key)
                 return _respond(html, status, lang, set_cookie)
         t = translator(lang)
         args = {k: v for k, v in request.query_params.items() if k not in ("lang", "partial")}
@@ -112,24 +131,24 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
             template = "_" + template  # the live fragment only (what the page swaps in)
         html = _env.get_template(template).render(**ctx)
         if key is not None:
-            cache[key] = html
-            while len(cache) > RENDER_CACHE:
-                cache.popitem(last=False)
+            self.cache[key] = html
+            while len(self.cache) > RENDER_CACHE:
+                self.cache.popitem(last=False)
         return _respond(html, status, lang, set_cookie)
 
-    def _respond(html: str, status: int, lang: str, set_cookie: bool) -> HTMLResponse:
-        resp = HTMLResponse(html, status_code=status)
-        resp.headers["Cache-Control"] = "no-cache"
-        resp.headers["Content-Language"] = "zh-CN" if lang == "zh" else "en"
-        resp.headers["Vary"] = "Accept-Language, Cookie"
-        if set_cookie:
-            resp.set_cookie(COOKIE, lang, max_age=365 * 86400, samesite="lax")
-        return resp
 
-    async def board_of(event: str) -> Board | None:
-        await versions.get(event)  # keeps a polling source (the ledger) current
-        return await run_in_threadpool(source.board, event)
+def _respond(html: str, status: int, lang: str, set_cookie: bool) -> HTMLResponse:
+    resp = HTMLResponse(html, status_code=status)
+    resp.headers["Cache-Control"] = "no-cache"
+    resp.headers["Content-Language"] = "zh-CN" if lang == "zh" else "en"
+    resp.headers["Vary"] = "Accept-Language, Cookie"
+    if set_cookie:
+        resp.set_cookie(COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return resp
 
+
+def _add_pages(router: APIRouter, source: ResultsSource, render: _Renderer, board_of: _BoardOf) -> None:
+    """The index, an event's result lists and a runner's page."""
     @router.get("/", response_class=HTMLResponse)
     async def index(request: Request) -> Response:
         ids = await run_in_threadpool(source.event_ids)
@@ -183,6 +202,8 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
                       certificate=source.certificates and r.finished and r.public,
                       field=b.field_sizes)
 
+
+def _add_announcer(router: APIRouter, render: _Renderer, board_of: _BoardOf) -> None:
     @router.get("/events/{event}/announcer", response_class=HTMLResponse)
     async def announcer(request: Request, event: str, mat: str | None = None) -> Response:
         """Runners crossing a chosen mat, newest first, VIPs pinned on top (for the speaker)."""
@@ -201,6 +222,9 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
         return render(request, "announcer.html", version=b.version, b=b, mats=mats, mat=mat, vips=vips, rows=rows, clock=clock,
                       races={r.id: r for r in b.races}, finish_mat=FINISH_MAT)
 
+
+def _add_certificates(router: APIRouter, source: ResultsSource, board_of: _BoardOf,
+                      web_url: str | None) -> None:
     @router.get("/events/{event}/runners/{reg}/certificate.pdf")
     async def certificate(request: Request, event: str, reg: str) -> Response:
         b = await board_of(event)
@@ -213,6 +237,9 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
         return Response(pdf, media_type="application/pdf", headers={
             "Content-Disposition": f'inline; filename="certificate-{r.bib}.pdf"'})
 
+
+def _add_live(router: APIRouter, versions: _Versions, board_of: _BoardOf, live_interval: float) -> None:
+    """What open pages and other clients poll or stream: the version, the results as JSON, the SSE stream."""
     @router.get("/events/{event}/version.json")
     async def version_json(event: str) -> Response:
         """For clients without server-sent events: poll this small document."""
@@ -256,8 +283,6 @@ def make_router(source: ResultsSource, *, live_interval: float = 0.25, web_url: 
 
         return StreamingResponse(gen(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-    return router
 
 
 def _certificate_pdf(b: Board, r: PublicResult, web_url: str, credited: bool) -> bytes:
