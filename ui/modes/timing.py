@@ -38,7 +38,9 @@ from PySide6.QtWidgets import (
 )
 
 from station.errors import UserError
-from station.timing.ingest import LiveReader, ReaderBinding, import_file
+from station.timing.bindings import ReaderBinding
+from station.timing.captures import import_file
+from station.timing.live import LiveReader
 from station.timing.stamps import REFUSED, SAVING, StampQueue
 from ui.assets import icon
 from ui.context import UiContext, error_text
