@@ -31,8 +31,10 @@ from station.checkin.desk import CheckinDesk
 from station.checkin.tickets import TicketSigner, generate_private_key, public_key_b64, ticket_claims
 from station.event import commands as setup_commands
 from station.event.config import EventConfig, normalize
+from station.timing.bindings import ReaderBinding
 from station.timing.commands import TimingCommands
-from station.timing.ingest import Ingest, ReaderBinding, Session
+from station.timing.ingest import Ingest
+from station.timing.live import Session
 
 log = logging.getLogger(__name__)
 

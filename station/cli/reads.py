@@ -14,7 +14,9 @@ from typing import Any
 from drivers import FORMATS
 from station.errors import UserError
 from station.log.entry_log import EntryLog
-from station.timing.ingest import LiveReader, ReaderBinding, import_file, throughput_mode
+from station.timing.bindings import ReaderBinding
+from station.timing.captures import import_file, throughput_mode
+from station.timing.live import LiveReader
 
 
 def _common(p: argparse.ArgumentParser) -> None:

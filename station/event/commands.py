@@ -15,8 +15,8 @@ from typing import Any
 from station.event.config import load_event_file
 from station.log.entry_log import EntryLog, appended
 from station.log.latest import latest
+from station.timing.bindings import ReaderBinding
 from station.timing.commands import CommandError
-from station.timing.ingest import ReaderBinding
 
 
 def load_event(store: EntryLog, path: Path, operator: str) -> tuple[str, dict[str, Any]]:

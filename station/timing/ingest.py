@@ -13,84 +13,39 @@ and the station's receive time (`rx`). The reader's offset to the station clock 
 protocol can answer a time query, else derived from receive times (the smallest `rx - t` over recent
 live reads: transmission only ever adds delay). It is shown, never applied silently: the timer confirms
 it as a `clock_offset` entry. A drift beyond `drift_warn_ms` raises a warning.
+
+The parts: `bindings` (a reader bound to a point, what the log says about it), `zoneclock` (reader time
+to UTC), `sidejournal` (lines that are not entries), this module (`Ingest`: records → entries, counters),
+`live` (sessions, `LiveReader`) and `captures` (`import_file`, `SimulatedFeed`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
 import logging
-import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, BinaryIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from dataclasses import dataclass
+from typing import Any
 
 from drivers import protocol_for
 from drivers.base import Protocol, Resume
-from drivers.framing import DelimFramer, LineFramer
 from drivers.records import DAY_MS, ClockReading, Heartbeat, Impulse, Record, Status, TagRead, Unparsed
 from station.errors import UserError
 from station.log import contract
 from station.log.reads import ReadRun
-from station.memtrim import maybe_trim
+from station.timing.bindings import ReaderBinding, load_config
+from station.timing.sidejournal import SideJournal
+from station.timing.zoneclock import ZoneClock
 
 log = logging.getLogger(__name__)
-
-ROLES = ("main", "backup")
-CHIP_FORMATS = (None, "hex")
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-@dataclass
-class ReaderBinding:
-    """A reader bound to a timing point (DESIGN: Domain → reader)."""
-
-    id: str
-    point: str
-    format: str
-    role: str = "main"
-    port: str | None = None
-    listen: str | None = None
-    baud: int | None = None
-    zone: str | None = None
-    gps: bool = False
-    chip_format: str | None = None
-    #: Timy: channel → wave (`"C0": "A"`, or `"C0": "10k/A"` for one race's wave)
-    channel_waves: dict[str, str] = field(default_factory=dict)
-
-    def validate(self) -> None:
-        if self.role not in ROLES:
-            raise UserError(f"reader {self.id}: role must be main or backup, got {self.role!r}")
-        if self.chip_format not in CHIP_FORMATS:
-            raise UserError(f"reader {self.id}: chip_format must be hex or empty, got {self.chip_format!r}")
-        try:
-            protocol_for(self.format)
-        except ValueError as e:
-            raise UserError(str(e)) from None
-        if not self.point:
-            raise UserError(f"reader {self.id}: a timing point is required (--point)")
-
-    def config_payload(self) -> dict[str, Any]:
-        """The `reader_config` payload (documented keys, plus `channel_waves` for a Timy)."""
-        p: dict[str, Any] = {"id": self.id, "point": self.point, "role": self.role, "format": self.format,
-                             "gps": bool(self.gps), "chip_format": self.chip_format}
-        for k in ("port", "listen", "baud", "zone"):
-            v = getattr(self, k)
-            if v is not None:
-                p[k] = v
-        if self.channel_waves:
-            p["channel_waves"] = dict(self.channel_waves)
-        return p
 
 
 @dataclass
@@ -135,114 +90,9 @@ class IngestStatus:
             parts.append("!! " + self.clock_warning)
         return " | ".join(parts)
 
-
-class ZoneClock:
-    """Reader wall time (naive ms) → UTC ms through a zone; the offset is cached per wall-clock hour."""
-
-    def __init__(self, zone: str) -> None:
-        try:
-            self.tz = ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise UserError(f"unknown time zone {zone!r} (expected e.g. Asia/Shanghai)") from None
-        self._cache: dict[int, int] = {}
-
-    def to_utc(self, wall_ms: int) -> int:
-        h = wall_ms // 3_600_000
-        off = self._cache.get(h)
-        if off is None:
-            naive = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=h * 3_600_000)
-            delta = naive.replace(tzinfo=self.tz).utcoffset() or dt.timedelta(0)
-            off = self._cache[h] = int(delta.total_seconds() * 1000)
-        return wall_ms - off
-
-    def to_utc_many(self, walls: list[int]) -> list[int]:
-        """`to_utc` of a whole column: one subtraction when the offset is the same at both ends (a
-        chunk of reads never straddles two zone changes)."""
-        if not walls:
-            return []
-        off = self.to_utc(walls[0]) - walls[0]
-        lo, hi = min(walls), max(walls)
-        if self.to_utc(lo) - lo == off and self.to_utc(hi) - hi == off:
-            return [w + off for w in walls]
-        return [self.to_utc(w) for w in walls]
-
-    def wall_date_ms(self, utc_ms: int) -> int:
-        """Naive ms of local midnight of the day containing the UTC instant."""
-        d = dt.datetime.fromtimestamp(utc_ms / 1000, tz=self.tz).date()
-        return (d - dt.date(1970, 1, 1)).days * DAY_MS
-
-
-@dataclass
-class StoredConfig:
-    """What the log says about a reader before it starts: the event, its binding, its clock offset."""
-
-    event: dict[str, Any] | None = None
-    reader: dict[str, Any] | None = None
-    clock_offset_ms: int | None = None
-
-
-def load_config(store: Any, reader_id: str) -> StoredConfig:
-    """One pass over the configuration entries (a station holding a million reads starts fast)."""
-    ev = rc = co = None
-    for _, e in store.iter_rows(0, ["event_config", "reader_config", "clock_offset"]):
-        p = e.payload
-        if e.kind == "event_config":
-            if ev is None or e.order > ev.order:
-                ev = e
-        elif p.get("id" if e.kind == "reader_config" else "reader") != reader_id:
-            continue
-        elif e.kind == "reader_config":
-            if rc is None or e.order > rc.order:
-                rc = e
-        elif co is None or (p.get("from_ms", 0), e.order) > (co.payload.get("from_ms", 0), co.order):
-            co = e
-    return StoredConfig(ev.payload if ev else None, rc.payload if rc else None,
-                        int(co.payload["offset_ms"]) if co else None)
-
-
 _SIDE_KINDS = (Heartbeat, Status, ClockReading)
 _RETRIES = 20
 _RETRY_S = 0.5
-
-
-class _SideJournal:
-    """Lines that carry no read (heartbeats, status, clock answers) are not log entries, yet every line
-    received is kept: they go to `<data>/journal/<reader>.log` as `rx<TAB>port<TAB>line`."""
-
-    def __init__(self, store: Any, reader_id: str) -> None:
-        base = getattr(store, "data_dir", None)
-        self.path = None
-        if base is not None:
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in reader_id)
-            self.path = Path(base) / "journal" / f"{safe}.log"
-        self._fh: Any = None
-        self._lock = threading.Lock()
-
-    def write(self, rx: int, port: str, lines: list[str], *, unsaved: bool = False) -> None:
-        """Append lines; `unsaved`: lines the database refused, kept in `<reader>.unsaved.log`."""
-        if self.path is None:
-            return
-        with self._lock:
-            try:
-                if unsaved:
-                    path = self.path.with_suffix(".unsaved.log")
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    with open(path, "a", encoding="utf-8", newline="\n") as fh:
-                        fh.write("".join(f"{rx}\t{x}\n" for x in lines))
-                    return
-                if self._fh is None:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    self._fh = open(self.path, "a", encoding="utf-8", newline="\n")
-                self._fh.write("".join(f"{rx}\t{port}\t{x}\n" for x in lines))
-                self._fh.flush()
-            except OSError as e:
-                log.warning("side journal %s: %s", self.path, e)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._fh is not None:
-                self._fh.close()
-                self._fh = None
 
 
 @dataclass
@@ -393,7 +243,7 @@ class Ingest:
                 self.resume.last_index = stored_idx
         self.latencies: deque[int] = deque(maxlen=100_000)
         self.confirmed_offset = stored.clock_offset_ms
-        self._side = _SideJournal(store, binding.id)
+        self._side = SideJournal(store, binding.id)
         self._record_binding(stored.reader)
 
     @property
@@ -442,41 +292,98 @@ class Ingest:
         too, so importing the same capture twice stores nothing new; live garbage has no key (each
         arrival is kept).
         """
+        # Split at chunk boundaries only, so the split costs nothing: `_take_columns` and `_parse_lines`
+        # run once per chunk (up to thousands of lines); the per-line loop stays inlined in `_parse_lines`.
+        b = self.b
+        items: list[tuple[str, dict[str, Any], str | None]] = []
+        acks: list[tuple[str, list[Record]]] = []
+        run = ReadRun(b.id, b.point, b.role, rx, port, b.gps)
+        key_head: str | None = None
+        nunp = ngun = 0
+        side: list[str] | None = None
+        fast = None
+        if b.chip_format != "hex" and (send is None or (type(protocol).replies is Protocol.replies
+                                                        and type(protocol).after_commit is Protocol.after_commit)):
+            fast = protocol.parse_chunk(lines)
+        if fast is not None:
+            keys, rssis, ants, idxs, dateless, rewind, key_head = self._take_columns(run, fast, rx)
+        else:
+            keys, rssis, ants, idxs, dateless, rewind, nunp, ngun, side = self._parse_lines(
+                lines, rx, port, protocol, send, line_key, run, items, acks)
+        chips, ts = run.chip, run.t
+        nread = len(chips)
+        if nread:
+            _finish_run(run, keys, rssis, ants, idxs, dateless, rewind, key_head)
+            if contract.check_run(run) is not None:  # a reader sent something no read may hold
+                run, diverted = _divert_bad_reads(run)
+                items += diverted
+                nunp += len(diverted)
+                nread = len(run)
+                chips, ts = run.chip, run.t
+            mx = max((i for i in idxs if i is not None), default=None)
+            if mx is not None and (self.resume.last_index is None or mx > self.resume.last_index):
+                self.resume.last_index = mx
+        if side:
+            self._side.write(rx, port, side)
+        with self._lock:
+            self.lines += len(lines)
+            self.reads += nread
+            self.unparsed += nunp
+            self.guns += ngun
+            if lines:
+                self.last_line_rx = rx
+                self.heartbeat_lost = False
+            if nread:
+                self.last_chip, self.last_read_t = chips[-1], ts[-1]
+                self._rate.append((rx, nread))
+            if self._offset_samples:
+                self.measured_offset = min(self._offset_samples)
+            if not items and not nread:
+                return None
+            self.pending += len(items) + nread
+        return self._submit(_Pending(run if nread else None, items, rx, acks), protocol, send, 0)
+
+    def _take_columns(self, run: ReadRun, fast: Any, rx: int) -> tuple[Any, ...]:
+        """Every line a plain read: whole columns at once (same values as `_parse_lines`). Returns the
+        optional columns (keys, rssi, antenna, reader index, dateless, rewind) and the keys' common head."""
+        chips, ts, raws = run.chip, run.t, run.raw
+        sample = self._offset_samples.append if self.live else None
+        chips += fast.chip
+        ts += self.zclock.to_utc_many(fast.wall_ms)
+        raws += fast.raw
+        keys, rssis, ants, idxs = fast.key, fast.rssi, fast.ant, fast.log_index
+        rewind = fast.rewind
+        dateless = [False] * len(chips)
+        key_head = fast.key_head
+        if sample is not None:
+            for t, rw in zip(ts, rewind, strict=True):
+                if not rw:
+                    sample(rx - t)
+        return keys, rssis, ants, idxs, dateless, rewind, key_head
+
+    def _parse_lines(self, lines: list[str], rx: int, port: str, protocol: Protocol,
+                     send: Callable[[bytes], bool] | None, line_key: str | None, run: ReadRun,
+                     items: list[tuple[str, dict[str, Any], str | None]],
+                     acks: list[tuple[str, list[Record]]]) -> tuple[Any, ...]:
+        """Line by line (hex chips, a protocol that answers or acknowledges, a chunk that is not all plain
+        reads): reads go to `run`'s columns, unparsed lines and guns to `items`, acknowledgements owed
+        to `acks`. Returns the optional columns (as `_take_columns`), the unparsed and gun counts and the
+        lines for the side journal."""
         b = self.b
         rid, hexchips = b.id, b.chip_format == "hex"
         to_utc = self.zclock.to_utc
-        items: list[tuple[str, dict[str, Any], str | None]] = []
-        acks: list[tuple[str, list[Record]]] = []
-        run = ReadRun(rid, b.point, b.role, rx, port, b.gps)
-        chips, ts, raws, keys, rssis, ants, idxs = run.chip, run.t, run.raw, [], [], [], []
+        chips, ts, raws = run.chip, run.t, run.raw
+        keys: list[str | None] = []
+        rssis: list[int | None] = []
+        ants: list[int | None] = []
+        idxs: list[int | None] = []
         dateless: list[bool] = []
         rewind: list[bool] = []
-        key_head: str | None = None
         nunp = ngun = 0
         side: list[str] | None = None
         sample = self._offset_samples.append if self.live else None
         parse = protocol.parse
-        fast = None
-        if not hexchips and (send is None or (type(protocol).replies is Protocol.replies
-                                              and type(protocol).after_commit is Protocol.after_commit)):
-            fast = protocol.parse_chunk(lines)
-        if fast is not None:
-            # every line a plain read: whole columns at once (same values as the loop below)
-            chips += fast.chip
-            ts += self.zclock.to_utc_many(fast.wall_ms)
-            raws += fast.raw
-            keys, rssis, ants, idxs = fast.key, fast.rssi, fast.ant, fast.log_index  # type: ignore[assignment]
-            rewind = fast.rewind
-            dateless = [False] * len(chips)
-            key_head = fast.key_head
-            if sample is not None:
-                for t, rw in zip(ts, rewind, strict=True):
-                    if not rw:
-                        sample(rx - t)
-            lines_iter: Any = ()
-        else:
-            lines_iter = enumerate(lines)
-        for n, line in lines_iter:
+        for n, line in enumerate(lines):
             recs = parse(line)
             if recs and type(recs[0]) in _SIDE_KINDS:
                 if side is None:
@@ -532,37 +439,7 @@ class Ingest:
                         sample(rx - to_utc(r.wall_ms))
             if send is not None and recs and type(protocol).after_commit is not Protocol.after_commit:
                 acks.append((line, recs))
-        nread = len(chips)
-        if nread:
-            _finish_run(run, keys, rssis, ants, idxs, dateless, rewind, key_head)
-            if contract.check_run(run) is not None:  # a reader sent something no read may hold
-                run, diverted = _divert_bad_reads(run)
-                items += diverted
-                nunp += len(diverted)
-                nread = len(run)
-                chips, ts = run.chip, run.t
-            mx = max((i for i in idxs if i is not None), default=None)
-            if mx is not None and (self.resume.last_index is None or mx > self.resume.last_index):
-                self.resume.last_index = mx
-        if side:
-            self._side.write(rx, port, side)
-        with self._lock:
-            self.lines += len(lines)
-            self.reads += nread
-            self.unparsed += nunp
-            self.guns += ngun
-            if lines:
-                self.last_line_rx = rx
-                self.heartbeat_lost = False
-            if nread:
-                self.last_chip, self.last_read_t = chips[-1], ts[-1]
-                self._rate.append((rx, nread))
-            if self._offset_samples:
-                self.measured_offset = min(self._offset_samples)
-            if not items and not nread:
-                return None
-            self.pending += len(items) + nread
-        return self._submit(_Pending(run if nread else None, items, rx, acks), protocol, send, 0)
+        return keys, rssis, ants, idxs, dateless, rewind, nunp, ngun, side
 
     def _submit(self, pend: _Pending, protocol: Protocol, send: Callable[[bytes], bool] | None,
                 attempt: int) -> Future[Any]:
@@ -687,228 +564,6 @@ class Ingest:
             )
 
 
-class Session:
-    """One byte stream of one reader (a serial port, one TCP connection, a file): framing + protocol."""
-
-    def __init__(self, ingest: Ingest, port: str, send: Callable[[bytes], bool] | None = None) -> None:
-        self.ingest = ingest
-        self.port = port
-        self.send = send
-        self.protocol = protocol_for(ingest.b.format)
-        self.framer: LineFramer | DelimFramer = self.protocol.framer()
-        self.futures: list[Future[list[Any]]] = []
-
-    def on_data(self, data: bytes, rx: int) -> None:
-        lines = self.framer.feed(data)
-        if lines:
-            self.ingest.process(lines, rx, self.port, self.protocol, self.send)
-
-    def on_connect(self) -> None:
-        self.ingest.set_connected(True)
-        if self.send is not None:
-            for cmd in self.protocol.on_connect(self.ingest.resume):
-                self.send(cmd)
-
-    def request_replay(self, from_index: int) -> bool:
-        """Ask the reader to send again what it stored from `from_index` on (Ultra replay by log
-        index, RACE RESULT fetch by passing number). Resends are stored once, so asking for too much
-        is safe. False when the protocol has no replay or nothing can be sent on this session."""
-        if self.send is None:
-            return False
-        cmds = self.protocol.on_connect(Resume(last_index=from_index - 1))
-        if len(cmds) < 2:  # only the greeting: this protocol cannot replay (Ipico, Timy, MYLAPS)
-            return False
-        for cmd in cmds:
-            self.send(cmd)
-        return True
-
-    def on_close(self, why: str) -> None:
-        rest = self.framer.flush()
-        if rest:
-            self.ingest.process(rest, self.ingest.clock(), self.port, self.protocol, self.send)
-
-    def poll(self) -> None:
-        if self.send is not None:
-            for cmd in self.protocol.poll():
-                self.send(cmd)
-
-
-@contextlib.contextmanager
-def throughput_mode(interval_s: float = 0.05) -> Iterator[None]:
-    """For a batch process (`reads import`): hand the GIL between threads every `interval_s` instead
-    of Python's 5 ms. An import keeps three threads busy at once (parsing here, the store's writer,
-    the results follower); at 5 ms they trade the interpreter lock ~200 times a second and every
-    trade costs cache and wake-up time — measured ~20-25 % of the import's CPU on this 2-core
-    machine. Nothing in such a process waits on latency. Never for the app: its GUI thread shares
-    the process and must get the lock back quickly."""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(max(old, interval_s))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(old)
-
-
-def import_file(store: Any, binding: ReaderBinding, data: bytes | BinaryIO, source: str, *,
-                chunk_bytes: int = 1 << 18, max_inflight: int = 3, **kw: Any) -> Ingest:
-    """Replay a capture through the live code path; returns the Ingest (its counters) once durable.
-
-    The file is streamed in chunks with a bounded number of batches in flight, so a capture of millions
-    of reads is imported in constant memory.
-    """
-    ing = Ingest(store, binding, live=False, **kw)
-    proto = protocol_for(binding.format)
-    framer = proto.framer()
-    rx = ing.clock()
-    stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
-    inflight: deque[Future[list[Any]]] = deque()
-    n = 0
-    while True:
-        chunk = stream.read(chunk_bytes)
-        lines = framer.feed(chunk) if chunk else framer.flush()
-        if lines:
-            f = ing.process(lines, rx, source, proto, None, line_key=f"{source}:{n}")
-            n += len(lines)
-            if f is not None:
-                inflight.append(f)
-            while len(inflight) > max_inflight:
-                inflight.popleft().result(600)
-        if not chunk:
-            break
-    while inflight:
-        inflight.popleft().result(600)
-    store.flush()
-    ing.close()
-    return ing
-
-
-class LiveReader:
-    """A reader running live: its port (serial or TCP listener), sessions, polls and heartbeat watch.
-
-    The app and `reads listen` both use this; `tick()` runs every ~0.25 s on a monitor thread so the
-    heartbeat check and the protocol's polls (RACE RESULT `GETTIME`) happen without the caller.
-    """
-
-    def __init__(self, store: Any, binding: ReaderBinding, *, framing: str = "8N1", **kw: Any) -> None:
-        if bool(binding.port) == bool(binding.listen):
-            raise UserError("give exactly one of --port (serial/URL) or --listen HOST:PORT")
-        self.ingest = Ingest(store, binding, live=True, **kw)
-        self.binding = binding
-        self.framing = framing
-        self.sessions: list[Session] = []
-        self._link: Any = None
-        self._stop = threading.Event()
-        self._monitor = threading.Thread(target=self._watch, name=f"watch {binding.id}", daemon=True)
-        self._last_poll = 0.0
-        self._saved_index = self.ingest.resume.last_index
-        self._last_save = 0.0
-
-    def start(self) -> LiveReader:
-        b = self.binding
-        proto = protocol_for(b.format)
-        if b.port:
-            from drivers.ports import SerialLink
-
-            sess = Session(self.ingest, b.port)
-            try:
-                link = SerialLink(b.port, sess.on_data, baud=b.baud or proto.baud, framing=self.framing,
-                                  on_connect=sess.on_connect, on_status=self._on_status)
-            except ValueError as e:
-                raise UserError(str(e)) from None
-            sess.send = link.send
-            self.sessions.append(sess)
-            self._link = link.start()
-        else:
-            from drivers.tcp import TcpListener, parse_hostport
-
-            try:
-                host, port = parse_hostport(str(b.listen), 3097)
-                self._link = TcpListener(host, port, self._tcp_session).start()
-            except (ValueError, OSError) as e:
-                raise UserError(f"cannot listen on {b.listen}: {e}") from None
-            self.ingest.set_connected(False, f"listening on {host}:{self._link.address[1]}, no decoder yet")
-        self._monitor.start()
-        return self
-
-    @property
-    def address(self) -> tuple[str, int] | None:
-        return getattr(self._link, "address", None)
-
-    def _tcp_session(self, conn: Any) -> Session:
-        sess = Session(self.ingest, f"tcp://{conn.peer}", conn.send)
-        self.sessions.append(sess)
-        sess.on_connect()
-        ing = self.ingest
-
-        class _H:
-            on_data = sess.on_data
-
-            @staticmethod
-            def on_close(why: str) -> None:
-                sess.on_close(why)
-                if sess in self.sessions:
-                    self.sessions.remove(sess)
-                if not self.sessions:
-                    ing.set_connected(False, f"decoder {conn.peer} left: {why}")
-
-        return _H()  # type: ignore[return-value]
-
-    def _on_status(self, connected: bool, why: str) -> None:
-        if not connected:
-            for s in self.sessions:
-                rest = s.framer.flush()
-                if rest:
-                    self.ingest.process(rest, self.ingest.clock(), s.port, s.protocol, None)
-        self.ingest.set_connected(connected, why)
-
-    def _watch(self) -> None:
-        while not self._stop.wait(0.25):
-            self.tick()
-
-    def _save_resume(self) -> None:
-        idx = self.ingest.resume.last_index
-        if idx is not None and idx != self._saved_index:
-            try:
-                self.ingest.store.set_state(self.ingest.resume_state_key, str(idx))
-                self._saved_index = idx
-            except Exception as e:  # bookkeeping only: never stop a reader for it
-                log.warning("reader %s: cannot save its resume point: %s", self.binding.id, e)
-
-    def tick(self) -> None:
-        self.ingest.check_heartbeat()
-        maybe_trim()  # a day-long reader: give freed memory back (see station.memtrim)
-        if time.monotonic() - self._last_save >= 2.0:
-            self._last_save = time.monotonic()
-            self._save_resume()
-        poll_s = self.ingest.protocol_class.poll_s
-        if poll_s and time.monotonic() - self._last_poll >= poll_s:
-            self._last_poll = time.monotonic()
-            for s in list(self.sessions):
-                s.poll()
-
-    def status(self) -> IngestStatus:
-        return self.ingest.status()
-
-    def request_replay(self, from_index: int = 1) -> int:
-        """The timer's "replay gap": ask the reader to resend its stored reads from `from_index` (by
-        default everything it holds). Returns how many connections were asked (0: no replay in this
-        protocol, or the reader is not connected)."""
-        return sum(1 for s in list(self.sessions) if s.request_replay(from_index))
-
-    def stop(self) -> None:
-        """Stop reading, keep whatever was half-received, and wait until everything is durable."""
-        self._stop.set()
-        if self._monitor.is_alive():
-            self._monitor.join(2)
-        if self._link is not None:
-            self._link.stop()
-        for s in list(self.sessions):
-            s.on_close("station stopped")
-        self.ingest.store.flush()
-        self._save_resume()
-        self.ingest.close()
-
-
 def _stored_max_index(store: Any, reader_id: str) -> int | None:
     """The highest reader index among this reader's most recent stored reads (gap recovery)."""
     if not hasattr(store, "max_read_index"):
@@ -920,47 +575,17 @@ def _stored_max_index(store: Any, reader_id: str) -> int | None:
         return None
 
 
-class SimulatedFeed:
-    """A simulated reader wired straight into the live path (no port): for the demo and rehearsals.
+_MOVED = {"Session": "live", "LiveReader": "live", "import_file": "captures", "throughput_mode": "captures",
+          "SimulatedFeed": "captures"}
 
-    `race` is a `drivers.simulated.SimulatedRace`; its lines for `point`, in the binding's wire format,
-    are played in real time × `speed` into a `Session`, so they are framed, parsed, journaled and counted
-    exactly like bytes from a cable.
-    """
 
-    def __init__(self, store: Any, binding: ReaderBinding, race: Any, point: str | None = None, *,
-                 speed: float | None = None, **kw: Any) -> None:
-        self.ingest = Ingest(store, binding, live=True, **kw)
-        self.session = Session(self.ingest, f"sim://{binding.id}")
-        self.race = race
-        self.point = point if point is not None else binding.point
-        self.speed = speed
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"sim {binding.id}", daemon=True)
-        self.sent = 0
+def __getattr__(name: str) -> Any:
+    """The live path and the captures moved to `station.timing.live` and `station.timing.captures`; they
+    import `Ingest` from here, so this module hands their names on only when asked (an eager import
+    would be a cycle)."""
+    mod = _MOVED.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
 
-    def _run(self) -> None:
-        self.session.on_connect()
-        clock = self.ingest.clock
-        point = None if self.ingest.b.format == "timy" else self.point
-        self.sent = self.race.play(self.ingest.b.format, point,
-                                   lambda data: self.session.on_data(data, clock()),
-                                   speed=self.speed, stop=self._stop)
-
-    def start(self) -> SimulatedFeed:
-        self._thread.start()
-        return self
-
-    def wait(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def status(self) -> IngestStatus:
-        return self.ingest.status()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self.session.on_close("stopped")
-        self.ingest.store.flush()
-        self.ingest.close()
+    return getattr(importlib.import_module(f"station.timing.{mod}"), name)

@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QLabel, QTableView, QWidget
 
-from station.timing.ingest import import_file
+from station.timing.captures import import_file
 from station.timing.reader_health import connection_problem
 from ui.context import UiContext, error_text
 from ui.i18n import tr

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from station.errors import UserError
-from station.timing.ingest import LiveReader, ReaderBinding
+from station.timing.bindings import ReaderBinding
+from station.timing.live import LiveReader
 from ui.i18n import tr
 
 

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from station.errors import UserError
 from station.event import commands as setup_commands
 from station.event.config import FORMATS
-from station.timing.ingest import ReaderBinding
+from station.timing.bindings import ReaderBinding
 from ui.context import UiContext, error_text
 from ui.i18n import LANGUAGES, tr
 from ui.models import StringListModel
