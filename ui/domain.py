@@ -25,6 +25,7 @@ from station.checkin.desk import CheckinDesk
 from station.checkin.state import CheckinState
 from station.errors import UserError
 from station.log.entries import Entry
+from station.log.latest import latest_by
 from station.log.store import CommittedRun, Store, now_ms, nth_uuid
 from station.memtrim import maybe_trim
 from station.results.engine import STATUS_ORDER, Engine
@@ -69,12 +70,8 @@ class Domain:
 
     def reader_configs(self) -> dict[str, dict[str, Any]]:
         """Latest `reader_config` per reader id (latest = greatest entry order)."""
-        best: dict[str, tuple[tuple[int, str, int], dict[str, Any]]] = {}
-        for e in self.store.entries(kinds=["reader_config"]):
-            rid = str(e.payload.get("id"))
-            if rid not in best or e.order > best[rid][0]:
-                best[rid] = (e.order, e.payload)
-        return {k: v[1] for k, v in best.items()}
+        best = latest_by(self.store.entries(kinds=["reader_config"]), lambda e: str(e.payload.get("id")))
+        return {k: e.payload for k, e in best.items()}
 
     @property
     def timing(self) -> TimingCommands:

@@ -150,13 +150,10 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def _latest(store: EntryLog, kind: str) -> list[Any]:
-    latest: dict[str, Any] = {}
-    for e in store.entries([kind]):
-        key = "" if kind == "event_config" else str(e.payload.get("registration_id") or "")
-        cur = latest.get(key)
-        if cur is None or e.order > cur.order:
-            latest[key] = e
-    return list(latest.values())
+    from station.log.latest import latest_by
+
+    key = (lambda e: "") if kind == "event_config" else (lambda e: str(e.payload.get("registration_id") or ""))
+    return list(latest_by(store.entries([kind]), key).values())
 
 
 def cmd_issue(args: argparse.Namespace, ctx: Context) -> int:

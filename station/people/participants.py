@@ -19,6 +19,7 @@ from typing import Any
 from station.errors import InputErrors, UserError
 from station.event.config import EventConfig
 from station.log.entries import Entry
+from station.log.latest import latest_by
 
 REQUIRED = ["registration_id", "bib", "name", "gender", "birth_date", "race", "wave", "chips"]
 OPTIONAL = ["runner_id", "club", "phone", "email", "public", "vip"]
@@ -33,17 +34,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def latest_participants(entries: Iterable[Entry]) -> dict[str, dict[str, Any]]:
     """Current participants by registration id (latest entry per id wins)."""
-    best: dict[str, tuple[tuple[int, str, int], dict[str, Any]]] = {}
-    for e in entries:
-        if e.kind != "participant":
-            continue
-        rid = e.payload.get("registration_id")
-        if rid is None:
-            continue
-        cur = best.get(rid)
-        if cur is None or e.order > cur[0]:
-            best[rid] = (e.order, e.payload)
-    return {k: v[1] for k, v in best.items()}
+    rows = (e for e in entries if e.kind == "participant" and e.payload.get("registration_id") is not None)
+    return {k: e.payload for k, e in latest_by(rows, lambda e: e.payload["registration_id"]).items()}
 
 
 def parse_csv(path: Path, config: EventConfig,

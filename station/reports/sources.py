@@ -17,6 +17,7 @@ from typing import Any
 from station.errors import UserError
 from station.log.entries import Entry
 from station.log.entry_log import EntryLog
+from station.log.latest import latest_by
 from station.reports.layout import local_time
 
 SYNC_ACKED_KEY = "sync.acked_seq"  # station.sync.engine.KEY_ACKED
@@ -110,12 +111,8 @@ def synced_registrations(snap: Snapshot, rows: Iterable[Mapping[str, Any]]) -> s
     the row (finished, same chip and gun ms) and is either a peer's entry (it came back through the
     ledger) or one of ours at or below the sync engine's acknowledged seq.
     """
-    latest: dict[str, Entry] = {}
-    for e in snap.entries:
-        if e.kind == "result_published":
-            reg = str(e.payload.get("registration_id"))
-            if reg not in latest or e.order > latest[reg].order:
-                latest[reg] = e
+    latest = latest_by((e for e in snap.entries if e.kind == "result_published"),
+                       lambda e: str(e.payload.get("registration_id")))
     out = set()
     for r in rows:
         reg = str(r.get("registration_id") or "")

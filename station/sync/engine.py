@@ -518,11 +518,10 @@ def sort_pulled(wire: list[Any], own_station: str) -> tuple[list[Entry], list[Qu
 
 def _local_event_id(store: Store) -> str | None:
     """The event id of the station's latest event configuration, if it has one."""
-    latest: Entry | None = None
-    for e in store.entries(kinds=["event_config"]):
-        if latest is None or e.order > latest.order:
-            latest = e
-    if latest is None:
+    from station.log.latest import latest
+
+    cfg = latest(store.entries(kinds=["event_config"]))
+    if cfg is None:
         return None
-    ev = latest.payload.get("event")
+    ev = cfg.payload.get("event")
     return str(ev["id"]) if isinstance(ev, dict) and ev.get("id") else None
