@@ -81,16 +81,6 @@ class PinDialog(QDialog):
             self.edit.selectAll()
 
 
-def ask_supervisor(pin: SupervisorPin, action: str, parent: QWidget | None,
-                   approve: object = None) -> bool:
-    """True when the supervisor confirmed. `approve` (tests): a callable given the dialog to fill it."""
-    dlg = PinDialog(pin, action, parent)
-    if callable(approve):
-        approve(dlg)
-        return dlg.result() == QDialog.DialogCode.Accepted
-    return dlg.exec() == QDialog.DialogCode.Accepted
-
-
 def sign_in_dialog(parent: QWidget | None = None) -> QInputDialog:
     """The first-start question for the operator's name, in the station's language (every button too)."""
     dlg = QInputDialog(parent)

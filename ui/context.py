@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from ui.auth import SupervisorPin
 from ui.domain import DomainClient
 from ui.i18n import tr
 from ui.models import Clock
+from ui.prompts import ModalPrompts, Prompts
 from ui.snapshots import EventInfo
 from ui.sounds import SoundPlayer
 
@@ -33,32 +34,22 @@ class UiContext:
     event: EventInfo = field(default_factory=EventInfo)
     operator: str = ""
     offline_text: Callable[[], str] = lambda: ""
-    #: tests set this to approve PIN dialogs without a modal loop: fn(dialog)
-    approve_pin: Any = None
-    #: tests set this to answer confirmations: fn(question) -> bool
-    confirm: Any = None
-    #: tests set this to fill a dialog instead of running its modal loop: fn(dialog) -> accepted
-    dialog_hook: Any = None
+    #: how a person is asked (dialogs, yes/no, the PIN): modal on a desk (see ui.prompts)
+    prompts: Prompts = field(default_factory=ModalPrompts)
     #: open a finished PDF with the system viewer (off in tests)
     open_files: bool = True
 
     def run_dialog(self, dlg: Any) -> bool:
-        if callable(self.dialog_hook):
-            return bool(self.dialog_hook(dlg))
-        from PySide6.QtWidgets import QDialog
-
-        return dlg.exec() == QDialog.DialogCode.Accepted
+        return self.prompts.run_dialog(dlg)
 
     def ask(self, parent: QWidget, question: str) -> bool:
-        if callable(self.confirm):
-            return bool(self.confirm(question))
-        ans = QMessageBox.question(parent, tr("Please confirm"), question)
-        return ans == QMessageBox.StandardButton.Yes
+        return self.prompts.confirm(parent, question)
 
     def supervisor(self, parent: QWidget, action: str) -> bool:
-        from ui.auth import ask_supervisor
+        """The supervisor PIN for `action` (named in the dialog); True when it was given."""
+        from ui.auth import PinDialog
 
-        return ask_supervisor(self.pin, action, parent, self.approve_pin)
+        return self.prompts.run_dialog(PinDialog(self.pin, action, parent))
 
 
 def error_text(e: object) -> str:

@@ -64,9 +64,6 @@ class Domain:
     sync: Any = None
     demo: Any = None
     stopped: dict[str, Any] = field(default_factory=dict)  # reader id → binding of a stopped reader
-    #: set by a job that changed check-ins (a scan, an undo, a walk-up): the desk's counters are sent
-    #: right after the job, not at the next periodic status
-    counts_now: bool = False
 
     def reader_configs(self) -> dict[str, dict[str, Any]]:
         """Latest `reader_config` per reader id (latest = greatest entry order)."""
@@ -213,6 +210,7 @@ class DomainWorker(QObject):
         if self.domain is None:
             self.job_done.emit(jid, False, ["the station is not open"])
             return
+        changes = self.domain.state.changes
         try:
             out = fn(self.domain)
         except Exception as e:
@@ -220,10 +218,10 @@ class DomainWorker(QObject):
                 log.exception("job failed")
             self.job_done.emit(jid, False, [e])
             return
-        if self.domain is not None and self.domain.counts_now:
-            # before job_done: both are queued to the GUI thread in order, so the desk's counters
-            # are already current when the verdict (and whatever the caller does next) arrives
-            self.domain.counts_now = False
+        if self.domain is not None and self.domain.state.changes != changes:
+            # A job that changed check-ins or participants (a scan, an undo, a walk-up, an import):
+            # the counters go before job_done — both are queued to the GUI thread in order, so they
+            # are current when the verdict (and whatever the caller does next) arrives.
             self._emit_counts(self.domain)
         self.job_done.emit(jid, True, [out])  # boxed: never pass a bare None through a signal
         self.tick()

@@ -122,6 +122,9 @@ class CheckinState:
 
     def __init__(self, store: EntryLog, *, subscribe: bool = True) -> None:
         self.store = store
+        #: counts entries applied: a caller compares it before and after an action to know whether the
+        #: desk's counters changed (the app sends fresh counters with the verdict, no flag to remember)
+        self.changes = 0
         self._lock = threading.RLock()
         self._last_row = 0
         self._config: dict[str, Any] | None = None
@@ -185,6 +188,7 @@ class CheckinState:
                 fn = self._APPLY.get(e.kind)
                 if fn is not None:
                     fn(self, e)
+                    self.changes += 1
 
     def _apply_config(self, e: Entry) -> None:
         if self._config_order is not None and e.order <= self._config_order:

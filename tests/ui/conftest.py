@@ -82,14 +82,39 @@ def open_window(qtbot: Any, data_dir: Path, settings: QSettings, *, lang: str = 
     qtbot.addWidget(win)
     with qtbot.waitSignal(win.ready, timeout=20_000):
         win.show()
-    win.ctx.approve_pin = approve_pin
-    win.ctx.confirm = lambda _q: True
+    win.ctx.prompts = ScriptedPrompts()
     return win
 
 
 def approve_pin(dlg: Any) -> None:
     dlg.edit.setText("1234")
     dlg._try()
+
+
+class ScriptedPrompts:
+    """The app's `ui.prompts.Prompts` for tests: dialogs are filled and questions answered by the test,
+    without a modal loop. `pin(dlg)` types into the PIN dialog (default: the right PIN); `answer(question)`
+    says yes or no (default yes); `dialog(dlg)` fills any other dialog and returns whether it was accepted."""
+
+    def __init__(self) -> None:
+        self.pin: Any = approve_pin
+        self.answer: Any = lambda _q: True
+        self.dialog: Any = None
+
+    def run_dialog(self, dlg: Any) -> bool:
+        from PySide6.QtWidgets import QDialog
+
+        from ui.auth import PinDialog
+
+        if isinstance(dlg, PinDialog):
+            self.pin(dlg)
+            return dlg.result() == QDialog.DialogCode.Accepted
+        if self.dialog is None:
+            pytest.fail(f"the test did not say how to fill the dialog {type(dlg).__name__}")
+        return bool(self.dialog(dlg))
+
+    def confirm(self, _parent: Any, question: str) -> bool:
+        return bool(self.answer(question))
 
 
 @pytest.fixture

@@ -43,12 +43,12 @@ def test_setup_flags_a_missing_port_and_connect_says_why(qtbot: Any, window: Any
     setup.r_port.setEditText(MISSING)
     setup.r_point.setCurrentIndex(setup.r_point.findData("finish"))
     asked: list[str] = []
-    window.ctx.confirm = lambda q: asked.append(q) or False  # not now: nothing saved
+    window.ctx.prompts.answer = lambda q: asked.append(q) or False  # not now: nothing saved
     setup.save_reader()
     qtbot.waitUntil(lambda: bool(asked), timeout=5000)
     assert MISSING in asked[0] and MISSING in setup.reader_status.text()
     assert not any(c.get("id") == "finish-9" for c in window.ctx.event.readers)
-    window.ctx.confirm = lambda q: asked.append(q) or True  # it will be plugged in later: saved, flagged
+    window.ctx.prompts.answer = lambda q: asked.append(q) or True  # it will be plugged in later: saved, flagged
     setup.save_reader()
     qtbot.waitUntil(lambda: "saved" in setup.reader_status.text(), timeout=5000)
     assert "plug it in" in setup.reader_status.text()

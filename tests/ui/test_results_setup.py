@@ -101,7 +101,7 @@ def test_print_award_lists_official_with_the_pin(qtbot: Any, window: Any, tmp_pa
     opts = dlg.options()
     assert opts == PrintOptions("awards", 5, True, True)
     asked: list[Any] = []
-    window.ctx.approve_pin = lambda d: (asked.append(d), d.edit.setText("1234"), d._try())
+    window.ctx.prompts.pin = lambda d: (asked.append(d), d.edit.setText("1234"), d._try())
     out = tmp_path / "awards.pdf"
     res.print_pdf(str(out), opts)
     qtbot.waitUntil(lambda: out.exists() and "Saved" in res.status.text(), timeout=20_000)

@@ -137,11 +137,11 @@ def test_live_crossings_are_in_time_order(qtbot: Any, window: Any) -> None:
 def test_gun_needs_the_supervisor(qtbot: Any, window: Any) -> None:
     t = _timing(window)
     asked: list[Any] = []
-    window.ctx.approve_pin = lambda dlg: (asked.append(dlg), dlg.edit.setText("0000"), dlg._try())
+    window.ctx.prompts.pin = lambda dlg: (asked.append(dlg), dlg.edit.setText("0000"), dlg._try())
     t.gun_map["10k/A"].click()
     assert asked and asked[0].error.text() == "Wrong PIN."
     assert t.guns.rowCount() == 0
-    window.ctx.approve_pin = lambda dlg: (dlg.edit.setText("1234"), dlg._try())
+    window.ctx.prompts.pin = lambda dlg: (dlg.edit.setText("1234"), dlg._try())
     t.gun_map["10k/A"].click()
     qtbot.waitUntil(lambda: t.guns.rowCount() == 1, timeout=5000)
     assert t.guns.rows[0][3] == "Li Lei"  # the entry records the operator
@@ -193,10 +193,10 @@ def test_quitting_with_stamps_waiting_asks_first(qtbot: Any, window: Any) -> Non
     t = _timing(window)
     t.stamp()
     asked: list[str] = []
-    window.ctx.confirm = lambda q: (asked.append(q), False)[1]
+    window.ctx.prompts.answer = lambda q: (asked.append(q), False)[1]
     assert not window.close()  # the timer said no: nothing lost, the window stays
     assert asked and "1 finish stamp" in asked[0] and window.isVisible()
-    window.ctx.confirm = lambda _q: True
+    window.ctx.prompts.answer = lambda _q: True
 
 
 def test_stamps_survive_a_language_switch_and_a_restart(qtbot: Any, window: Any, station: Any,

@@ -151,7 +151,7 @@ def test_no_stale_runner_after_a_failed_lookup_or_an_invalid_scan(qtbot: Any, wi
     assert sig.args[0].status == "invalid"
     assert mode.current is None and not mode.b_change.isEnabled() and not mode.b_reprint.isEnabled()
     opened: list[Any] = []
-    window.ctx.dialog_hook = lambda dlg: opened.append(dlg) or True
+    window.ctx.prompts.dialog = lambda dlg: opened.append(dlg) or True
     mode.change_runner()  # F3
     mode.revoke_tickets()
     assert opened == []
@@ -169,8 +169,8 @@ def test_pin_confirmations_name_the_runner(qtbot: Any, window: Any, plan: Any) -
     with qtbot.waitSignal(mode.verdict_shown, timeout=10_000):
         _wedge(qtbot, mode, ticket(plan, p, int(time.time() * 1000)))
     asked: list[str] = []
-    window.ctx.approve_pin = lambda dlg: (asked.append(dlg.action), dlg.reject())
-    window.ctx.dialog_hook = lambda dlg: True
+    window.ctx.prompts.pin = lambda dlg: (asked.append(dlg.action), dlg.reject())
+    window.ctx.prompts.dialog = lambda dlg: True
     window.settings.setValue("tickets/key", "/nonexistent/key.pem")
     mode.revoke_tickets()
     mode.reprint_ticket("/nonexistent/x.pdf")

@@ -47,7 +47,7 @@ def test_walk_up_registers_with_a_pool_bib_and_counts_at_once(qtbot: Any, window
         dlg.accept()
         return dlg.result() == dlg.DialogCode.Accepted
 
-    window.ctx.dialog_hook = fill
+    window.ctx.prompts.dialog = fill
     with qtbot.waitSignal(mode.action_done, timeout=10_000):
         qtbot.keyClick(mode.input, Qt.Key.Key_F2)
     assert mode.verdict.status == "ok"
@@ -73,9 +73,9 @@ def test_change_bib_and_race_needs_the_supervisor(qtbot: Any, window: Any, plan:
         dlg.bib.setText(taken)
         return True
 
-    window.ctx.dialog_hook = fill
+    window.ctx.prompts.dialog = fill
     asked: list[str] = []
-    window.ctx.approve_pin = lambda dlg: (asked.append(dlg.windowTitle()), dlg.edit.setText("1234"), dlg._try())
+    window.ctx.prompts.pin = lambda dlg: (asked.append(dlg.windowTitle()), dlg.edit.setText("1234"), dlg._try())
     mode.change_runner()
     qtbot.waitUntil(lambda: mode.verdict.status == "invalid", timeout=5000)
     assert asked and taken in mode.verdict.detail.text()  # bib taken: refused with who holds it
@@ -86,11 +86,11 @@ def test_change_bib_and_race_needs_the_supervisor(qtbot: Any, window: Any, plan:
         dlg.reason.setText("moved to the 5 km")
         return True
 
-    window.ctx.dialog_hook = fill2
-    window.ctx.approve_pin = lambda dlg: (dlg.edit.setText("0000"), dlg._try())  # wrong PIN: nothing changes
+    window.ctx.prompts.dialog = fill2
+    window.ctx.prompts.pin = lambda dlg: (dlg.edit.setText("0000"), dlg._try())  # wrong PIN: nothing changes
     mode.change_runner()
     assert mode.current.bib == p["bib"]
-    window.ctx.approve_pin = lambda dlg: (dlg.edit.setText("1234"), dlg._try())
+    window.ctx.prompts.pin = lambda dlg: (dlg.edit.setText("1234"), dlg._try())
     with qtbot.waitSignal(mode.action_done, timeout=10_000):
         mode.change_runner()
     assert mode.current.bib == "5999" and mode.current.race == "5k" and mode.current.wave == "A"
@@ -112,7 +112,7 @@ def test_revoke_then_reprint_a_ticket(qtbot: Any, window: Any, plan: Any, tmp_pa
     mode.search_list.setCurrentRow(0)
     assert mode.current.registration_id == p["registration_id"] and mode.b_revoke.isEnabled()
 
-    window.ctx.dialog_hook = lambda dlg: (isinstance(dlg, ReasonDialog) and dlg.reason.setText("leaked")) or True
+    window.ctx.prompts.dialog = lambda dlg: (isinstance(dlg, ReasonDialog) and dlg.reason.setText("leaked")) or True
     with qtbot.waitSignal(mode.action_done, timeout=10_000):
         mode.b_revoke.click()
     with qtbot.waitSignal(mode.verdict_shown, timeout=10_000) as sig:
@@ -167,7 +167,7 @@ def test_walk_up_is_off_with_the_reason_at_a_desk_without_a_bib_pool(qtbot: Any,
         assert not mode.b_walkup.isEnabled()
         tip = mode.b_walkup.toolTip()
         assert "desk-9" in tip and "现场报名号码" in tip and "walk-up" not in tip
-        win.ctx.dialog_hook = lambda _dlg: pytest.fail("no form for a desk that cannot register walk-ups")
+        win.ctx.prompts.dialog = lambda _dlg: pytest.fail("no form for a desk that cannot register walk-ups")
         qtbot.keyClick(mode.input, Qt.Key.Key_F2)
         assert mode.verdict.status == "invalid" and "desk-9" in mode.verdict.detail.text()
     finally:
@@ -193,7 +193,7 @@ def test_a_refused_walk_up_keeps_the_filled_form(qtbot: Any, station: Path, sett
             dlg.accept()
             return dlg.result() == dlg.DialogCode.Accepted
 
-        win.ctx.dialog_hook = fill
+        win.ctx.prompts.dialog = fill
         mode.walk_up()
         qtbot.waitUntil(lambda: len(seen) == 2, timeout=10_000)
         assert seen[1][0] == "Zhao Xiaopao" and "no walk-up bib pool" in seen[1][1]

@@ -50,8 +50,7 @@ from ui.views import HintTableView
 
 
 def desk_scan(d: Any, code: str, method: str) -> Any:
-    """Worker job: one scan; the desk's counters go out right after it."""
-    d.counts_now = True
+    """Worker job: one scan (the domain worker sends the desk's counters right after it)."""
     return d.desk.scan(code, method=method)
 
 
@@ -398,7 +397,6 @@ class CheckinMode(DeskActions):
         self.input.clear()
 
         def job(d: Any) -> Any:
-            d.counts_now = True
             return d.desk.checkin_by_search(reg, reason=reason, id_checked=True)
 
         self.ctx.client.call(job, self.show_verdict, self._lookup_error)
@@ -410,7 +408,6 @@ class CheckinMode(DeskActions):
             self.verdict.show_message("idle", tr("Check-in undone"), f"{tr('Bib')} {rec.bib}")
 
         def job(d: Any) -> Any:
-            d.counts_now = True
             return d.desk.undo_last()
 
         self.ctx.client.call(job, done, self._error)

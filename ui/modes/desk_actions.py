@@ -33,12 +33,10 @@ GENDERS = (("M", "Male"), ("F", "Female"), ("X", "Not specified"))
 
 # ------------------------------------------------------------------------------- worker jobs
 def walk_up(d: Any, values: dict[str, Any]) -> Any:
-    d.counts_now = True
     return d.desk.walk_up(**values)
 
 
 def change(d: Any, reg: str, *, bib: str | None, race: str | None, wave: str | None, reason: str) -> Any:
-    d.counts_now = True
     return d.desk.change_participant(reg, bib=bib, race=race, wave=wave, reason=reason)
 
 

@@ -98,7 +98,6 @@ def import_participants(d: Any, path: Path, progress: Any = None) -> tuple[int, 
 
     if d.engine.config is None:
         raise UserError(tr("Load the event file first."))
-    d.counts_now = True
     return import_csv(d.store, path, d.engine.config, operator=d.operator, progress=progress)
 
 
