@@ -143,3 +143,29 @@ def test_who_reads_a_balance(led: Ledger) -> None:
         r = httpx.get(f"{led.url}/v1/runners/{runner}/points" + (f"?event={event}" if event else ""),
                       headers={"Authorization": f"Bearer {mine}"})
         assert r.status_code == 422 and r.json()["code"] == "malformed", (runner, event, r.text)
+
+
+def test_a_ledger_from_before_accounts_is_upgraded(led: Ledger) -> None:
+    roster(led, {"r1": None, "r2": "R2"})
+    tok = led.token("res", publish=True)
+    assert push(led.url, tok, "res", [wire(1, "result_published", result("r1")),
+                                      wire(2, "result_published", result("r2", runner="R2"))]).status_code == 200
+    led.stop()
+    import sqlalchemy as sa
+
+    from ledger.db import open_database
+
+    with led.db.write.begin() as c:  # back to the version-1 shape: no list, accounts by bare id
+        c.execute(sa.text("DROP TABLE participants"))
+        c.execute(sa.text("ALTER TABLE results DROP COLUMN credit_event"))
+        c.execute(sa.text("ALTER TABLE results DROP COLUMN set_aside"))
+        c.execute(sa.text("ALTER TABLE point_lines DROP COLUMN account_event"))
+    led.db.dispose()
+    led.db = open_database(led.db_url)
+    led.start()
+    assert led.count("SELECT COUNT(*) FROM participants") == 2
+    assert points(led.url, tok, "r1", event=EVENT_ID)["balance"] == 100
+    assert points(led.url, tok, "R2")["balance"] == 100
+    # The upgraded ledger goes on: a DQ reverses the registration account's credit.
+    assert push(led.url, tok, "res", [wire(3, "result_published", result("r1", "DQ"))]).status_code == 200
+    assert points(led.url, tok, "r1", event=EVENT_ID)["balance"] == 0
