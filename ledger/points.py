@@ -114,6 +114,7 @@ def apply_results(db: Database, conn: sa.Connection, rule: EventRule, station_id
                 res.c.event_id == rule.id, res.c.registration_id.in_(changed[i:i + 500]))).scalars())
         for reg in known:
             by_reg.setdefault(reg, [])
+    relisted = set(changed)
     for reg in sorted(by_reg):
         conn.execute(
             schema.upsert(db, res).values(event_id=rule.id, registration_id=reg).on_conflict_do_nothing()
@@ -128,7 +129,7 @@ def apply_results(db: Database, conn: sa.Connection, rule: EventRule, station_id
             if (cur_order is None or order > cur_order) and (latest is None or order > latest[0]):
                 latest = (order, p)
         if latest is None:
-            if cur_order is None or reg not in changed:
+            if cur_order is None or reg not in relisted:
                 continue  # only older publications: kept in the log, nothing changes
             latest = (cur_order, json.loads(row.payload))  # the list changed: settle again
             by = (station_id, max(s for s, _, p in listed if str(p["registration_id"]) == reg))
