@@ -192,7 +192,12 @@ def _add_points_routes(app: FastAPI, database: Database) -> None:
         if not await run_in_threadpool(points_mod.may_read, database, g.event_id, account):
             what = (f"registration {runner!r} of event {event!r}" if event else
                     f"runner {runner!r}, who is not in the participant list of event {g.event_id!r}")
-            raise LedgerError(403, f"this token (event {g.event_id!r}) may not read the points of {what}",
+            hint = ""
+            if not event and await run_in_threadpool(points_mod.listed_runner, database, g.event_id,
+                                                     runner) == "":
+                hint = (f" (a registration without a runner id has an account per event: "
+                        f"/v1/runners/{runner}/points?event={g.event_id})")
+            raise LedgerError(403, f"this token (event {g.event_id!r}) may not read the points of {what}{hint}",
                               "forbidden")
         return await run_in_threadpool(points_mod.balance, database, account)
 

@@ -194,6 +194,12 @@ def _show(account: Account) -> str:
     return f"{account[1]} of event {account[0]}" if account[0] else account[1]
 
 
+def listed_runner(db: Database, event_id: str, reg: str) -> str | None:
+    """The participant list's runner id of a registration ('' for none; None when not listed)."""
+    with db.read.connect() as conn:
+        return _listed(conn, event_id, reg)
+
+
 def may_read(db: Database, event_id: str, account: Account) -> bool:
     """Who reads a balance: a valid token of an event reads the registration accounts of that event and
     the runner accounts its participant list names (a runner's account spans events: the desks of any

@@ -54,8 +54,9 @@ def test_same_registration_id_in_two_events_is_two_accounts(led: Ledger) -> None
     assert {x["event"] for x in mine["lines"]} == {EVENT_ID}
     theirs = points(led.url, b, "R001", event=OTHER)
     assert theirs["balance"] == 210 and {x["event"] for x in theirs["lines"]} == {OTHER}
-    # Without ?event= the path names a runner id: nobody has R001 as one.
-    assert _get(led, a, "R001").status_code == 403
+    # Without ?event= the path names a runner id: nobody has R001 as one; the refusal says where to look.
+    r = _get(led, a, "R001")
+    assert r.status_code == 403 and f"/v1/runners/R001/points?event={EVENT_ID}" in r.json()["error"]
     # A token reads the registration accounts of its own event only.
     r = _get(led, a, "R001", OTHER)
     assert r.status_code == 403 and r.json()["code"] == "forbidden" and OTHER in r.json()["error"]
