@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,16 +57,23 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(db: Database | str) -> FastAPI:
-    """The ASGI app on a database (a `Database` or a URL; the schema is created when missing)."""
+def _wall_clock() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def create_app(db: Database | str, *, clock: Callable[[], int] | None = None) -> FastAPI:
+    """The ASGI app on a database (a `Database` or a URL; the schema is created when missing).
+    `clock` gives the ledger's time in UTC ms (default the wall clock; tests pin it)."""
     from station.memtrim import start_background
 
     start_background()  # a server runs for days: give freed memory back (see station.memtrim)
     database = open_database(db) if isinstance(db, str) else db
-    app = FastAPI(title="WO.RUN ledger", version="1", docs_url=None, redoc_url=None, openapi_url=None)
+    # The OpenAPI document is served (tests/ledger/test_schema_fuzz.py runs schemathesis on it); no docs UIs.
+    app = FastAPI(title="WO.RUN ledger", version="1", docs_url=None, redoc_url=None,
+                  openapi_url="/v1/openapi.json")
     app.state.db = database
     _add_error_handlers(app)
-    _add_sync_routes(app, database)
+    _add_sync_routes(app, database, clock or _wall_clock)
     _add_points_routes(app, database)
 
     # The public results pages (`station.web`) over the results published here.
@@ -113,7 +122,20 @@ def _for_event(g: Grant, event: str) -> None:
         raise LedgerError(403, f"this token is for event {g.event_id!r}, not {event!r}", "forbidden")
 
 
-def _add_sync_routes(app: FastAPI, database: Database) -> None:
+_ENTRY_DOC = {
+    "type": "object", "required": ["seq", "uuid", "kind", "payload", "recorded_at"],
+    "properties": {"seq": {"type": "integer", "minimum": 1}, "uuid": {"type": "string"},
+                   "kind": {"type": "string"}, "payload": {"type": "object"},
+                   "recorded_at": {"type": "integer", "minimum": 0}, "operator": {"type": "string"}},
+}
+# The push body, documented by hand (the handler reads it itself: see the module docstring).
+_PUSH_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+    {"type": "array", "items": _ENTRY_DOC},
+    {"type": "object", "required": ["entries"], "properties": {"entries": {"type": "array", "items": _ENTRY_DOC}}},
+]}}}}}
+
+
+def _add_sync_routes(app: FastAPI, database: Database, clock: Callable[[], int]) -> None:
     """Health, the token's grant, and the entry streams stations push to and pull from."""
     @app.get("/v1/health")
     async def health() -> dict[str, Any]:
@@ -124,7 +146,7 @@ def _add_sync_routes(app: FastAPI, database: Database) -> None:
         g = await _grant_of(database, request)
         return {"event": g.event_id, "station": g.station_id, "publish": g.publish, "role": g.role}
 
-    @app.post("/v1/events/{event}/stations/{station}/entries")
+    @app.post("/v1/events/{event}/stations/{station}/entries", openapi_extra=_PUSH_DOC)
     async def push(event: str, station: str, request: Request) -> Response:
         g = await _grant_of(database, request)
         _for_event(g, event)
@@ -133,7 +155,7 @@ def _add_sync_routes(app: FastAPI, database: Database) -> None:
                               "forbidden")
         body = await _read_body(request)
         batch = await run_in_threadpool(streams.parse_batch, body, station, g.role)
-        acked = await run_in_threadpool(streams.push, database, event, station, batch, g.role)
+        acked = await run_in_threadpool(streams.push, database, event, station, batch, g.role, clock())
         return JSONResponse({"acked_seq": acked})
 
     @app.get("/v1/events/{event}/entries")
@@ -157,12 +179,27 @@ def _add_points_routes(app: FastAPI, database: Database) -> None:
         return {"results": rows}
 
     @app.get("/v1/runners/{runner}/points")
-    async def runner_points(runner: str, request: Request) -> dict[str, Any]:
-        await _grant_of(database, request)
-        why = contract.ID(runner)
-        if why:  # NUL, lone surrogates, 300 characters: refused before the database sees them
-            raise LedgerError(422, f"runner id: {why}", "malformed")
-        return await run_in_threadpool(points_mod.balance, database, runner)
+    async def runner_points(runner: str, request: Request, event: str | None = None) -> dict[str, Any]:
+        """A runner id's account, or with `?event=E` the registration `runner` of event E (a runner
+        without a runner id: registration R001 of two events are two accounts). Readable with a token of
+        an event the account belongs to (`points.may_read`)."""
+        g = await _grant_of(database, request)
+        for name, value in (("runner id", runner), ("event", event)):
+            why = contract.ID(value) if value is not None else None
+            if why:  # NUL, lone surrogates, 300 characters: refused before the database sees them
+                raise LedgerError(422, f"{name}: {why}", "malformed")
+        account = (event or "", runner)
+        if not await run_in_threadpool(points_mod.may_read, database, g.event_id, account):
+            what = (f"registration {runner!r} of event {event!r}" if event else
+                    f"runner {runner!r}, who is not in the participant list of event {g.event_id!r}")
+            hint = ""
+            if not event and await run_in_threadpool(points_mod.listed_runner, database, g.event_id,
+                                                     runner) == "":
+                hint = (f" (a registration without a runner id has an account per event: "
+                        f"/v1/runners/{runner}/points?event={g.event_id})")
+            raise LedgerError(403, f"this token (event {g.event_id!r}) may not read the points of {what}{hint}",
+                              "forbidden")
+        return await run_in_threadpool(points_mod.balance, database, account)
 
 
 def app_from_env() -> FastAPI:

@@ -127,6 +127,25 @@ results = sa.Table(
     sa.Column("o_seq", sa.BigInteger, nullable=True),
     sa.Column("credit_points", sa.BigInteger, nullable=True),
     sa.Column("credit_account", sa.Text, nullable=True),
+    # The account's event when the credit went to a registration-only account ('' for a runner id).
+    sa.Column("credit_event", sa.String(200), nullable=False, server_default=""),
+    # Why the latest publication earns nothing although it says `finished` (registration not in the
+    # event's participant list, runner id differing from the list's); NULL when it counts.
+    sa.Column("set_aside", sa.Text, nullable=True),
+)
+
+# The event's participant list as its log on the ledger says: the latest `participant` entry of each
+# registration (entry order). Decides which registrations a results token may credit, and the account.
+participants = sa.Table(
+    "participants",
+    metadata,
+    sa.Column("event_id", sa.String(200), primary_key=True),
+    sa.Column("registration_id", sa.String(200), primary_key=True),
+    sa.Column("runner_id", sa.String(200), nullable=False, server_default=""),
+    sa.Column("o_recorded_at", sa.BigInteger, nullable=False),
+    sa.Column("o_station", sa.String(200), nullable=False),
+    sa.Column("o_seq", sa.BigInteger, nullable=False),
+    sa.Index("ix_participants_runner", "event_id", "runner_id"),
 )
 
 # The append-only points ledger: a credit, and a reversal when a finish ends.
@@ -134,7 +153,10 @@ point_lines = sa.Table(
     "point_lines",
     metadata,
     sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    # An account is a runner id (account_event '') or a registration of one event without a runner id
+    # (account = registration id, account_event = that event): R001 of two events are two accounts.
     sa.Column("account", sa.String(200), nullable=False, index=True),
+    sa.Column("account_event", sa.String(200), nullable=False, server_default=""),
     sa.Column("event_id", sa.String(200), nullable=False),
     sa.Column("registration_id", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(10), nullable=False),
@@ -231,11 +253,13 @@ def create_schema(db: Database) -> None:
         if not db.is_sqlite:
             # Workers starting together: one creates, the others wait and then find the tables.
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(724991)"))
+        had = set(sa.inspect(conn).get_table_names())
         metadata.create_all(conn)
         cols = {c["name"] for c in sa.inspect(conn).get_columns("tokens")}
         if "role" not in cols:  # a version-1 database from before token roles
             conn.execute(sa.text("ALTER TABLE tokens ADD COLUMN role VARCHAR(20)"))
             conn.execute(sa.text("UPDATE tokens SET role = CASE WHEN publish THEN 'results' ELSE 'timing' END"))
+        _upgrade_accounts(conn, had)
         got = conn.execute(
             sa.select(ledger_meta.c.value).where(ledger_meta.c.key == "schema_version")
         ).scalar()
@@ -243,6 +267,37 @@ def create_schema(db: Database) -> None:
             conn.execute(ledger_meta.insert().values(key="schema_version", value=SCHEMA_VERSION))
         elif got != SCHEMA_VERSION:
             raise UserError(f"ledger database schema {got} is not the supported {SCHEMA_VERSION}")
+
+
+def _upgrade_accounts(conn: sa.Connection, had: set[str]) -> None:
+    """A version-1 database from before per-event registration accounts and the participant list: add the
+    columns (a line whose account is its own registration id was a registration account of its event)
+    and fill `participants` from the participant entries already stored."""
+    rcols = {c["name"] for c in sa.inspect(conn).get_columns("results")}
+    if "credit_event" not in rcols:
+        conn.execute(sa.text("ALTER TABLE results ADD COLUMN credit_event VARCHAR(200) NOT NULL DEFAULT ''"))
+        conn.execute(sa.text("ALTER TABLE results ADD COLUMN set_aside TEXT"))
+        conn.execute(sa.text("UPDATE results SET credit_event = event_id WHERE credit_account = registration_id"))
+    pcols = {c["name"] for c in sa.inspect(conn).get_columns("point_lines")}
+    if "account_event" not in pcols:
+        conn.execute(sa.text("ALTER TABLE point_lines ADD COLUMN account_event VARCHAR(200) NOT NULL DEFAULT ''"))
+        conn.execute(sa.text("UPDATE point_lines SET account_event = event_id WHERE account = registration_id"))
+    if "participants" in had or "entries" not in had:
+        return
+    import json
+
+    latest: dict[tuple[str, str], tuple[tuple[int, str, int], str]] = {}
+    rows = conn.execute(sa.select(entries.c.event_id, entries.c.station_id, entries.c.seq, entries.c.recorded_at,
+                                  entries.c.payload).where(entries.c.kind == "participant"))
+    for ev, sid, seq, rec, payload in rows:
+        p = json.loads(payload)
+        key, order = (ev, str(p.get("registration_id"))), (int(rec), sid, int(seq))
+        if key not in latest or order > latest[key][0]:
+            latest[key] = (order, str(p.get("runner_id") or ""))
+    if latest:
+        conn.execute(participants.insert(), [
+            {"event_id": ev, "registration_id": reg, "runner_id": rid, "o_recorded_at": o[0], "o_station": o[1],
+             "o_seq": o[2]} for (ev, reg), (o, rid) in latest.items()])
 
 
 def upsert(db: Database, table: sa.Table) -> Any:

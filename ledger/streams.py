@@ -27,6 +27,10 @@ from station.log.entries import KINDS
 MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_BATCH = 10_000
 MAX_PULL = 10_000
+#: How far ahead of the ledger's clock a `result_published` or `participant` entry may be recorded. Both
+#: decide a "latest" on the ledger (the credited result, the account): one dated 2^53-1 would win forever.
+MAX_AHEAD_MS = 10 * 60 * 1000
+_BOUNDED = frozenset({"result_published", "participant"})
 _KINDS = frozenset(KINDS)
 __all__ = ["MAX_PAYLOAD_BYTES", "LedgerError", "parse_batch", "pull", "push"]
 
@@ -190,10 +194,27 @@ def require_rule(conn: sa.Connection, event_id: str) -> EventRule:
     return rule
 
 
-def push(db: Database, event_id: str, station_id: str, batch: list[InEntry], role: str = "organizer") -> int:
-    """Append a validated batch to the station's stream; returns the new `acked_seq`."""
+def check_clock(batch: list[InEntry], now: int) -> None:
+    """Refuse (422, naming seq and field) a result or participant entry recorded more than
+    `MAX_AHEAD_MS` ahead of the ledger's clock `now`."""
+    limit = now + MAX_AHEAD_MS
+    for i, e in enumerate(batch):
+        if e.recorded_at > limit and e.kind in _BOUNDED:
+            raise LedgerError(
+                422, f"entry {i + 1} (seq {e.seq}): {e.kind}: recorded_at {e.recorded_at} is "
+                     f"{(e.recorded_at - now) // 60_000} minutes ahead of the ledger's clock (at most "
+                     f"{MAX_AHEAD_MS // 60_000} allowed; check this station's clock); nothing of this batch "
+                     "was stored", "malformed", seq=e.seq, field="recorded_at")
+
+
+def push(db: Database, event_id: str, station_id: str, batch: list[InEntry], role: str = "organizer",
+         now: int | None = None) -> int:
+    """Append a validated batch to the station's stream; returns the new `acked_seq`. `now` (UTC ms,
+    default the wall clock) is the ledger's clock."""
     st, en = schema.streams, schema.entries
-    now = time.time_ns() // 1_000_000
+    if now is None:
+        now = time.time_ns() // 1_000_000
+    check_clock(batch, now)
     with db.write.begin() as conn:
         rule = require_rule(conn, event_id)
         copies = [e for e in batch if may_write(role, e.kind) == "registered"]
@@ -245,8 +266,9 @@ def push(db: Database, event_id: str, station_id: str, batch: list[InEntry], rol
             conn.execute(st.update().where(st.c.event_id == event_id, st.c.station_id == station_id)
                          .values(acked_seq=new[-1].seq))
             pub = [(e.seq, e.recorded_at, e.parsed) for e in new if e.kind == "result_published"]
-            if pub:
-                apply_results(db, conn, rule, station_id, pub, now)
+            listed = [(e.seq, e.recorded_at, e.parsed) for e in new if e.kind == "participant"]
+            if pub or listed:
+                apply_results(db, conn, rule, station_id, pub, now, listed)
             return new[-1].seq
         return acked
 

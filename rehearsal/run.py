@@ -540,7 +540,9 @@ class Rehearsal:
         with self._http() as c:
             for p in self.sc.participants:
                 who = p["runner_id"] or p["registration_id"]
-                r = c.get(f"/v1/runners/{who}/points")
+                # a runner without a runner id has an account per event: `?event=` (README, points accounts)
+                r = c.get(f"/v1/runners/{who}/points",
+                          params=None if p["runner_id"] else {"event": self.sc.event_id})
                 lines = [ln for ln in (r.json().get("lines") or []) if ln.get("event") == self.sc.event_id] \
                     if r.status_code == 200 else []
                 cr = sum(1 for ln in lines if ln.get("kind") == "credit")

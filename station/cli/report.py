@@ -143,8 +143,7 @@ def _render(args: argparse.Namespace, snap: Any, people: list[dict[str, Any]], p
             raise UserError(f"bib {r.get('bib')} has no finish (status {r.get('status')}): no certificate")
         if not any(r.get("status") == "finished" for r in rows):
             raise UserError("no finisher yet: certificates are for finished runners")
-        runner_ids = {reg: str(p.get("runner_id")) for reg, p in snap.participants.items() if p.get("runner_id")}
-        return render_certificates(args.out, rows, snap.event, all_rows=all_rows, runner_ids=runner_ids,
+        return render_certificates(args.out, rows, snap.event, all_rows=all_rows,
                                    synced=sources.synced_registrations(snap, rows), ledger_url=ledger,
                                    web_url=args.web_url,
                                    logo=args.logo, now_ms=now, progress=progress)

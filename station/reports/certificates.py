@@ -3,8 +3,9 @@
 Why each certificate carries its points and a QR code: WO.RUN turns finished runs into points on the
 online ledger. The page shows the points this finish earns under the event's rule (floor(points_per_km ×
 distance_m / 1000)), marked *pending* until the station has synced the result, and a QR code for the
-ledger's public page of the runner's points (`{ledger}/v1/runners/{runner_id or registration_id}/points`),
-so anyone can check a certificate against the ledger.
+runner's public results page (`{web or ledger}/events/{event}/runners/{registration_id}`), which shows the
+finish and the points it earns, credited or not, so anyone can check a certificate against the ledger. The
+balance itself (`verify_url`) is not public: the ledger shows it to tokens of the runner's events only.
 """
 
 from __future__ import annotations
@@ -47,8 +48,11 @@ def points_for(event: Mapping[str, Any], race: Mapping[str, Any]) -> int:
     return points_rule((event.get("event") or {}).get("points_per_km"), race.get("distance_m"))
 
 
-def verify_url(ledger_url: str, runner: str) -> str:
-    return f"{ledger_url.rstrip('/')}/v1/runners/{quote(runner, safe='')}/points"
+def verify_url(ledger_url: str, runner: str, event_id: str | None = None) -> str:
+    """The ledger's points account: a runner id, or (`event_id` given) the registration `runner` of that
+    event — a runner without a runner id has one account per event. Read with a token of that event."""
+    url = f"{ledger_url.rstrip('/')}/v1/runners/{quote(runner, safe='')}/points"
+    return f"{url}?event={quote(event_id, safe='')}" if event_id else url
 
 
 def page_url(web_url: str, event_id: str, registration_id: str) -> str:
@@ -62,7 +66,6 @@ def render_certificates(
     event: Mapping[str, Any],
     *,
     all_rows: Sequence[Mapping[str, Any]] | None = None,
-    runner_ids: Mapping[str, str] | None = None,
     synced: Collection[str] = (),
     ledger_url: str | None = None,
     web_url: str | None = None,
@@ -72,12 +75,11 @@ def render_certificates(
 ) -> ReportInfo:
     """One page per *finished* row of `rows` (others are skipped).
 
-    `all_rows` (default `rows`) gives the field sizes ("12th of 480"); `runner_ids` maps registration id
-    → WO.RUN runner id; `synced` holds registration ids whose result the ledger has acknowledged (their
+    `all_rows` (default `rows`) gives the field sizes ("12th of 480"); `synced` holds registration ids whose result the ledger has acknowledged (their
     points show as credited, the others as pending).
 
     The QR code: with `web_url`, the runner's public results page there (works offline at the venue);
-    else with `ledger_url`, the runner's points on the ledger; with neither, no QR code and a short note
+    else with `ledger_url`, the ledger's public page of this finish and its points; with neither, no QR code and a short note
     saying so (a certificate printed with no address known is still a certificate).
     """
     event_id = str((event.get("event") or {}).get("id") or "")
@@ -98,11 +100,10 @@ def render_certificates(
             step(progress, i, total)
             race = races.get(str(r.get("race"))) or {"id": r.get("race"), "name": r.get("race")}
             reg = str(r.get("registration_id") or "")
-            runner = (runner_ids or {}).get(reg) or reg
             if web_url and reg:
                 qr: tuple[str, str] | None = (page_url(web_url, event_id, reg), "扫码查看成绩 Scan for this result")
-            elif ledger_url and runner:
-                qr = (verify_url(ledger_url, runner), "扫码验证积分 Scan to verify points")
+            elif ledger_url and reg:  # the ledger's public page of this finish (the balance needs a token)
+                qr = (page_url(ledger_url, event_id, reg), "扫码验证积分 Scan to verify points")
             else:
                 qr = None
             _draw(c, r, race, event, furn, sizes, points_for(event, race), reg in synced, qr)

@@ -71,11 +71,13 @@ def free_port() -> int:
 class Ledger:
     """A real ledger server on a loopback port: in a thread (fast), or a subprocess (killable)."""
 
-    def __init__(self, db_url: str, tmp: Path, *, subprocess_mode: bool = False) -> None:
+    def __init__(self, db_url: str, tmp: Path, *, subprocess_mode: bool = False,
+                 clock: Any = None) -> None:
         self.db_url = db_url
         self.tmp = tmp
         self.port = free_port()
         self.subprocess_mode = subprocess_mode
+        self.clock = clock  # the ledger's clock (thread mode): a callable giving UTC ms
         self.db: Database = open_database(db_url)
         rule, config = parse_event_file(write_event(tmp))
         register(self.db, rule, config)
@@ -103,7 +105,7 @@ class Ledger:
 
             from ledger.app import create_app
 
-            cfg = uvicorn.Config(create_app(self.db_url), host="127.0.0.1", port=self.port,
+            cfg = uvicorn.Config(create_app(self.db_url, clock=self.clock), host="127.0.0.1", port=self.port,
                                  log_level="error", lifespan="off")
             self._server = uvicorn.Server(cfg)
             self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -194,11 +196,31 @@ def pull_all(url: str, token: str, *, event: str = EVENT_ID, limit: int = 1000) 
             return out
 
 
-def points(url: str, token: str, runner: str) -> dict[str, Any]:
+def points(url: str, token: str, runner: str, *, event: str | None = None) -> dict[str, Any]:
+    """A runner id's balance, or with `event` the registration-only account `runner` of that event."""
     r = httpx.get(f"{url}/v1/runners/{runner}/points", headers={"Authorization": f"Bearer {token}"},
-                  timeout=30)
+                  params={"event": event} if event else None, timeout=30)
     r.raise_for_status()
     return r.json()
+
+
+def roster(ledger: Ledger, regs: dict[str, str | None], *, event: str = EVENT_ID, station: str = "desk",
+           first_seq: int = 1) -> int:
+    """Push `participant` entries (registration → runner id or None) from a check-in desk's stream, as
+    the event's participant list on the ledger; returns the next seq of that stream."""
+    tok = ledger.token(station, event=event, role="checkin")
+    seq = first_seq
+    batch = []
+    for reg, rid in regs.items():
+        p: dict[str, Any] = {"registration_id": reg, "bib": reg.lstrip("r"), "name": reg, "race": "10k",
+                             "wave": "A", "chips": []}
+        if rid:
+            p["runner_id"] = rid
+        batch.append(wire(seq, "participant", p, recorded_at=1_000 + seq))
+        seq += 1
+    r = push(ledger.url, tok, station, batch, event=event)
+    assert r.status_code == 200, r.text
+    return seq
 
 
 # ---------------------------------------------------------------- a small race, as station entries

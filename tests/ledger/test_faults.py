@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from ledger_faultproxy import FaultProxy
-from ledger_testkit import Ledger, points, result
+from ledger_testkit import Ledger, participant, points, result
 
 from station.sync.engine import SyncEngine
 
@@ -18,7 +18,9 @@ RUNNERS = 40
 
 
 def fill(store: Any) -> None:
-    """Reads, then results: every runner finishes; r1..r5 are then DQ'd and r1 reinstated."""
+    """The participant list, reads, then results: every runner finishes; r1..r5 are then DQ'd and r1
+    reinstated."""
+    store.append_many([("participant", participant(i)) for i in range(1, RUNNERS + 1)])
     store.append_many([("read", {"reader": "r1", "point": "finish", "chip": f"c{i}", "t": i}) for i in range(1000)])
     store.append_many([("result_published", result(f"r{i}", runner=f"R{i}")) for i in range(1, RUNNERS + 1)])
     store.append_many([("result_published", result(f"r{i}", "DQ", runner=f"R{i}")) for i in range(1, 6)])
@@ -29,7 +31,7 @@ def check_exactly_once(led: Ledger, store: Any, tok: str) -> None:
     local = {(e.seq, e.uuid) for e in store.entries()}
     with led.db.read.connect() as c:
         remote = c.exec_driver_sql("SELECT seq, uuid FROM entries WHERE station_id='res'").all()
-    assert len(remote) == len(local) == 1000 + RUNNERS + 6
+    assert len(remote) == len(local) == 1000 + 2 * RUNNERS + 6
     assert {(r[0], r[1]) for r in remote} == local
     # Per registration the lines alternate credit, reversal, credit … (never two live credits), and
     # end live exactly for the runners whose latest result is a finish. (How many lines a DQ'd runner

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import httpx
-from ledger_testkit import Ledger, points, push, result, wire, write_event
+from ledger_testkit import Ledger, points, push, result, roster, wire, write_event
 
 from ledger.events import parse_event_file, register
 
 
 def test_credit_reversal_reinstatement(ledger: Ledger) -> None:
+    roster(ledger, {"r1": "R1"})
     tok = ledger.token("res", publish=True)
     seq = iter(range(1, 100))
 
@@ -45,20 +46,23 @@ def test_credit_reversal_reinstatement(ledger: Ledger) -> None:
 
 
 def test_latest_by_entry_order_not_arrival(ledger: Ledger) -> None:
+    roster(ledger, {"r2": None})
     a = ledger.token("res-a", publish=True)
     b = ledger.token("res-b", publish=True)
     # res-b's DQ was recorded later than res-a's finish but reaches the ledger first.
     push(ledger.url, b, "res-b", [wire(1, "result_published", result("r2", "DQ"), recorded_at=2000)])
     push(ledger.url, a, "res-a", [wire(1, "result_published", result("r2"), recorded_at=1000)])
-    acct = points(ledger.url, a, "r2")  # no runner id: the registration id is the account
+    acct = points(ledger.url, a, "r2", event="wo-run-test")  # no runner id: the event's registration
     assert acct["balance"] == 0 and acct["lines"] == []
     push(ledger.url, a, "res-a", [wire(2, "result_published", result("r2"), recorded_at=3000)])
-    assert points(ledger.url, a, "r2")["balance"] == 100
+    assert points(ledger.url, a, "r2", event="wo-run-test")["balance"] == 100
 
 
 def test_rule_is_the_ledgers_and_balance_spans_events(ledger: Ledger) -> None:
     rule, cfg = parse_event_file(write_event(ledger.tmp, "second-event", ppk=2.5))
     register(ledger.db, rule, cfg)
+    roster(ledger, {"r9": "R7"})
+    roster(ledger, {"h1": "R7"}, event="second-event")
     t1 = ledger.token("res", publish=True)
     t2 = ledger.token("res", publish=True, event="second-event")
     push(ledger.url, t1, "res", [wire(1, "result_published", {**result("r9", runner="R7"),
@@ -73,10 +77,15 @@ def test_rule_is_the_ledgers_and_balance_spans_events(ledger: Ledger) -> None:
 
 
 def test_runner_id_arriving_later_moves_the_credit(ledger: Ledger) -> None:
+    nxt = roster(ledger, {"r3": None})
     tok = ledger.token("res", publish=True)
     push(ledger.url, tok, "res", [wire(1, "result_published", result("r3"))])
-    assert points(ledger.url, tok, "r3")["balance"] == 100
+    assert points(ledger.url, tok, "r3", event="wo-run-test")["balance"] == 100
+    # The desk adds the runner id: the list decides the account, so the credit moves at once …
+    roster(ledger, {"r3": "R3"}, first_seq=nxt)
+    assert points(ledger.url, tok, "r3", event="wo-run-test")["balance"] == 0
+    assert points(ledger.url, tok, "R3")["balance"] == 100
+    # … and the results station's republication naming it changes nothing more.
     push(ledger.url, tok, "res", [wire(2, "result_published", result("r3", runner="R3"))])
-    assert points(ledger.url, tok, "r3")["balance"] == 0
     assert points(ledger.url, tok, "R3")["balance"] == 100
     assert ledger.count("SELECT COUNT(*) FROM point_lines WHERE kind='credit'") == 2

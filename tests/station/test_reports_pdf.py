@@ -13,7 +13,7 @@ import pytest
 
 from station.reports import Cancelled, sample
 from station.reports.bibs import render_bibs
-from station.reports.certificates import points_for, render_certificates, verify_url
+from station.reports.certificates import page_url, points_for, render_certificates, verify_url
 from station.reports.checkin_pdf import render_checkin, summarize
 from station.reports.layout import fmt_ms
 from station.reports.progress import NullProgress
@@ -213,7 +213,7 @@ def test_certificates(tmp_path: Path, rows: list[dict[str, Any]], event: dict[st
     synced = {fin[0]["registration_id"]}
     out = tmp_path / "cert.pdf"
     info = render_certificates(out, chosen, event, all_rows=rows, ledger_url="https://ledger.example.cn/",
-                               runner_ids={fin[1]["registration_id"]: "U42"}, synced=synced, now_ms=NOW)
+                               synced=synced, now_ms=NOW)
     texts = pages_text(out)
     assert info.pages == len(fin) == len(texts) == page_count(out)
     race = event["races"][0]
@@ -226,11 +226,16 @@ def test_certificates(tmp_path: Path, rows: list[dict[str, Any]], event: dict[st
         assert str(r["overall_rank"]) in t and str(r["category"]) in t
         assert ("credited" in t) == (r["registration_id"] in synced)
         assert ("pending" in t) == (r["registration_id"] not in synced)
-    # the QR code on page 2 points at the ledger page of runner U42
+    # the QR code on page 2 points at the ledger's public page of that finish (the balance needs a token)
     png = render_png(out, tmp_path, 2)
     codes = [b.text for b in decode_all(png)]
-    assert codes == [verify_url("https://ledger.example.cn/", "U42")]
-    assert codes[0] == "https://ledger.example.cn/v1/runners/U42/points"
+    reg = fin[1]["registration_id"]
+    assert codes == [page_url("https://ledger.example.cn/", event["event"]["id"], reg)]
+    assert codes[0] == f"https://ledger.example.cn/events/{event['event']['id']}/runners/{reg}"
+    # the points account: a runner id, or a registration of one event
+    assert verify_url("https://ledger.example.cn/", "U42") == "https://ledger.example.cn/v1/runners/U42/points"
+    assert (verify_url("https://ledger.example.cn/", "R 1", "wo-run-sh") ==
+            "https://ledger.example.cn/v1/runners/R%201/points?event=wo-run-sh")
 
 
 def test_tickets_sheet_qr_codes_decode_to_tokens(tmp_path: Path, event: dict[str, Any]) -> None:
