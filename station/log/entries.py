@@ -93,18 +93,6 @@ class Entry:
         """Total order used wherever a rule says "latest"."""
         return (self.recorded_at, self.station_id, self.seq)
 
-    def to_wire(self) -> dict[str, Any]:
-        """The JSON object used by the ledger API and exports."""
-        return {
-            "station_id": self.station_id,
-            "seq": self.seq,
-            "uuid": self.uuid,
-            "kind": self.kind,
-            "payload": self.payload,
-            "recorded_at": self.recorded_at,
-            "operator": self.operator,
-        }
-
     @classmethod
     def from_wire(cls, d: dict[str, Any], station_id: str | None = None) -> Entry:
         return cls(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, Protocol
 
 from station.log.entries import Entry
@@ -48,6 +49,18 @@ class EntryLog(Protocol):
     def unsubscribe(self, listener: Callable[[list[Any]], None]) -> None: ...
 
     def set_state(self, key: str, value: str) -> None: ...
+
+
+class TimingLog(EntryLog, Protocol):
+    """What reader ingest needs besides: runs of reads as packed rows, and the highest reader index stored
+    (a restarted station asks its reader for what it missed)."""
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    def submit_reads(self, run: Any, *, operator: str = "", checked: bool = False) -> Future[int]: ...
+
+    def max_read_index(self, reader_id: str, window: int = 5000) -> int | None: ...
 
 
 def appended(entry: Entry | None) -> Entry:

@@ -8,6 +8,7 @@ from typing import Any
 
 from drivers import protocol_for
 from station.errors import UserError
+from station.log.entry_log import TimingLog
 
 ROLES = ("main", "backup")
 CHIP_FORMATS = (None, "hex")
@@ -63,7 +64,7 @@ class StoredConfig:
     clock_offset_ms: int | None = None
 
 
-def load_config(store: Any, reader_id: str) -> StoredConfig:
+def load_config(store: TimingLog, reader_id: str) -> StoredConfig:
     """One pass over the configuration entries (a station holding a million reads starts fast)."""
     ev = rc = co = None
     for _, e in store.iter_rows(0, ["event_config", "reader_config", "clock_offset"]):

@@ -13,6 +13,7 @@ from concurrent.futures import Future
 from typing import Any, BinaryIO
 
 from drivers import protocol_for
+from station.log.entry_log import TimingLog
 from station.timing.bindings import ReaderBinding
 from station.timing.ingest import Ingest, IngestStatus
 from station.timing.live import Session
@@ -34,7 +35,7 @@ def throughput_mode(interval_s: float = 0.05) -> Iterator[None]:
         sys.setswitchinterval(old)
 
 
-def import_file(store: Any, binding: ReaderBinding, data: bytes | BinaryIO, source: str, *,
+def import_file(store: TimingLog, binding: ReaderBinding, data: bytes | BinaryIO, source: str, *,
                 chunk_bytes: int = 1 << 18, max_inflight: int = 3, **kw: Any) -> Ingest:
     """Replay a capture through the live code path; returns the Ingest (its counters) once durable.
 
@@ -75,7 +76,7 @@ class SimulatedFeed:
     exactly like bytes from a cable.
     """
 
-    def __init__(self, store: Any, binding: ReaderBinding, race: Any, point: str | None = None, *,
+    def __init__(self, store: TimingLog, binding: ReaderBinding, race: Any, point: str | None = None, *,
                  speed: float | None = None, **kw: Any) -> None:
         self.ingest = Ingest(store, binding, live=True, **kw)
         self.session = Session(self.ingest, f"sim://{binding.id}")

@@ -36,6 +36,7 @@ from drivers.base import Protocol, Resume
 from drivers.records import DAY_MS, ClockReading, Heartbeat, Impulse, Record, Status, TagRead, Unparsed
 from station.errors import UserError
 from station.log import contract
+from station.log.entry_log import TimingLog
 from station.log.reads import ReadRun
 from station.timing.bindings import ReaderBinding, load_config
 from station.timing.sidejournal import SideJournal
@@ -177,7 +178,7 @@ class Ingest:
 
     def __init__(
         self,
-        store: Any,
+        store: TimingLog,
         binding: ReaderBinding,
         *,
         live: bool = True,
@@ -232,7 +233,7 @@ class Ingest:
         self.resume = Resume()
         if live:
             # where this reader left off in an earlier run: a restarted station asks for what it missed
-            saved = store.get_state(self.resume_state_key) if hasattr(store, "get_state") else None
+            saved = store.get_state(self.resume_state_key)
             if saved and saved.isdigit():
                 self.resume.last_index = int(saved)
             # The saved point may be up to a few seconds old (a station killed outright): the reads
@@ -564,10 +565,8 @@ class Ingest:
             )
 
 
-def _stored_max_index(store: Any, reader_id: str) -> int | None:
+def _stored_max_index(store: TimingLog, reader_id: str) -> int | None:
     """The highest reader index among this reader's most recent stored reads (gap recovery)."""
-    if not hasattr(store, "max_read_index"):
-        return None
     try:
         return store.max_read_index(reader_id)
     except Exception as e:  # bookkeeping only: never stop a reader for it

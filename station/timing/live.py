@@ -14,6 +14,7 @@ from drivers import protocol_for
 from drivers.base import Resume
 from drivers.framing import DelimFramer, LineFramer
 from station.errors import UserError
+from station.log.entry_log import TimingLog
 from station.memtrim import maybe_trim
 from station.timing.bindings import ReaderBinding
 from station.timing.ingest import Ingest, IngestStatus
@@ -74,7 +75,7 @@ class LiveReader:
     heartbeat check and the protocol's polls (RACE RESULT `GETTIME`) happen without the caller.
     """
 
-    def __init__(self, store: Any, binding: ReaderBinding, *, framing: str = "8N1", **kw: Any) -> None:
+    def __init__(self, store: TimingLog, binding: ReaderBinding, *, framing: str = "8N1", **kw: Any) -> None:
         if bool(binding.port) == bool(binding.listen):
             raise UserError("give exactly one of --port (serial/URL) or --listen HOST:PORT")
         self.ingest = Ingest(store, binding, live=True, **kw)
