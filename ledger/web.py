@@ -5,7 +5,8 @@ Why this shape: the pages, privacy rules and ranking are the station's (`station
 `PublishedEngine` fed with the event's `participant` and `result_published` entries (every station's
 stream) on top of the *registered* event file (the organizer's copy, which also holds the points rule).
 It reads only entries with an id above the last one applied — a primary-key range, cheap enough to ask
-every second — so a pushed result is on the pages within a second or two, in every server process
+every second — so a pushed result is on the pages within a second or two (~3 s while results keep
+arriving: a process builds a new board at most every 2 s), in every server process
 (each keeps its own copy; the database is the truth, and the board's version is that entry id, the same
 in every process).
 """
