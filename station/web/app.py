@@ -67,7 +67,7 @@ class _Versions:
             return await asyncio.shield(task)
         try:
             return await asyncio.wait_for(asyncio.shield(task), self.WAIT_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             # The source is slow to answer (the ledger rebuilding its board): serve the board we have
             # rather than hold every request of this process behind the rebuild; the new one follows.
             return c[1]

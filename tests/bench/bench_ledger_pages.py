@@ -249,11 +249,11 @@ def client_proc(port: int, first: int, count: int, total: int, seconds: float, r
                     if status != 200:
                         errors.append(f"{status} {path}")
                     break
-                except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError) as e:
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError) as e:
                     if conn:
                         conn[1].close()
                     conn = []
-                    if attempt == 1 and reused and not isinstance(e, asyncio.TimeoutError):
+                    if attempt == 1 and reused and not isinstance(e, TimeoutError):
                         # the server closed the idle keep-alive connection (uvicorn: after 5 s) as we
                         # sent: a browser sends the GET again on a new connection; so do we, and count it
                         retries.append(1)
@@ -365,7 +365,8 @@ def main() -> int:
         writer.start()
         w0 = time.monotonic()
         time.sleep(min(args.seconds / 2, 10.0))
-        spread = [sockets(pid) for pid in srv_pids[1:]]  # accepted connections per worker, mid-run
+        spread = [sockets(pid) for pid in srv_pids[1:]  # accepted connections per worker, mid-run
+                  if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]  # not the resource tracker
         results = [q.get(timeout=args.seconds + 60) for _ in procs]
         wall = time.monotonic() - w0
         s1, m1 = cpu_s(srv_pids), machine_busy()
