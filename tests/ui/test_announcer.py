@@ -47,6 +47,8 @@ def test_announcer_newest_first_vip_pinned_predicted_finish(qtbot: Any, tmp_path
         assert model.data(model.index(1, 0), Qt.ItemDataRole.BackgroundRole) is None
         assert [model.cell(r, place) for r in range(1, 4)] == ["3", "2", "1"]
         assert model.cell(1, predicted) == "0:50:00" and model.cell(3, predicted) == "0:44:00"
+        win.tabs.setCurrentIndex(0)  # hidden: the worker stops building boards for it
+        qtbot.waitUntil(lambda: win.client.worker._mat is None, timeout=10_000)
     finally:
         win.close()
         win.language_obj.set("en")

@@ -3,7 +3,8 @@
 Why the web announcer's rule: place so far and predicted finish come from `station.web.board`'s
 `Board.crossings` (the speaker's phone and this screen must never disagree). The domain worker builds
 the board and the crossings on its thread and sends an `AnnouncerSnapshot`; the model only reads it.
-The mat chosen first is the last split before the finish (where a speaker has time to say a name).
+The mat chosen first is the last split before the finish (where a speaker has time to say a name). The
+worker builds boards for this screen only while it is shown.
 """
 
 from __future__ import annotations
@@ -125,14 +126,25 @@ class AnnouncerMode(QWidget):
         self.mats.setCurrentIndex(self.mats.findData(mat))
 
     def _chosen(self, _i: int = 0) -> None:
-        mat = self.mats.currentData()
+        if self.isVisible():
+            self._watch(self.mats.currentData())
+
+    def _watch(self, mat: str | None) -> None:
+        """Tell the domain worker which mat to follow (None: stop building boards for this screen)."""
         worker = self.ctx.client.worker
         self.ctx.client.call(lambda _d: worker.watch_mat(mat))
+
+    def showEvent(self, ev: Any) -> None:
+        super().showEvent(ev)
+        self._watch(self.mats.currentData())
+
+    def hideEvent(self, ev: Any) -> None:
+        super().hideEvent(ev)
+        self._watch(None)  # a hidden screen costs the worker nothing
 
     def set_snapshot(self, snap: AnnouncerSnapshot) -> None:
         if snap.mat == (self.mats.currentData() or FINISH):
             self.model.set_snapshot(snap)
 
     def shutdown(self) -> None:
-        worker = self.ctx.client.worker
-        self.ctx.client.call(lambda _d: worker.watch_mat(None))
+        self._watch(None)
