@@ -31,7 +31,9 @@ from station.memtrim import maybe_trim
 from station.results.engine import STATUS_ORDER, Engine
 from station.sync.engine import KEY_LAST_SYNC, unsynced
 from station.timing.commands import TimingCommands
+from station.web.board import FINISH_MAT, build_board
 from ui.snapshots import (
+    AnnouncerSnapshot,
     Counts,
     EventInfo,
     FeedRow,
@@ -116,6 +118,7 @@ class DomainWorker(QObject):
     readers = Signal(object)  # tuple[ReaderState, ...]
     sync = Signal(object)  # SyncInfo
     guns = Signal(object)  # tuple[(race, wave, t, operator)]
+    announcer = Signal(object)  # AnnouncerSnapshot
     job_done = Signal(int, bool, object)
     closed = Signal()
 
@@ -141,6 +144,8 @@ class DomainWorker(QObject):
         self._unknown_dirty = False
         self._guns: list[tuple[str, str, int, str]] = []
         self._configured: tuple[dict[str, Any], ...] = ()
+        self._mat: str | None = None  # the announcer screen's mat (None: no one is looking)
+        self._board: Any = None  # the last public board built for it (the next one reuses its rows)
 
     # ------------------------------------------------------------------ lifecycle
     @Slot()
@@ -358,6 +363,24 @@ class DomainWorker(QObject):
         # Big races: refresh no more than ~1/5 of the time spent building (at least 4×/s for small ones).
         self._results_interval = min(3.0, max(0.25, took * 5))
         self.results.emit(snap)
+        if self._mat is not None:
+            self._emit_announcer(d)
+
+    def watch_mat(self, mat: str | None) -> None:
+        """(Worker thread, through `DomainClient.call`.) Follow `mat` for the announcer screen, or stop."""
+        self._mat = mat
+        if mat is None:
+            self._board = None
+        elif self.domain is not None:
+            self._emit_announcer(self.domain)
+
+    def _emit_announcer(self, d: Domain) -> None:
+        """The web announcer's rule on this station's engine: one public board, its `crossings(mat)`."""
+        mat = self._mat or FINISH_MAT
+        prev = self._board
+        self._board = build_board(d.engine, prev=prev, index=prev.search_index if prev is not None else None)
+        vips, rows = self._board.crossings(mat) if self._board is not None else ([], [])
+        self.announcer.emit(AnnouncerSnapshot(mat, tuple(vips), tuple(rows)))
 
     def _emit_status(self, d: Domain) -> None:
         states = [reader_state(rid, h) for rid, h in sorted(d.readers.items())]

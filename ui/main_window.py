@@ -38,6 +38,7 @@ from ui.domain import DomainClient
 from ui.header import Header
 from ui.i18n import Language, tr
 from ui.models import Clock
+from ui.modes.announcer import AnnouncerMode
 from ui.modes.checkin import CheckinMode
 from ui.modes.results import ResultsMode
 from ui.modes.setup import ROLES, SetupMode
@@ -49,14 +50,14 @@ from ui.sounds import SoundPlayer
 log = logging.getLogger(__name__)
 
 MODES_BY_ROLE = {
-    "all": ("checkin", "timing", "results", "setup", "sync"),
+    "all": ("checkin", "timing", "results", "setup", "sync", "announcer"),
     "checkin": ("checkin", "setup", "sync"),
-    "timing": ("timing", "results", "setup", "sync"),
-    "results": ("results", "setup", "sync"),
+    "timing": ("timing", "results", "setup", "sync", "announcer"),
+    "results": ("results", "setup", "sync", "announcer"),
 }
 SHORTCUTS = (
     ("F1", "This list of shortcuts"),
-    ("Ctrl+1 … Ctrl+5", "Switch screens (check-in, timing, results, setup, sync)"),
+    ("Ctrl+1 … Ctrl+6", "Switch screens (check-in, timing, results, setup, sync, announcer)"),
     ("Ctrl++ / Ctrl+-", "Larger / smaller text"),
     ("Ctrl+Shift+D", "Light / dark theme"),
     ("Ctrl+Q", "Quit (everything received is saved first)"),
@@ -76,7 +77,8 @@ SHORTCUTS = (
     ("Up / Down", "Timing: choose a waiting stamp (Esc: back to the oldest)"),
     ("Delete", "Timing: delete the chosen stamp"),
 )
-MODE_TITLES = {"checkin": "Check-in", "timing": "Timing", "results": "Results", "setup": "Setup", "sync": "Sync"}
+MODE_TITLES = {"checkin": "Check-in", "timing": "Timing", "results": "Results", "setup": "Setup", "sync": "Sync",
+               "announcer": "Announcer"}
 
 
 class MainWindow(QMainWindow):
@@ -111,6 +113,7 @@ class MainWindow(QMainWindow):
         w.readers.connect(self._on_readers)
         w.sync.connect(self._on_sync)
         w.guns.connect(self._on_guns)
+        w.announcer.connect(self._on_announcer)
         self.build()
         geo = settings.value("window/geometry")
         if isinstance(geo, QByteArray):
@@ -155,8 +158,9 @@ class MainWindow(QMainWindow):
         self.modes = {}
         role = str(self.settings.value("station/role", "all"))
         makers = {"checkin": CheckinMode, "timing": TimingMode, "results": ResultsMode, "setup": SetupMode,
-                  "sync": SyncMode}
-        icons = {"checkin": "checkin", "timing": "timing", "results": "results", "setup": "setup", "sync": "sync"}
+                  "sync": SyncMode, "announcer": AnnouncerMode}
+        icons = {"checkin": "checkin", "timing": "timing", "results": "results", "setup": "setup", "sync": "sync",
+                 "announcer": "results"}
         for key in MODES_BY_ROLE.get(role, MODES_BY_ROLE["all"]):
             mode = makers[key](self.ctx)
             mode.setObjectName(f"mode-{key}")
@@ -193,7 +197,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.modes["setup"])
 
     def _actions(self) -> None:
-        for n in range(1, 6):
+        for n in range(1, 7):
             a = QAction(self)
             a.setShortcut(QKeySequence(f"Ctrl+{n}"))
             a.triggered.connect(lambda _=False, i=n - 1: self.tabs and self.tabs.setCurrentIndex(i))
@@ -299,6 +303,10 @@ class MainWindow(QMainWindow):
 
     def _on_guns(self, v: Any) -> None:
         self._keep("guns", v)
+
+    def _on_announcer(self, v: Any) -> None:
+        if "announcer" in self.modes:
+            self.modes["announcer"].set_snapshot(v)  # type: ignore[attr-defined]
 
     def _keep(self, kind: str, value: Any) -> None:
         self.last[kind] = value

@@ -113,3 +113,13 @@ class SyncInfo:
     waiting: int = 0
     last_sync_ms: int | None = None
     last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class AnnouncerSnapshot:
+    """The announcer screen's mat: who crossed it, newest first (`station.web.board.Crossed`, the same
+    rows and rule as the web announcer's page), the VIPs among them pinned apart."""
+
+    mat: str
+    vips: tuple[Any, ...]
+    rows: tuple[Any, ...]
