@@ -64,13 +64,22 @@ def test_three_stations_converge(ledger: Ledger, stations: Any, tmp_path: Path, 
         checkin.append("correction", {"action": "dq", "registration_id": "r3", "reason": "short cut"})
         stores = (checkin, km5, finish)
 
+        reader = ledger.token("reader")
+
+        def official_count() -> int:
+            got = httpx.get(f"{ledger.url}/v1/events/wo-run-test/results",
+                            headers={"Authorization": f"Bearer {reader}"})
+            return len(got.json()["results"]) if got.status_code == 200 else -1
+
         def converged() -> bool:
             ks = [keys(s) for s in stores]
             return (ks[0] == ks[1] == ks[2]
                     and ledger.count("SELECT COUNT(*) FROM entries") == len(ks[0])
                     and all(e.status.waiting == 0 for e in engines.values())
                     and engines["finish"].publisher is not None
-                    and not engines["finish"].publisher.pending())
+                    and not engines["finish"].publisher.pending()
+                    # the outcome itself: every finisher's result official on the ledger (r3 is DQ)
+                    and official_count() == N - 1)
 
         assert wait_for(converged, 20), "the stations did not converge"
     finally:
