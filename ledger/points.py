@@ -12,10 +12,8 @@ runs inside the transaction that stores the entry, so a retried batch (already s
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from collections.abc import Sequence
-from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,21 +21,21 @@ import sqlalchemy as sa
 from ledger import db as schema
 from ledger.db import Database
 from ledger.events import EventRule
+from station.event.points import points_for as station_points
+from station.results.timefmt import fmt_duration
 
 
 def points_for(rule: EventRule, race: str) -> int | None:
+    """The registered rule for one race (the formula itself lives once, in station.event.points)."""
     r = rule.races.get(race)
     if r is None:
         return None
-    return int((rule.points_per_km * Decimal(r.distance_m) / Decimal(1000)).to_integral_value(ROUND_FLOOR))
+    return station_points(rule.points_per_km, r.distance_m)
 
 
 def fmt_time(ms: int | None) -> str:
-    """`H:MM:SS`, rounded up to the next whole second (rule 10)."""
-    if ms is None:
-        return "-"
-    s = math.ceil(ms / 1000)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+    """`H:MM:SS`, rounded up to the next whole second (rule 10); "-" when there is none."""
+    return "-" if ms is None else fmt_duration(ms)
 
 
 def _credit_reason(rule: EventRule, race: str, p: dict[str, Any]) -> str:

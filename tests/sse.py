@@ -41,9 +41,8 @@ class SseReader:
             return
 
     def wait(self, pred: Callable[[str], bool], timeout: float) -> tuple[float, str]:
-        """The first (arrival time, data) matching `pred`, polling up to `timeout` seconds for it (short
-        sleeps, not a timed lock wait: those never return under libfaketime, and the suite runs again
-        400 days ahead)."""
+        """The first (arrival time, data) matching `pred`, polling up to `timeout` seconds for it (5 ms
+        polls: the arrival time is taken by the reader thread, so polling does not blur the measure)."""
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:

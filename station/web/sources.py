@@ -82,12 +82,7 @@ class StationSource:
     # ------------------------------------------------------------------ following the log
     def _run(self) -> None:
         last_clock = time.monotonic()
-        # Plain sleeps, not `Event.wait(timeout)`: a timed wait on a lock never returns when the clock is
-        # faked (libfaketime; the suite runs again 400 days ahead) — and a stop within `poll_s` is enough.
-        while True:
-            time.sleep(self.poll_s)
-            if self._stop.is_set():
-                return
+        while not self._stop.wait(self.poll_s):  # a stop ends the loop at once
             try:
                 clock = time.monotonic() - last_clock >= 5.0
                 if clock:

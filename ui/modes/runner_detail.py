@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.results.timefmt import fmt_duration
+from station.results.timefmt import fmt_duration, pace_ms_per_km
+from station.results.timefmt import fmt_pace as pace_text
 from ui.context import UiContext
 from ui.i18n import tr
 from ui.models import CrossingsModel, StringListModel, status_text
@@ -51,7 +52,7 @@ def explain(d: Any, reg: str) -> dict[str, Any]:
             m = pts.get(name.split("_")[0], 0)
             out["splits"].append((name, ms, m))
         if res.chip_ms and dist.get(res.race):
-            out["pace_ms_per_km"] = int(res.chip_ms / (dist[res.race] / 1000))
+            out["pace_ms_per_km"] = pace_ms_per_km(res.chip_ms, dist[res.race])
     for c in trace.crossings:
         role = ""
         if res is not None and c.point and res.start_source != "gun" and c.last == res.start_ms:
@@ -65,10 +66,8 @@ def explain(d: Any, reg: str) -> dict[str, Any]:
 
 
 def fmt_pace(ms_per_km: int | None) -> str:
-    if not ms_per_km:
-        return ""
-    s = ms_per_km // 1000
-    return f"{s // 60}:{s % 60:02d} /km"
+    """The pace as the results pages show it (station.results.timefmt: rounded up, rule 10), per km."""
+    return f"{pace_text(ms_per_km)} /km" if ms_per_km else ""
 
 
 def short_ids(uuids: list[str], least: int = 8) -> dict[str, str]:
@@ -159,7 +158,7 @@ class RunnerDetail(QDialog):
         form.addRow(tr("Finish"), QLabel(clock.hms(data.get("finish_ms")) or "—"))
         form.addRow(tr("Chips"), QLabel(" ".join(data.get("chips") or []) or "—"))
         for name, ms, metres in data.get("splits", []):
-            pace = fmt_pace(int(ms / (metres / 1000))) if metres else ""
+            pace = fmt_pace(pace_ms_per_km(ms, metres))
             form.addRow(tr("Split {name}").format(name=name), QLabel(f"{fmt_duration(ms)}  {pace}"))
         if data.get("flags"):
             form.addRow(tr("Flags"), QLabel(" ".join(data["flags"])))
